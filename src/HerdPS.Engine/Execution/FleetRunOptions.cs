@@ -1,0 +1,56 @@
+using System;
+
+namespace HerdPS.Execution
+{
+    /// <summary>When and how often each host runs. Defaults are what a user gets without flags.</summary>
+    public sealed class FleetRunOptions
+    {
+        public const int DefaultThrottle = 32;
+        public const long DefaultMaxOutputBytes = 10L * 1024 * 1024;
+
+        /// <summary>How many hosts run at once.</summary>
+        public int Throttle { get; set; } = DefaultThrottle;
+        /// <summary>How long the command may run on a host before it is ended; null = no limit.</summary>
+        public TimeSpan? CommandTimeout { get; set; }
+        /// <summary>How long connecting (TCP, banner, key exchange) may take.</summary>
+        public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+        /// <summary>Extra attempts after a connection-level failure.</summary>
+        public int Retries { get; set; }
+        /// <summary>First retry delay; doubled each attempt, with jitter, capped at <see cref="RetryMaxDelay"/>.</summary>
+        public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+        public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+        /// <summary>Also retry a command that ran and exited non-zero (off: such a command is never re-run).</summary>
+        public bool RetryOnFailure { get; set; }
+        /// <summary>Stop starting new hosts after the first host that did not succeed.</summary>
+        public bool FailFast { get; set; }
+        /// <summary>Cap on kept stdout and on kept stderr per host; past it output is hashed but not kept.</summary>
+        public long MaxOutputBytes { get; set; } = DefaultMaxOutputBytes;
+
+        public void Validate()
+        {
+            if (Throttle < 1) throw new ArgumentOutOfRangeException(nameof(Throttle), Throttle, "throttle must be at least 1");
+            if (Retries < 0) throw new ArgumentOutOfRangeException(nameof(Retries), Retries, "retries can't be negative");
+            if (MaxOutputBytes < 0) throw new ArgumentOutOfRangeException(nameof(MaxOutputBytes), MaxOutputBytes, "output cap can't be negative");
+            if (CommandTimeout is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CommandTimeout), t, "timeout must be positive");
+            if (ConnectTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "connect timeout must be positive");
+        }
+    }
+
+    /// <summary>Progress of a run, reported through a callback that front ends render.</summary>
+    public readonly struct FleetProgress
+    {
+        public FleetProgress(int total, int completed, int running, int notSucceeded)
+        {
+            Total = total;
+            Completed = completed;
+            Running = running;
+            NotSucceeded = notSucceeded;
+        }
+
+        public int Total { get; }
+        public int Completed { get; }
+        public int Running { get; }
+        /// <summary>Hosts finished in any state but Succeeded.</summary>
+        public int NotSucceeded { get; }
+    }
+}

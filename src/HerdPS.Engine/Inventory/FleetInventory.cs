@@ -1,0 +1,50 @@
+using System;
+using System.Collections.Generic;
+
+namespace HerdPS.Inventory
+{
+    /// <summary>Settings that apply to every host unless a group or host says otherwise.</summary>
+    public sealed class InventoryDefaults
+    {
+        public string? User { get; set; }
+        public int? Port { get; set; }
+        public string? IdentityFile { get; set; }
+        public int? Throttle { get; set; }
+        public TimeSpan? Timeout { get; set; }
+        public TimeSpan? ConnectTimeout { get; set; }
+        public TimeSpan? HistoryRetention { get; set; }
+    }
+
+    /// <summary>A loaded inventory: hosts in file order, deduplicated by name, with their groups and tags.</summary>
+    public sealed class FleetInventory
+    {
+        public FleetInventory(IReadOnlyList<FleetHost> hosts, IReadOnlyList<string> groupNames, InventoryDefaults defaults, string? sourcePath)
+        {
+            Hosts = hosts;
+            GroupNames = groupNames;
+            Defaults = defaults;
+            SourcePath = sourcePath;
+        }
+
+        /// <summary>The file it came from; null for the embedded default.</summary>
+        public string? SourcePath { get; }
+        public bool IsEmbeddedDefault => SourcePath == null;
+        public InventoryDefaults Defaults { get; }
+        public IReadOnlyList<FleetHost> Hosts { get; }
+        public IReadOnlyList<string> GroupNames { get; }
+
+        public const string LocalHostName = "localhost";
+
+        /// <summary>The inventory used when none exists: this machine, run without SSH.</summary>
+        public static FleetInventory EmbeddedDefault()
+        {
+            var local = new FleetHost(LocalHostName)
+            {
+                Transport = HostTransportKind.Local,
+                Groups = new[] { "local" },
+                Tags = new[] { "local" },
+            };
+            return new FleetInventory(new[] { local }, new[] { "local" }, new InventoryDefaults(), null);
+        }
+    }
+}
