@@ -1,13 +1,62 @@
 using System;
+using System.CommandLine;
+using System.IO;
+using System.Text;
+using System.Threading.Tasks;
+using HerdPS.Inventory;
+using HerdPS.Selection;
 
 namespace HerdPS.Cli
 {
     public static class Program
     {
-        public static int Main(string[] args)
+        public static async Task<int> Main(string[] args)
         {
-            Console.Error.WriteLine("herd: not built yet");
-            return 2;
+            Console.OutputEncoding = new UTF8Encoding(false);
+            var root = BuildRoot();
+            var parse = root.Parse(args);
+            if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+            {
+                foreach (var e in parse.Errors) Console.Error.WriteLine("herd: " + e.Message);
+                Console.Error.WriteLine("Try 'herd --help'.");
+                return ExitCodes.Usage;
+            }
+            return await parse.InvokeAsync();
+        }
+
+        internal static RootCommand BuildRoot()
+        {
+            var o = new CliOptions();
+            var root = new RootCommand("herd: run commands over SSH across fleets of hosts, with grouped output, history and drift detection.");
+            root.Subcommands.Add(ExecCommand.Create(o));
+            root.Subcommands.Add(ExecCommand.CreatePing(o));
+            root.Subcommands.Add(InventoryCommands.CreateHosts(o));
+            root.Subcommands.Add(InventoryCommands.CreateTags(o));
+            root.Subcommands.Add(InventoryCommands.CreateDisconnect(o));
+            return root;
+        }
+    }
+
+    /// <summary>Turns the engine's "you asked for something wrong" exceptions into exit code 2 with a clear message.</summary>
+    internal static class Cli
+    {
+        public static async Task<int> Guard(Func<Task<int>> action)
+        {
+            try
+            {
+                return await action();
+            }
+            catch (UsageException e) { return Fail(e.Message); }
+            catch (InventoryException e) { return Fail(e.Message); }
+            catch (SelectionException e) { return Fail(e.Message); }
+            catch (ArgumentException e) { return Fail(e.Message); }
+            catch (OperationCanceledException) { return ExitCodes.Cancelled; }
+        }
+
+        private static int Fail(string message)
+        {
+            Console.Error.WriteLine("herd: " + message);
+            return ExitCodes.Usage;
         }
     }
 }

@@ -1,0 +1,93 @@
+using System;
+using System.CommandLine;
+using System.Linq;
+using System.Text.Json;
+using System.Threading.Tasks;
+using HerdPS.Execution;
+using HerdPS.Selection;
+
+namespace HerdPS.Cli
+{
+    /// <summary><c>herd hosts</c>, <c>herd tags</c>, <c>herd disconnect</c>: looking at the inventory and the pool.</summary>
+    internal static class InventoryCommands
+    {
+        public static Command CreateHosts(CliOptions o)
+        {
+            var json = new Option<bool>("--json") { Description = "One JSON object per host." };
+            var c = new Command("hosts", "List the selected hosts with their groups, tags and address.");
+            o.AddSelection(c);
+            c.Options.Add(json);
+            c.SetAction((p, ct) => Cli.Guard(() =>
+            {
+                var target = FleetEngine.Resolve(o.ToRequest(p));
+                if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
+                if (p.GetValue(json))
+                {
+                    foreach (var h in target.Hosts)
+                        Console.Out.WriteLine(JsonSerializer.Serialize(new
+                        {
+                            name = h.Name, address = h.Address, port = h.Port, user = h.User,
+                            transport = h.Transport.ToString(), groups = h.Groups, tags = h.Tags,
+                        }));
+                }
+                else
+                {
+                    var rows = target.Hosts.Select(h => new[]
+                    {
+                        h.Name, h.Address ?? "", h.Transport.ToString().ToLowerInvariant(), string.Join(",", h.Groups), string.Join(",", h.Tags),
+                    });
+                    TextTable.Write(Console.Out, new[] { "HOST", "ADDRESS", "TRANSPORT", "GROUPS", "TAGS" }, rows);
+                }
+                return Task.FromResult(ExitCodes.AllSucceeded);
+            }));
+            return c;
+        }
+
+        public static Command CreateTags(CliOptions o)
+        {
+            var json = new Option<bool>("--json") { Description = "One JSON object per tag." };
+            var c = new Command("tags", "List every tag with the number of hosts carrying it.");
+            o.AddSelection(c);
+            c.Options.Add(json);
+            c.SetAction((p, ct) => Cli.Guard(() =>
+            {
+                var target = FleetEngine.Resolve(o.ToRequest(p));
+                if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
+                // Tags of the selected hosts only, so 'herd tags -g web' answers for the web group.
+                var selected = new HerdPS.Inventory.FleetInventory(target.Hosts, target.Inventory.GroupNames, target.Inventory.Defaults, target.Inventory.SourcePath);
+                var tags = InventoryQueries.Tags(selected);
+                if (p.GetValue(json))
+                    foreach (var t in tags) Console.Out.WriteLine(JsonSerializer.Serialize(new { tag = t.Tag, hostCount = t.HostCount, hosts = t.HostNames }));
+                else
+                    TextTable.Write(Console.Out, new[] { "TAG", "HOSTS", "NAMES" },
+                        tags.Select(t => new[] { t.Tag, t.HostCount.ToString(), string.Join(",", t.HostNames) }));
+                return Task.FromResult(ExitCodes.AllSucceeded);
+            }));
+            return c;
+        }
+
+        public static Command CreateDisconnect(CliOptions o)
+        {
+            var c = new Command("disconnect", "Close every pooled SSH connection (ControlMaster) of this user.");
+            c.SetAction((p, ct) => Cli.Guard(async () =>
+            {
+                var closed = await FleetEngine.DisconnectAsync(new FleetCommandRequest(), ct);
+                Console.Error.WriteLine($"herd: closed {closed} pooled connection{(closed == 1 ? "" : "s")}");
+                return ExitCodes.AllSucceeded;
+            }));
+            return c;
+        }
+    }
+
+    /// <summary>Left-aligned columns, as ls -l and kubectl print them.</summary>
+    internal static class TextTable
+    {
+        public static void Write(System.IO.TextWriter w, string[] header, System.Collections.Generic.IEnumerable<string[]> rows)
+        {
+            var all = new[] { header }.Concat(rows).ToList();
+            var widths = header.Select((_, i) => all.Max(r => r[i].Length)).ToArray();
+            foreach (var r in all)
+                w.WriteLine(string.Join("  ", r.Select((cell, i) => i == r.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd());
+        }
+    }
+}

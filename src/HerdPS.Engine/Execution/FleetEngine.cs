@@ -1,0 +1,57 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using HerdPS.Inventory;
+using HerdPS.Selection;
+using HerdPS.Transport;
+
+namespace HerdPS.Execution
+{
+    /// <summary>The inventory a run used and the hosts it selected.</summary>
+    public sealed class FleetTarget
+    {
+        public FleetTarget(FleetInventory inventory, IReadOnlyList<FleetHost> hosts, string? notice)
+        {
+            Inventory = inventory;
+            Hosts = hosts;
+            Notice = notice;
+        }
+
+        public FleetInventory Inventory { get; }
+        public IReadOnlyList<FleetHost> Hosts { get; }
+        /// <summary>Something the user should be told (e.g. "no inventory found; using the local machine").</summary>
+        public string? Notice { get; }
+    }
+
+    /// <summary>
+    /// The one path from a front end's request to a running fleet command: find and load the inventory, select
+    /// hosts, apply defaults, and start the runner on the shared connection pool. The CLI and every cmdlet go
+    /// through here, so they can't drift apart.
+    /// </summary>
+    public static class FleetEngine
+    {
+        /// <summary>Loads the inventory (or the embedded default) and selects hosts. Throws InventoryException / SelectionException.</summary>
+        public static FleetTarget Resolve(FleetCommandRequest request, Func<string, string?>? getEnv = null)
+        {
+            var inventory = InventoryLoader.LoadOrDefault(request.InventoryPath, getEnv ?? Environment.GetEnvironmentVariable, out var notice);
+            var hosts = HostSelector.Select(inventory, request.Selection);
+            return new FleetTarget(inventory, hosts, notice);
+        }
+
+        public static FleetRun Start(FleetTarget target, string command, FleetCommandRequest request, Action<FleetProgress>? progress, CancellationToken cancellationToken)
+        {
+            var runOptions = request.ToRunOptions(target.Inventory.Defaults);
+            var runner = new FleetRunner(new OpenSshTransport(request.ToSshOptions()));
+            return runner.Start(target.Hosts, command, runOptions, progress, cancellationToken, request.Raw);
+        }
+
+        /// <summary>Closes the pooled master connections (all of them: masters are per-destination sockets).</summary>
+        public static Task<int> DisconnectAsync(FleetCommandRequest request, CancellationToken cancellationToken)
+        {
+            var ssh = request.ToSshOptions();
+            if (!OpenSshTransport.MultiplexEnabled(ssh)) return Task.FromResult(0);
+            return ConnectionPool.For(ssh.ControlDirectory).DisconnectAllAsync(ssh.SshPath, cancellationToken);
+        }
+    }
+}

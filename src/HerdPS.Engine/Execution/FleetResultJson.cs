@@ -1,0 +1,53 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+
+namespace HerdPS.Execution
+{
+    /// <summary>
+    /// The NDJSON form of a result: the FleetResult contract's names in camelCase, one object per line.
+    /// Status and errorKind are their names; startTime is ISO-8601 UTC; duration is seconds.
+    /// Written by hand (no reflection) so the field set is exactly the contract and can't drift.
+    /// </summary>
+    public static class FleetResultJson
+    {
+        public static string Serialize(FleetResult r, Action<Utf8JsonWriter>? extra = null)
+        {
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
+            {
+                w.WriteStartObject();
+                WriteFields(w, r);
+                extra?.Invoke(w);
+                w.WriteEndObject();
+            }
+            return Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        public static void WriteFields(Utf8JsonWriter w, FleetResult r)
+        {
+            w.WriteString("hostName", r.HostName);
+            w.WriteString("command", r.Command);
+            w.WriteString("status", r.Status.ToString());
+            if (r.ExitCode is int code) w.WriteNumber("exitCode", code); else w.WriteNull("exitCode");
+            w.WriteBoolean("succeeded", r.Succeeded);
+            w.WriteString("stdOut", r.StdOut);
+            w.WriteString("stdErr", r.StdErr);
+            w.WriteBoolean("truncated", r.Truncated);
+            w.WriteString("startTime", r.StartTime.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            w.WriteNumber("duration", Math.Round(r.Duration.TotalSeconds, 3));
+            w.WriteNumber("attempts", r.Attempts);
+            w.WriteString("errorKind", r.ErrorKind.ToString());
+            if (r.ErrorMessage != null) w.WriteString("errorMessage", r.ErrorMessage); else w.WriteNull("errorMessage");
+            w.WriteString("outputHash", r.OutputHash);
+            w.WriteStartArray("groups");
+            foreach (var g in r.Groups) w.WriteStringValue(g);
+            w.WriteEndArray();
+            w.WriteStartArray("tags");
+            foreach (var t in r.Tags) w.WriteStringValue(t);
+            w.WriteEndArray();
+        }
+    }
+}

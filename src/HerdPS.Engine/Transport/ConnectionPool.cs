@@ -1,0 +1,109 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace HerdPS.Transport
+{
+    /// <summary>
+    /// The process-wide pool of SSH connections. The connections themselves are OpenSSH ControlMaster processes
+    /// whose sockets live in one private folder, so they are shared by every runner on every thread and runspace
+    /// of this process and by later herd processes of the same user. ssh does the multiplexing and replaces a
+    /// stale socket by itself (it unlinks a socket nobody answers on and becomes the new master); this class
+    /// chooses the folder, builds the options, and closes masters on request.
+    /// </summary>
+    public sealed class ConnectionPool
+    {
+        private static readonly object SharedGate = new object();
+        private static readonly Dictionary<string, ConnectionPool> ByDirectory = new Dictionary<string, ConnectionPool>(StringComparer.Ordinal);
+
+        private ConnectionPool(string directory)
+        {
+            Directory = directory;
+        }
+
+        /// <summary>The folder holding the control sockets.</summary>
+        public string Directory { get; }
+
+        /// <summary>The pool for a socket folder (null = the per-user default); one instance per folder per process.</summary>
+        public static ConnectionPool For(string? controlDirectory)
+        {
+            var dir = controlDirectory ?? DefaultDirectory(Environment.GetEnvironmentVariable);
+            lock (SharedGate)
+            {
+                if (!ByDirectory.TryGetValue(dir, out var pool))
+                {
+                    PrivateDirectory.Ensure(dir);
+                    pool = new ConnectionPool(dir);
+                    ByDirectory[dir] = pool;
+                }
+                return pool;
+            }
+        }
+
+        /// <summary>
+        /// Where the sockets live by default. A Unix socket path is limited to ~104 bytes and ssh adds a
+        /// temporary suffix while it creates one, so the folder must be short; and it must be a folder nobody else
+        /// can create or write, or another user could plant a socket that impersonates a master. Candidates, in
+        /// order: $HERD_CONTROL_DIR, $XDG_RUNTIME_DIR/herd (private by design), ~/.ssh/herd, ~/.herd-cm.
+        /// If none is short enough, a fresh private temporary folder (pooling then lasts for this process only).
+        /// </summary>
+        public static string DefaultDirectory(Func<string, string?> getEnv)
+        {
+            var explicitDir = getEnv("HERD_CONTROL_DIR");
+            if (!string.IsNullOrEmpty(explicitDir)) return explicitDir!;
+            var candidates = new List<string>();
+            var runtime = getEnv("XDG_RUNTIME_DIR");
+            if (!string.IsNullOrEmpty(runtime) && System.IO.Directory.Exists(runtime)) candidates.Add(Path.Combine(runtime!, "herd"));
+            var home = getEnv("HOME");
+            if (string.IsNullOrEmpty(home)) home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            if (!string.IsNullOrEmpty(home))
+            {
+                candidates.Add(Path.Combine(home!, ".ssh", "herd"));
+                candidates.Add(Path.Combine(home!, ".herd-cm"));
+            }
+            foreach (var c in candidates)
+                if (c.Length <= MaxDirectoryLength) return c;
+            return Path.Combine(Path.GetTempPath(), "herd-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+        }
+
+        /// <summary>40 hex chars of %C, a slash, and ssh's 17-char temporary suffix must fit in 104 bytes.</summary>
+        internal const int MaxDirectoryLength = 104 - 40 - 1 - 17 - 1;
+
+        /// <summary>The ControlPath value ('%' is ssh's token character, so a literal one is doubled).</summary>
+        public string ControlPathTemplate => Directory.Replace("%", "%%") + Path.DirectorySeparatorChar + "%C";
+
+        /// <summary>The sockets present now (each one a master, live or stale).</summary>
+        public IReadOnlyList<string> Sockets()
+        {
+            if (!System.IO.Directory.Exists(Directory)) return Array.Empty<string>();
+            return System.IO.Directory.GetFiles(Directory).Where(f => !Path.GetFileName(f).Contains(".")).OrderBy(f => f, StringComparer.Ordinal).ToList();
+        }
+
+        /// <summary>
+        /// Closes every master of this pool (<c>ssh -O exit</c> on each socket). A socket nobody answers on is
+        /// stale and is removed. Returns how many masters were closed.
+        /// </summary>
+        public async Task<int> DisconnectAllAsync(string sshPath, CancellationToken cancellationToken)
+        {
+            var closed = 0;
+            foreach (var socket in Sockets())
+            {
+                var args = new[] { "-O", "exit", "-o", "BatchMode=yes", "-S", socket, "herd-pool" };
+                using var outcome = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { Timeout = TimeSpan.FromSeconds(10), OutputLimit = 64 * 1024 }, cancellationToken).ConfigureAwait(false);
+                if (outcome.ExitCode == 0) closed++;
+                else TryDelete(socket);
+            }
+            return closed;
+        }
+
+        private static void TryDelete(string path)
+        {
+            try { File.Delete(path); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+}

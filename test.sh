@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds and runs every test project, then prints one line summing them all: "N passed, N failed, N skipped".
+# Integration tests start real sshd servers on loopback; /usr/sbin/sshd must exist (.ci/run installs it).
+set -uo pipefail
+cd "$(dirname "$0")"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test HerdPS.sln --nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+# dotnet test prints one "Passed!/Failed!  - Failed: N, Passed: N, Skipped: N, Total: N" line per test project.
+read -r passed failed skipped < <(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
+  sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' |
+  awk '{p+=$1; f+=$2; s+=$3} END {printf "%d %d %d\n", p, f, s}')
+if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
+  echo "dotnet test exited $status without a failed test (build error or crashed test host)" >&2
+  failed=1
+fi
+echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+exit "$status"
