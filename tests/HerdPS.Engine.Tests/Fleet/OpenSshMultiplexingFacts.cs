@@ -133,8 +133,8 @@ namespace HerdPS.Tests.Fleet
             client.Kill();
             await client.WaitForExitAsync();
 
-            var survivors = ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(sleep, StringComparison.Ordinal), TimeSpan.FromSeconds(5));
-            _output.WriteLine($"multiplexed={multiplexed} watchdog={stdinWatchdog}: remote '{sleep}' {(survivors.Count == 0 ? "ended" : "still running 5 s after the client's SIGKILL")}");
+            var survivors = ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(sleep, StringComparison.Ordinal), TimeSpan.FromSeconds(3));
+            _output.WriteLine($"multiplexed={multiplexed} watchdog={stdinWatchdog}: remote '{sleep}' {(survivors.Count == 0 ? "ended" : "still running 3 s after the client's SIGKILL")}");
             foreach (var p in survivors)
             {
                 ProcessTable.Signal(p.Pid, ProcessTable.SigKill);
