@@ -11,14 +11,14 @@ namespace HerdPS.Inventory
     /// </summary>
     public static class InventoryLoader
     {
-        // "key:" followed by a space or the end of the line. A host list line such as "web-01:22" has no
-        // space after the colon, and "[::1]:22" doesn't start with a name, so neither looks like YAML.
-        private static readonly Regex YamlMappingLine = new Regex(@"^[A-Za-z_][A-Za-z0-9_-]*:(\s|$)", RegexOptions.CultureInvariant);
+        // One of the inventory's top-level keys followed by a space or the end of the line. A host list line
+        // such as "web-01:22" or even "web:" (a missing port) doesn't look like that.
+        private static readonly Regex YamlMappingLine = new Regex(@"^(defaults|groups|hosts):(\s|$)", RegexOptions.CultureInvariant);
 
         /// <summary>
         /// Reads <paramref name="path"/>. Files named <c>.yaml</c>/<c>.yml</c> are YAML; other files are YAML
         /// when their first line that isn't blank or a comment is <c>---</c>, a <c>%</c> directive, or
-        /// <c>key:</c>, and a plain host list otherwise.
+        /// <c>defaults:</c>, <c>groups:</c> or <c>hosts:</c>, and a plain host list otherwise.
         /// </summary>
         public static FleetInventory Load(string path)
         {

@@ -35,7 +35,7 @@ namespace HerdPS.Inventory
             }
             catch (YamlException e)
             {
-                throw Error(WithoutLocation(e.Message), e.Start, e);
+                throw SyntaxError(text, e);
             }
 
             var builder = new InventoryBuilder(file);
@@ -354,6 +354,30 @@ namespace HerdPS.Inventory
                 var swap = previous; previous = current; current = swap;
             }
             return previous[b.Length];
+        }
+
+        private InventoryException SyntaxError(string text, YamlException e)
+        {
+            string message = WithoutLocation(e.Message);
+            // YamlDotNet points a tab in the indentation at the start of the enclosing mapping; the line
+            // with the tab is where the user has to look.
+            if (message.IndexOf("tab", StringComparison.OrdinalIgnoreCase) >= 0)
+            {
+                var lines = text.Split('\n');
+                for (int i = 0; i < lines.Length; i++)
+                {
+                    int column = 0;
+                    while (column < lines[i].Length && (lines[i][column] == ' ' || lines[i][column] == '\t'))
+                    {
+                        if (lines[i][column] == '\t')
+                            return new InventoryException("a tab can't indent YAML; indent with spaces", file, i + 1, column + 1, e);
+                        column++;
+                    }
+                }
+            }
+            if (message.StartsWith("Duplicate key", StringComparison.Ordinal))
+                message = $"key '{message.Substring("Duplicate key".Length).Trim()}' appears twice in the same mapping";
+            return Error(message, e.Start, e);
         }
 
         /// <summary>YamlDotNet prefixes its messages with "(Line: 1, Col: 2, Idx: 3) - (...): "; we give the location ourselves.</summary>
