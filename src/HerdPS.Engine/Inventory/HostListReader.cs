@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace HerdPS.Inventory
 {
@@ -45,7 +46,7 @@ namespace HerdPS.Inventory
             return builder.Build(new InventoryDefaults());
         }
 
-        private System.Collections.Generic.IReadOnlyList<string> Expand(string pattern, int line, int column)
+        private IReadOnlyList<string> Expand(string pattern, int line, int column)
         {
             try
             {

@@ -150,7 +150,7 @@ namespace HerdPS.Inventory
             string? address = null;
             var transport = HostTransportKind.Ssh;
             var settings = inherited;
-            var hostTags = Array.Empty<string>() as IReadOnlyList<string>;
+            IReadOnlyList<string> hostTags = Array.Empty<string>();
 
             foreach (var entry in ReadMapping(mapping, HostKeys, "in a host entry"))
             {
