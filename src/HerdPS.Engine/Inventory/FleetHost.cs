@@ -37,5 +37,43 @@ namespace HerdPS.Inventory
         public string? Source { get; set; }
 
         public override string ToString() => Name;
+
+        /// <summary>
+        /// A host named on the command line rather than in the inventory: <c>[user@]host[:port]</c>, with
+        /// IPv6 addresses bracketed when a port follows (<c>[::1]:22</c>). Names follow <see cref="NameRules"/>.
+        /// Throws <see cref="FormatException"/> with the reason.
+        /// </summary>
+        public static FleetHost ParseAdHoc(string spec)
+        {
+            if (TryParseAdHoc(spec, out var host, out var reason)) return host!;
+            throw new FormatException(reason);
+        }
+
+        public static bool TryParseAdHoc(string spec, out FleetHost? host, out string reason)
+        {
+            host = null;
+            if (!HostSpec.TryParse(spec, out var parsed, out reason)) return false;
+            if (!parsed!.IsBracketedAddress && HostRange.IsPattern(parsed.Host))
+            {
+                reason = $"'{NameRules.Printable(spec)}' is a range pattern; ranges are expanded only in inventory files";
+                return false;
+            }
+            if (!NameRules.IsValidHostName(parsed.Host, out reason)) return false;
+            host = new FleetHost(parsed.Host) { User = parsed.User, Port = parsed.Port };
+            return true;
+        }
+
+        /// <summary>A copy that can be changed without touching the inventory's instance.</summary>
+        internal FleetHost Copy() => new FleetHost(Name)
+        {
+            Address = Address,
+            Port = Port,
+            User = User,
+            IdentityFile = IdentityFile,
+            Transport = Transport,
+            Tags = Tags,
+            Groups = Groups,
+            Source = Source,
+        };
     }
 }

@@ -1,0 +1,95 @@
+using System;
+using System.IO;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace HerdPS.Inventory
+{
+    /// <summary>
+    /// Loads an inventory file: YAML (docs/inventory.md) or a plain host list. Every problem is an
+    /// <see cref="InventoryException"/> naming the file and, where there is one, the line and column.
+    /// </summary>
+    public static class InventoryLoader
+    {
+        // One of the inventory's top-level keys followed by a space or the end of the line. A host list line
+        // such as "web-01:22" or even "web:" (a missing port) doesn't look like that.
+        private static readonly Regex YamlMappingLine = new Regex(@"^(defaults|groups|hosts):(\s|$)", RegexOptions.CultureInvariant);
+
+        /// <summary>
+        /// Reads <paramref name="path"/>. Files named <c>.yaml</c>/<c>.yml</c> are YAML; other files are YAML
+        /// when their first line that isn't blank or a comment is <c>---</c>, a <c>%</c> directive, or
+        /// <c>defaults:</c>, <c>groups:</c> or <c>hosts:</c>, and a plain host list otherwise.
+        /// </summary>
+        public static FleetInventory Load(string path)
+        {
+            if (path == null) throw new ArgumentNullException(nameof(path));
+            string text = ReadText(path);
+            return LooksLikeYaml(path, text)
+                ? new YamlInventoryReader(path).Read(text)
+                : new HostListReader(path).Read(text);
+        }
+
+        /// <summary>
+        /// The inventory <see cref="InventoryLocator.Find"/> points at, or, when there is none, the embedded
+        /// default (this machine) with a <paramref name="notice"/> for the front end to show. An explicit path
+        /// or <c>$HERD_INVENTORY</c> that doesn't exist is an error, never a fallback.
+        /// </summary>
+        public static FleetInventory LoadOrDefault(string? explicitPath, Func<string, string?> getEnv, out string? notice)
+        {
+            string? path = InventoryLocator.Find(explicitPath, getEnv);
+            if (path != null)
+            {
+                notice = null;
+                return Load(path);
+            }
+            var looked = InventoryLocator.DefaultLocations(getEnv);
+            notice = looked.Count == 0
+                ? $"no inventory found (no home directory to look in; pass --inventory or set ${InventoryLocator.EnvironmentVariable}); using the local machine"
+                : $"no inventory found (looked in {string.Join(", ", looked)}); using the local machine";
+            return FleetInventory.EmbeddedDefault();
+        }
+
+        private static string ReadText(string path)
+        {
+            if (Directory.Exists(path))
+                throw new InventoryException("this is a directory, not an inventory file", path);
+            try
+            {
+                return File.ReadAllText(path, new UTF8Encoding(false));
+            }
+            catch (Exception e) when (e is FileNotFoundException || e is DirectoryNotFoundException)
+            {
+                throw new InventoryException("inventory file not found", path, inner: e);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new InventoryException("can't read the inventory: permission denied", path, inner: e);
+            }
+            catch (Exception e) when (e is IOException || e is NotSupportedException || e is ArgumentException)
+            {
+                throw new InventoryException("can't read the inventory: " + e.Message, path, inner: e);
+            }
+        }
+
+        private static bool LooksLikeYaml(string path, string text)
+        {
+            string extension = Path.GetExtension(path);
+            if (extension.Equals(".yaml", StringComparison.OrdinalIgnoreCase) || extension.Equals(".yml", StringComparison.OrdinalIgnoreCase))
+                return true;
+
+            using (var reader = new StringReader(text))
+            {
+                string? line;
+                while ((line = reader.ReadLine()) != null)
+                {
+                    string trimmed = line.Trim().TrimStart('\uFEFF');
+                    if (trimmed.Length == 0 || trimmed.StartsWith("#", StringComparison.Ordinal)) continue;
+                    return trimmed.StartsWith("---", StringComparison.Ordinal)
+                        || trimmed.StartsWith("%", StringComparison.Ordinal)
+                        || YamlMappingLine.IsMatch(trimmed);
+                }
+            }
+            return false;
+        }
+    }
+}

@@ -1,0 +1,431 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace HerdPS.Inventory
+{
+    /// <summary>
+    /// Reads the YAML inventory format (docs/inventory.md) from YamlDotNet's node tree rather than into
+    /// classes, so that every value keeps its line and column and every error can point at it. Nothing is
+    /// ignored: an unknown key, a value of the wrong shape or a bad name stops the load.
+    /// </summary>
+    internal sealed class YamlInventoryReader
+    {
+        private static readonly string[] RootKeys = { "defaults", "groups", "hosts" };
+        private static readonly string[] DefaultsKeys = { "user", "port", "throttle", "timeout", "connect_timeout", "history_retention", "identity_file" };
+        private static readonly string[] GroupKeys = { "user", "port", "tags", "identity_file", "hosts" };
+        private static readonly string[] HostKeys = { "host", "hostname", "port", "user", "identity_file", "tags", "transport" };
+
+        private readonly string file;
+
+        public YamlInventoryReader(string file)
+        {
+            this.file = file;
+        }
+
+        public FleetInventory Read(string text)
+        {
+            var stream = new YamlStream();
+            try
+            {
+                stream.Load(new StringReader(text));
+            }
+            catch (YamlException e)
+            {
+                throw SyntaxError(text, e);
+            }
+
+            var builder = new InventoryBuilder(file);
+            if (stream.Documents.Count == 0) return builder.Build(new InventoryDefaults());
+            if (stream.Documents.Count > 1)
+                throw Error("an inventory is a single YAML document, but a second one starts here", stream.Documents[1].RootNode.Start);
+
+            var root = stream.Documents[0].RootNode;
+            if (IsNull(root)) return builder.Build(new InventoryDefaults());
+            if (!(root is YamlMappingNode rootMapping))
+                throw Error("an inventory is a mapping with the keys defaults, groups and hosts", root.Start);
+
+            var entries = ReadMapping(rootMapping, RootKeys, "at the top level");
+
+            // Defaults apply to every host wherever they are written, so read them before any host.
+            var defaults = new InventoryDefaults();
+            foreach (var entry in entries)
+                if (entry.Key == "defaults") defaults = ReadDefaults(entry.Value);
+
+            var inherited = new ConnectionSettings(defaults.User, defaults.Port, defaults.IdentityFile, Array.Empty<string>());
+            foreach (var entry in entries)
+            {
+                if (entry.Key == "groups") ReadGroups(entry.Value, inherited, builder);
+                else if (entry.Key == "hosts") ReadHosts(entry.Value, null, inherited, builder);
+            }
+            return builder.Build(defaults);
+        }
+
+        private InventoryDefaults ReadDefaults(YamlNode node)
+        {
+            var defaults = new InventoryDefaults();
+            if (IsNull(node)) return defaults;
+            foreach (var entry in ReadMapping(RequireMapping(node, "defaults"), DefaultsKeys, "in defaults"))
+            {
+                switch (entry.Key)
+                {
+                    case "user": defaults.User = ReadUser(entry.Value); break;
+                    case "port": defaults.Port = ReadPort(entry.Value); break;
+                    case "identity_file": defaults.IdentityFile = ReadPath(entry.Value, entry.Key); break;
+                    case "throttle": defaults.Throttle = ReadPositiveInteger(entry.Value, entry.Key); break;
+                    case "timeout": defaults.Timeout = ReadDuration(entry.Value, entry.Key); break;
+                    case "connect_timeout": defaults.ConnectTimeout = ReadDuration(entry.Value, entry.Key); break;
+                    case "history_retention": defaults.HistoryRetention = ReadDuration(entry.Value, entry.Key); break;
+                }
+            }
+            return defaults;
+        }
+
+        private void ReadGroups(YamlNode node, ConnectionSettings inherited, InventoryBuilder builder)
+        {
+            if (IsNull(node)) return;
+            if (!(node is YamlMappingNode groups))
+                throw Error("'groups' must be a mapping of group names to groups, such as 'web: { hosts: [web-01] }'", node.Start);
+
+            foreach (var pair in groups.Children)
+            {
+                var keyNode = RequireScalarKey(pair.Key);
+                string name = keyNode.Value ?? "";
+                if (!NameRules.IsValidGroupName(name, out var reason)) throw Error(reason, keyNode.Start);
+                builder.AddGroup(name, Line(keyNode.Start), Column(keyNode.Start));
+
+                // An empty group ("web:" with nothing under it) is allowed: it is a name waiting for hosts.
+                if (IsNull(pair.Value)) continue;
+                if (!(pair.Value is YamlMappingNode groupNode))
+                    throw Error($"group '{name}' must be a mapping with hosts: and optional user, port, tags, identity_file", pair.Value.Start);
+
+                var settings = inherited;
+                YamlNode? hosts = null;
+                foreach (var entry in ReadMapping(groupNode, GroupKeys, $"in group '{name}'"))
+                {
+                    switch (entry.Key)
+                    {
+                        case "user": settings = settings.WithUser(ReadUser(entry.Value)); break;
+                        case "port": settings = settings.WithPort(ReadPort(entry.Value)); break;
+                        case "identity_file": settings = settings.WithIdentityFile(ReadPath(entry.Value, entry.Key)); break;
+                        case "tags": settings = settings.WithTags(ReadTags(entry.Value)); break;
+                        case "hosts": hosts = entry.Value; break;
+                    }
+                }
+                if (hosts != null) ReadHosts(hosts, name, settings, builder);
+            }
+        }
+
+        private void ReadHosts(YamlNode node, string? group, ConnectionSettings inherited, InventoryBuilder builder)
+        {
+            if (IsNull(node)) return;
+            if (!(node is YamlSequenceNode hosts))
+                throw Error("'hosts' must be a list, such as [web-01, web-02] or one '- host: name' entry per line", node.Start);
+
+            foreach (var item in hosts.Children)
+            {
+                if (item is YamlScalarNode scalar && !IsNull(scalar))
+                {
+                    foreach (var name in ExpandHostNames(scalar))
+                        builder.AddHost(CreateHost(name, null, inherited, HostTransportKind.Ssh), group, inherited.Tags, Line(scalar.Start), Column(scalar.Start));
+                }
+                else if (item is YamlMappingNode mapping)
+                {
+                    ReadHostMapping(mapping, group, inherited, builder);
+                }
+                else
+                {
+                    throw Error("a host is a name such as web-01 (ranges like web[01-20] allowed) or a mapping with host: and optional hostname, port, user, identity_file, tags, transport", item.Start);
+                }
+            }
+        }
+
+        private void ReadHostMapping(YamlMappingNode mapping, string? group, ConnectionSettings inherited, InventoryBuilder builder)
+        {
+            YamlScalarNode? hostNode = null;
+            YamlScalarNode? addressNode = null;
+            string? address = null;
+            var transport = HostTransportKind.Ssh;
+            var settings = inherited;
+            IReadOnlyList<string> hostTags = Array.Empty<string>();
+
+            foreach (var entry in ReadMapping(mapping, HostKeys, "in a host entry"))
+            {
+                switch (entry.Key)
+                {
+                    case "host": hostNode = RequireScalar(entry.Value, entry.Key); break;
+                    case "hostname":
+                        addressNode = RequireScalar(entry.Value, entry.Key);
+                        address = addressNode.Value ?? "";
+                        if (!NameRules.IsValidHostName(address, out var reason)) throw Error("hostname: " + reason, addressNode.Start);
+                        break;
+                    case "port": settings = settings.WithPort(ReadPort(entry.Value)); break;
+                    case "user": settings = settings.WithUser(ReadUser(entry.Value)); break;
+                    case "identity_file": settings = settings.WithIdentityFile(ReadPath(entry.Value, entry.Key)); break;
+                    case "tags": hostTags = ReadTags(entry.Value); break;
+                    case "transport": transport = ReadTransport(entry.Value); break;
+                }
+            }
+
+            if (hostNode == null)
+                throw Error("this host entry has no 'host:' key naming the host", mapping.Start);
+
+            var names = ExpandHostNames(hostNode);
+            if (address != null && names.Count > 1)
+                throw Error($"'hostname' can't be given for the range '{hostNode.Value}': every host of a range would connect to the same address", addressNode!.Start);
+
+            var tags = new List<string>(inherited.Tags);
+            tags.AddRange(hostTags);
+            foreach (var name in names)
+                builder.AddHost(CreateHost(name, address, settings, transport), group, tags, Line(hostNode.Start), Column(hostNode.Start));
+        }
+
+        private static FleetHost CreateHost(string name, string? address, ConnectionSettings settings, HostTransportKind transport) =>
+            new FleetHost(name)
+            {
+                Address = address,
+                User = settings.User,
+                Port = settings.Port,
+                IdentityFile = settings.IdentityFile,
+                Transport = transport,
+            };
+
+        private IReadOnlyList<string> ExpandHostNames(YamlScalarNode node)
+        {
+            string pattern = node.Value ?? "";
+            IReadOnlyList<string> names;
+            try
+            {
+                names = HostRange.Expand(pattern);
+            }
+            catch (FormatException e)
+            {
+                throw Error(e.Message, node.Start);
+            }
+            foreach (var name in names)
+            {
+                if (!NameRules.IsValidHostName(name, out var reason))
+                {
+                    if (name.IndexOf('@') >= 0 || (name.IndexOf(':') > 0 && name.IndexOf(':') == name.LastIndexOf(':')))
+                        reason += " (in YAML, write user: and port: as keys of a '- host: name' entry)";
+                    throw Error(reason, node.Start);
+                }
+            }
+            return names;
+        }
+
+        private IReadOnlyList<string> ReadTags(YamlNode node)
+        {
+            if (IsNull(node)) return Array.Empty<string>();
+            if (!(node is YamlSequenceNode sequence))
+                throw Error("'tags' must be a list, such as [prod, debian12]", node.Start);
+            var tags = new List<string>();
+            foreach (var item in sequence.Children)
+            {
+                var scalar = RequireScalar(item, "a tag");
+                string tag = scalar.Value ?? "";
+                if (!NameRules.IsValidTagName(tag, out var reason)) throw Error(reason, scalar.Start);
+                tags.Add(tag);
+            }
+            return tags;
+        }
+
+        private string ReadUser(YamlNode node)
+        {
+            var scalar = RequireScalar(node, "user");
+            string user = scalar.Value ?? "";
+            if (!NameRules.IsValidUserName(user, out var reason)) throw Error(reason, scalar.Start);
+            return user;
+        }
+
+        private int ReadPort(YamlNode node)
+        {
+            var scalar = RequireScalar(node, "port");
+            if (!HostSpec.TryParsePort(scalar.Value ?? "", out int port, out var reason)) throw Error(reason, scalar.Start);
+            return port;
+        }
+
+        private int ReadPositiveInteger(YamlNode node, string key)
+        {
+            var scalar = RequireScalar(node, key);
+            string text = scalar.Value ?? "";
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= 1) return value;
+            throw Error($"'{key}' must be a whole number of at least 1, not '{text}'", scalar.Start);
+        }
+
+        private TimeSpan ReadDuration(YamlNode node, string key)
+        {
+            var scalar = RequireScalar(node, key);
+            if (Duration.TryParse(scalar.Value, out var value, out var reason)) return value;
+            throw Error($"{key}: {reason}", scalar.Start);
+        }
+
+        private string ReadPath(YamlNode node, string key)
+        {
+            var scalar = RequireScalar(node, key);
+            string path = scalar.Value ?? "";
+            foreach (char c in path)
+                if (char.IsControl(c)) throw Error($"'{key}' contains a control character", scalar.Start);
+            return path;
+        }
+
+        private HostTransportKind ReadTransport(YamlNode node)
+        {
+            var scalar = RequireScalar(node, "transport");
+            switch (scalar.Value)
+            {
+                case "ssh": return HostTransportKind.Ssh;
+                case "local": return HostTransportKind.Local;
+                default: throw Error($"'transport' must be ssh or local, not '{scalar.Value}'", scalar.Start);
+            }
+        }
+
+        /// <summary>The keys of a mapping in file order, each checked against the keys allowed where it is.</summary>
+        private List<MappingEntry> ReadMapping(YamlMappingNode mapping, string[] allowedKeys, string where)
+        {
+            var entries = new List<MappingEntry>();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var pair in mapping.Children)
+            {
+                var keyNode = RequireScalarKey(pair.Key);
+                string key = keyNode.Value ?? "";
+                if (Array.IndexOf(allowedKeys, key) < 0)
+                {
+                    string message = $"unknown key '{key}' {where}; allowed keys are {string.Join(", ", allowedKeys)}";
+                    string? suggestion = Suggest(key, allowedKeys);
+                    if (suggestion != null) message += $" (did you mean '{suggestion}'?)";
+                    throw Error(message, keyNode.Start);
+                }
+                if (!seen.Add(key)) throw Error($"key '{key}' appears twice {where}", keyNode.Start);
+                entries.Add(new MappingEntry(key, pair.Value));
+            }
+            return entries;
+        }
+
+        private YamlMappingNode RequireMapping(YamlNode node, string key) =>
+            node as YamlMappingNode ?? throw Error($"'{key}' must be a mapping of keys to values", node.Start);
+
+        private YamlScalarNode RequireScalar(YamlNode node, string key)
+        {
+            if (node is YamlScalarNode scalar)
+            {
+                if (IsNull(scalar)) throw Error($"'{key}' needs a value", node.Start);
+                return scalar;
+            }
+            string shape = node is YamlSequenceNode ? "a list" : "a mapping";
+            throw Error($"'{key}' must be a single value, not {shape}", node.Start);
+        }
+
+        private YamlScalarNode RequireScalarKey(YamlNode node) =>
+            node as YamlScalarNode ?? throw Error("a key must be a plain name", node.Start);
+
+        /// <summary>A plain empty value, <c>~</c> or <c>null</c>: YAML's ways of writing nothing.</summary>
+        private static bool IsNull(YamlNode node) =>
+            node is YamlScalarNode scalar && scalar.Style == ScalarStyle.Plain &&
+            (string.IsNullOrEmpty(scalar.Value) || scalar.Value == "~" || scalar.Value == "null" || scalar.Value == "Null" || scalar.Value == "NULL");
+
+        /// <summary>A near miss of an allowed key: same letters ignoring case and '-'/'_', or one or two edits away.</summary>
+        private static string? Suggest(string key, string[] allowedKeys)
+        {
+            string normalized = key.Replace("-", "").Replace("_", "").ToLowerInvariant();
+            foreach (var allowed in allowedKeys)
+                if (allowed.Replace("_", "") == normalized) return allowed;
+            foreach (var allowed in allowedKeys)
+                if (EditDistance(key.ToLowerInvariant(), allowed) <= 2) return allowed;
+            return null;
+        }
+
+        private static int EditDistance(string a, string b)
+        {
+            var previous = new int[b.Length + 1];
+            var current = new int[b.Length + 1];
+            for (int j = 0; j <= b.Length; j++) previous[j] = j;
+            for (int i = 1; i <= a.Length; i++)
+            {
+                current[0] = i;
+                for (int j = 1; j <= b.Length; j++)
+                {
+                    int substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+                    current[j] = Math.Min(substitution, Math.Min(previous[j] + 1, current[j - 1] + 1));
+                }
+                var swap = previous; previous = current; current = swap;
+            }
+            return previous[b.Length];
+        }
+
+        private InventoryException SyntaxError(string text, YamlException e)
+        {
+            string message = WithoutLocation(e.Message);
+            // YamlDotNet points a tab in the indentation at the start of the enclosing mapping; the line
+            // with the tab is where the user has to look.
+            if (message.IndexOf("tab", StringComparison.OrdinalIgnoreCase) >= 0)
+            {
+                var lines = text.Split('\n');
+                for (int i = 0; i < lines.Length; i++)
+                {
+                    int column = 0;
+                    while (column < lines[i].Length && (lines[i][column] == ' ' || lines[i][column] == '\t'))
+                    {
+                        if (lines[i][column] == '\t')
+                            return new InventoryException("a tab can't indent YAML; indent with spaces", file, i + 1, column + 1, e);
+                        column++;
+                    }
+                }
+            }
+            if (message.StartsWith("Duplicate key", StringComparison.Ordinal))
+                message = $"key '{message.Substring("Duplicate key".Length).Trim()}' appears twice in the same mapping";
+            return Error(message, e.Start, e);
+        }
+
+        /// <summary>YamlDotNet prefixes its messages with "(Line: 1, Col: 2, Idx: 3) - (...): "; we give the location ourselves.</summary>
+        private static string WithoutLocation(string message)
+        {
+            if (!message.StartsWith("(Line:", StringComparison.Ordinal)) return message;
+            int separator = message.IndexOf("): ", StringComparison.Ordinal);
+            return separator < 0 ? message : message.Substring(separator + 3);
+        }
+
+        private InventoryException Error(string message, Mark mark, Exception? inner = null) =>
+            new InventoryException(message, file, Line(mark), Column(mark), inner);
+
+        private static int Line(Mark mark) => (int)mark.Line;
+        private static int Column(Mark mark) => (int)mark.Column;
+
+        private readonly struct MappingEntry
+        {
+            public MappingEntry(string key, YamlNode value)
+            {
+                Key = key;
+                Value = value;
+            }
+
+            public string Key { get; }
+            public YamlNode Value { get; }
+        }
+
+        /// <summary>User, port, identity file and tags as they flow from defaults to group to host.</summary>
+        private sealed class ConnectionSettings
+        {
+            public ConnectionSettings(string? user, int? port, string? identityFile, IReadOnlyList<string> tags)
+            {
+                User = user;
+                Port = port;
+                IdentityFile = identityFile;
+                Tags = tags;
+            }
+
+            public string? User { get; }
+            public int? Port { get; }
+            public string? IdentityFile { get; }
+            public IReadOnlyList<string> Tags { get; }
+
+            public ConnectionSettings WithUser(string user) => new ConnectionSettings(user, Port, IdentityFile, Tags);
+            public ConnectionSettings WithPort(int port) => new ConnectionSettings(User, port, IdentityFile, Tags);
+            public ConnectionSettings WithIdentityFile(string path) => new ConnectionSettings(User, Port, path, Tags);
+            public ConnectionSettings WithTags(IReadOnlyList<string> tags) => new ConnectionSettings(User, Port, IdentityFile, tags);
+        }
+    }
+}

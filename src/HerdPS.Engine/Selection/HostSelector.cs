@@ -1,0 +1,207 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using HerdPS.Inventory;
+
+namespace HerdPS.Selection
+{
+    /// <summary>
+    /// Turns a <see cref="HostSelection"/> into the hosts a run touches:
+    /// <list type="number">
+    /// <item>no groups, tags or hosts: every host of the inventory;</item>
+    /// <item>groups: the union of their hosts (an unknown group is an error listing the known ones);</item>
+    /// <item>tags: hosts matching any clause (<see cref="TagExpression"/>); with groups, the intersection;</item>
+    /// <item>hosts: added to that (union, as pdsh's -w with -g). A glob (<c>*</c>, <c>?</c>, <c>[...]</c>)
+    /// adds the inventory hosts it matches and is an error when it matches none; a plain name adds that
+    /// inventory host, or, when the inventory has no such host, an ad-hoc host parsed as
+    /// <c>[user@]host[:port]</c> that takes the inventory defaults; <c>user@</c> or <c>:port</c> on an
+    /// inventory host's name overrides its settings for this run;</item>
+    /// <item>excludes: globs matched against the names, removed last.</item>
+    /// </list>
+    /// The result is deduplicated and stable: inventory order, then ad-hoc hosts in the order given.
+    /// A selection that ends up empty is a <see cref="SelectionException"/> saying why.
+    /// </summary>
+    public static class HostSelector
+    {
+        public static IReadOnlyList<FleetHost> Select(FleetInventory inventory, HostSelection selection)
+        {
+            if (inventory == null) throw new ArgumentNullException(nameof(inventory));
+            if (selection == null) throw new ArgumentNullException(nameof(selection));
+
+            var groups = ResolveGroups(inventory, selection.Groups);
+            var tags = ParseTags(selection.Tags);
+            var excludes = selection.Excludes.Select(ParseExclude).ToList();
+
+            // Inventory hosts chosen, each mapped to the instance to return (a copy when user@/:port overrode it).
+            var chosen = new Dictionary<FleetHost, FleetHost>();
+            bool byCriteria = groups.Count > 0 || tags != null;
+            if (selection.IsEmpty || byCriteria)
+            {
+                foreach (var host in inventory.Hosts)
+                {
+                    bool inGroups = groups.Count == 0 || host.Groups.Any(g => groups.Contains(g));
+                    bool hasTags = tags == null || tags.Matches(host.Tags);
+                    if (inGroups && hasTags) chosen[host] = host;
+                }
+            }
+
+            var adHoc = new List<FleetHost>();
+            foreach (var entry in selection.Hosts)
+                AddNamedHosts(inventory, entry, chosen, adHoc);
+
+            var selected = new List<FleetHost>();
+            foreach (var host in inventory.Hosts)
+                if (chosen.TryGetValue(host, out var picked)) selected.Add(picked);
+            selected.AddRange(adHoc);
+
+            int beforeExcludes = selected.Count;
+            selected.RemoveAll(host => excludes.Any(glob => glob.Matches(host.Name)));
+
+            if (selected.Count == 0)
+                throw new SelectionException(DescribeEmpty(inventory, selection, groups, tags, beforeExcludes));
+            return selected;
+        }
+
+        private static HashSet<string> ResolveGroups(FleetInventory inventory, IEnumerable<string> requested)
+        {
+            var known = new HashSet<string>(inventory.GroupNames, StringComparer.OrdinalIgnoreCase);
+            var groups = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var group in requested)
+            {
+                if (!known.Contains(group))
+                {
+                    string knownList = inventory.GroupNames.Count == 0
+                        ? $"{DescribeInventory(inventory)} has no groups"
+                        : "known groups: " + string.Join(", ", inventory.GroupNames);
+                    throw new SelectionException($"unknown group '{group}'; {knownList}");
+                }
+                groups.Add(group);
+            }
+            return groups;
+        }
+
+        private static TagExpression? ParseTags(IReadOnlyCollection<string> clauses)
+        {
+            if (clauses.Count == 0) return null;
+            try
+            {
+                return TagExpression.Parse(clauses);
+            }
+            catch (FormatException e)
+            {
+                throw new SelectionException(e.Message, e);
+            }
+        }
+
+        private static HostGlob ParseExclude(string pattern)
+        {
+            try
+            {
+                return HostGlob.Parse(pattern);
+            }
+            catch (FormatException e)
+            {
+                throw new SelectionException("--exclude: " + e.Message, e);
+            }
+        }
+
+        private static void AddNamedHosts(FleetInventory inventory, string entry, Dictionary<FleetHost, FleetHost> chosen, List<FleetHost> adHoc)
+        {
+            if (HostGlob.IsGlob(entry) && !IsBracketedAddress(entry))
+            {
+                HostGlob glob;
+                try
+                {
+                    glob = HostGlob.Parse(entry);
+                }
+                catch (FormatException e)
+                {
+                    throw new SelectionException("--host: " + e.Message, e);
+                }
+                bool any = false;
+                foreach (var host in inventory.Hosts)
+                {
+                    if (!glob.Matches(host.Name)) continue;
+                    any = true;
+                    if (!chosen.ContainsKey(host)) chosen[host] = host;
+                }
+                if (!any)
+                    throw new SelectionException($"host pattern '{entry}' matches no host in {DescribeInventory(inventory)}");
+                return;
+            }
+
+            if (!FleetHost.TryParseAdHoc(entry, out var named, out var reason))
+                throw new SelectionException("--host: " + reason);
+
+            var known = inventory.Hosts.FirstOrDefault(h => string.Equals(h.Name, named!.Name, StringComparison.OrdinalIgnoreCase));
+            if (known != null)
+            {
+                if (named!.User == null && named.Port == null)
+                {
+                    if (!chosen.ContainsKey(known)) chosen[known] = known;
+                    return;
+                }
+                var overridden = known.Copy();
+                overridden.User = named.User ?? known.User;
+                overridden.Port = named.Port ?? known.Port;
+                if (chosen.TryGetValue(known, out var earlier) && earlier != known && !SameConnection(earlier, overridden))
+                    throw new SelectionException($"host '{known.Name}' is given twice with different user or port");
+                chosen[known] = overridden;
+                return;
+            }
+
+            var adHocHost = named!;
+            adHocHost.User ??= inventory.Defaults.User;
+            adHocHost.Port ??= inventory.Defaults.Port;
+            adHocHost.IdentityFile ??= inventory.Defaults.IdentityFile;
+            var existing = adHoc.FirstOrDefault(h => string.Equals(h.Name, adHocHost.Name, StringComparison.OrdinalIgnoreCase));
+            if (existing == null) adHoc.Add(adHocHost);
+            else if (!SameConnection(existing, adHocHost))
+                throw new SelectionException($"host '{adHocHost.Name}' is given twice with different user or port");
+        }
+
+        private static bool SameConnection(FleetHost a, FleetHost b) =>
+            string.Equals(a.User, b.User, StringComparison.Ordinal) && a.Port == b.Port;
+
+        /// <summary><c>[::1]:22</c> and <c>root@[fe80::1]</c> are addresses, not glob sets: a set never holds ':'.</summary>
+        private static bool IsBracketedAddress(string entry)
+        {
+            if (entry.IndexOf('*') >= 0 || entry.IndexOf('?') >= 0) return false;
+            int open = entry.IndexOf('[');
+            int close = open < 0 ? -1 : entry.IndexOf(']', open);
+            return close > open && entry.IndexOf(':', open, close - open) >= 0;
+        }
+
+        private static string DescribeEmpty(FleetInventory inventory, HostSelection selection, HashSet<string> groups, TagExpression? tags, int beforeExcludes)
+        {
+            var reasons = new List<string>();
+            if (inventory.Hosts.Count == 0)
+            {
+                reasons.Add($"{DescribeInventory(inventory)} has no hosts");
+            }
+            else
+            {
+                foreach (var group in selection.Groups)
+                    if (!inventory.Hosts.Any(h => h.Groups.Contains(group, StringComparer.OrdinalIgnoreCase)))
+                        reasons.Add($"group '{group}' has no hosts");
+                if (tags != null)
+                {
+                    var unknownTags = tags.Terms
+                        .Where(t => !inventory.Hosts.Any(h => h.Tags.Contains(t, StringComparer.OrdinalIgnoreCase)))
+                        .Distinct(StringComparer.OrdinalIgnoreCase)
+                        .ToList();
+                    foreach (var tag in unknownTags)
+                        reasons.Add($"no host has the tag '{tag}'");
+                }
+                if (beforeExcludes > 0)
+                    reasons.Add(beforeExcludes == 1 ? "--exclude removed the one host that matched" : $"--exclude removed all {beforeExcludes} hosts that matched");
+            }
+
+            string message = $"the selection '{selection}' matched no hosts";
+            return reasons.Count == 0 ? message : message + ": " + string.Join("; ", reasons);
+        }
+
+        private static string DescribeInventory(FleetInventory inventory) =>
+            inventory.IsEmbeddedDefault ? "the default inventory (this machine only)" : $"the inventory {inventory.SourcePath}";
+    }
+}

@@ -1,0 +1,92 @@
+using System;
+using System.Linq;
+using HerdPS.Inventory;
+
+namespace HerdPS.Tests.Inventory
+{
+    public class HostRangeTests
+    {
+        [Fact]
+        public void TextWithoutBracketsIsItself()
+        {
+            Assert.Equal(new[] { "web-01" }, HostRange.Expand("web-01"));
+        }
+
+        [Fact]
+        public void KeepsZeroPadding()
+        {
+            var names = HostRange.Expand("web[01-20]");
+            Assert.Equal(20, names.Count);
+            Assert.Equal("web01", names[0]);
+            Assert.Equal("web09", names[8]);
+            Assert.Equal("web20", names[19]);
+        }
+
+        [Fact]
+        public void UnpaddedLowBoundGivesUnpaddedNames()
+        {
+            Assert.Equal(new[] { "n8", "n9", "n10" }, HostRange.Expand("n[8-10]"));
+        }
+
+        [Fact]
+        public void PaddingFollowsTheLowBoundsWidth()
+        {
+            Assert.Equal(new[] { "n098", "n099", "n100" }, HostRange.Expand("n[098-100]"));
+        }
+
+        [Fact]
+        public void SeveralBracketsAreACartesianProductInWritingOrder()
+        {
+            Assert.Equal(
+                new[] { "rack1-n1", "rack1-n2", "rack1-n3", "rack2-n1", "rack2-n2", "rack2-n3" },
+                HostRange.Expand("rack[1-2]-n[1-3]"));
+        }
+
+        [Fact]
+        public void ListsAndRangesMix()
+        {
+            Assert.Equal(new[] { "db1", "db3", "db5", "db6", "db7" }, HostRange.Expand("db[1,3,5-7]"));
+        }
+
+        [Fact]
+        public void TextAfterTheBracketIsKept()
+        {
+            Assert.Equal(new[] { "web1.example.com", "web2.example.com" }, HostRange.Expand("web[1-2].example.com"));
+        }
+
+        [Theory]
+        [InlineData("web[01-20", "without a matching ']'")]
+        [InlineData("web01-20]", "without a matching '['")]
+        [InlineData("web[]", "empty bracket")]
+        [InlineData("web[1,,2]", "empty item")]
+        [InlineData("web[a-c]", "brackets hold numbers")]
+        [InlineData("web[1-]", "incomplete range")]
+        [InlineData("web[[1-2]]", "can't nest")]
+        [InlineData("web[20-01]", "reversed range")]
+        [InlineData("[::1]", "IPv6")]
+        public void MalformedPatternsAreErrors(string pattern, string expected)
+        {
+            var error = Assert.Throws<FormatException>(() => HostRange.Expand(pattern));
+            Assert.Contains(expected, error.Message);
+            Assert.Contains(pattern, error.Message);
+        }
+
+        [Fact]
+        public void ExpansionIsCappedAtOneHundredThousandNames()
+        {
+            Assert.Equal(100_000, HostRange.Expand("n[1-100000]").Count);
+            Assert.Throws<FormatException>(() => HostRange.Expand("n[1-100001]"));
+            // The product is checked before anything is built.
+            var error = Assert.Throws<FormatException>(() => HostRange.Expand("a[1-1000]b[1-1000]"));
+            Assert.Contains("more than", error.Message);
+            Assert.Throws<FormatException>(() => HostRange.Expand("n[1-999999999999999999]"));
+        }
+
+        [Fact]
+        public void ExpandedNamesAreDistinctAndOrdered()
+        {
+            var names = HostRange.Expand("x[1-3]");
+            Assert.Equal(names.OrderBy(n => n, StringComparer.Ordinal), names);
+        }
+    }
+}
