@@ -74,7 +74,7 @@ namespace HerdPS.Tests.Execution
             Assert.Equal(FleetErrorKind.CommandTimeout, r.ErrorKind);
             Assert.Null(r.ExitCode);
             Assert.True(r.Duration < TimeSpan.FromSeconds(60));
-            Assert.DoesNotContain(Fleet.ProcessTable.Snapshot(), p => p.CommandLine.Contains(token));
+            Assert.Empty(Fleet.ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(token), TimeSpan.FromSeconds(10)));
         }
 
         [Fact]
@@ -120,13 +120,13 @@ namespace HerdPS.Tests.Execution
             var run = runner.Start(LocalHosts(10), $"sleep {token}; echo never", new FleetRunOptions { Throttle = 4 }, null, cts.Token);
             // Cancel once the four children really run.
             var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (Fleet.ProcessTable.Snapshot().Count(p => p.CommandLine.Contains(token)) < 4 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            while (Fleet.ProcessTable.FindByCommandLine(token).Count(p => p.Name == "sleep") < 4 && DateTime.UtcNow < deadline) await Task.Delay(20);
             cts.Cancel();
             var results = new List<FleetResult>();
             await foreach (var r in run.ReadAllAsync()) results.Add(r);
             Assert.Equal(10, results.Count);
             Assert.All(results, r => Assert.Equal(FleetStatus.Cancelled, r.Status));
-            Assert.DoesNotContain(Fleet.ProcessTable.Snapshot(), p => p.CommandLine.Contains(token));
+            Assert.Empty(Fleet.ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(token), TimeSpan.FromSeconds(10)));
         }
 
         [Fact]
