@@ -24,14 +24,14 @@ namespace HerdPS.Cli
         public readonly Option<string?> ConnectTimeout = new("--connect-timeout") { Description = "Limit for connecting (TCP, banner, key exchange). Default 10s." };
         public readonly Option<int?> Retries = new("--retries", "-r") { Description = "Extra attempts after a connection failure (exponential backoff with jitter)." };
         public readonly Option<string?> RetryDelay = new("--retry-delay") { Description = "First retry delay (default 1s), doubled each attempt." };
-        public readonly Option<bool> RetryFailed = new("--retry-failed") { Description = "Also retry hosts where the command ran and exited non-zero." };
-        public readonly Option<bool> FailFast = new("--fail-fast") { Description = "Start no new hosts after the first host that does not succeed." };
-        public readonly Option<bool> AcceptNew = new("--accept-new-host-keys") { Description = "Learn host keys of hosts never seen (changed keys are still refused)." };
-        public readonly Option<bool> Insecure = new("--insecure") { Description = "Do not check host keys at all. Warned about on every run." };
+        public readonly Option<bool> RetryFailed = new("--retry-failed") { Description = "Also retry hosts where the command ran and exited non-zero.", Arity = ArgumentArity.Zero };
+        public readonly Option<bool> FailFast = new("--fail-fast") { Description = "Start no new hosts after the first host that does not succeed.", Arity = ArgumentArity.Zero };
+        public readonly Option<bool> AcceptNew = new("--accept-new-host-keys") { Description = "Learn host keys of hosts never seen (changed keys are still refused).", Arity = ArgumentArity.Zero };
+        public readonly Option<bool> Insecure = new("--insecure") { Description = "Do not check host keys at all. Warned about on every run.", Arity = ArgumentArity.Zero };
         public readonly Option<string?> MaxOutput = new("--max-output") { Description = "Cap on kept stdout and stderr per host, e.g. 10MiB (default), 512KiB." };
-        public readonly Option<bool> NoMultiplex = new("--no-multiplex") { Description = "Don't reuse pooled ControlMaster connections." };
+        public readonly Option<bool> NoMultiplex = new("--no-multiplex") { Description = "Don't reuse pooled ControlMaster connections.", Arity = ArgumentArity.Zero };
         public readonly Option<string?> ControlPersist = new("--control-persist") { Description = "How long idle pooled connections stay up (default 10m)." };
-        public readonly Option<bool> Raw = new("--raw") { Description = "Send the command verbatim, without the POSIX wrapper that ends it on timeout (for hosts without /bin/sh)." };
+        public readonly Option<bool> Raw = new("--raw") { Description = "Send the command verbatim, without the POSIX wrapper that ends it on timeout (for hosts without /bin/sh).", Arity = ArgumentArity.Zero };
 
         public void AddSelection(Command c)
         {

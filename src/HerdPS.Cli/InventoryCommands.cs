@@ -13,7 +13,7 @@ namespace HerdPS.Cli
     {
         public static Command CreateHosts(CliOptions o)
         {
-            var json = new Option<bool>("--json") { Description = "One JSON object per host." };
+            var json = new Option<bool>("--json") { Description = "One JSON object per host.", Arity = ArgumentArity.Zero };
             var c = new Command("hosts", "List the selected hosts with their groups, tags and address.");
             o.AddSelection(c);
             c.Options.Add(json);
@@ -45,7 +45,7 @@ namespace HerdPS.Cli
 
         public static Command CreateTags(CliOptions o)
         {
-            var json = new Option<bool>("--json") { Description = "One JSON object per tag." };
+            var json = new Option<bool>("--json") { Description = "One JSON object per tag.", Arity = ArgumentArity.Zero };
             var c = new Command("tags", "List every tag with the number of hosts carrying it.");
             o.AddSelection(c);
             c.Options.Add(json);

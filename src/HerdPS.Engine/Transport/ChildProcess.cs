@@ -49,6 +49,8 @@ namespace HerdPS.Transport
         public IDictionary<string, string?> Environment { get; } = new Dictionary<string, string?>();
         /// <summary>How long to wait, after the child exited, for pipes something else still holds open.</summary>
         public TimeSpan DrainGrace { get; set; } = TimeSpan.FromSeconds(2);
+        /// <summary>stderr ends with the remote wrapper's exit trailer, to be taken off (see OutputCapture).</summary>
+        public bool ExpectExitTrailer { get; set; }
         /// <summary>Called with every chunk of stdout as it arrives (before the cap).</summary>
         public Action<byte[], int>? OnStdOut { get; set; }
     }
@@ -63,6 +65,7 @@ namespace HerdPS.Transport
         {
             var outcome = new ChildProcessOutcome(new OutputCapture(settings.OutputLimit), new OutputCapture(settings.OutputLimit));
             outcome.StdOut.OnChunk = settings.OnStdOut;
+            outcome.StdErr.ExpectExitTrailer = settings.ExpectExitTrailer;
             var psi = new ProcessStartInfo(fileName, ProcessArguments.Join(arguments))
             {
                 UseShellExecute = false,

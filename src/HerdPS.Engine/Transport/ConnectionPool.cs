@@ -69,11 +69,27 @@ namespace HerdPS.Transport
             return Path.Combine(Path.GetTempPath(), "herd-" + Guid.NewGuid().ToString("N").Substring(0, 8));
         }
 
-        /// <summary>40 hex chars of %C, a slash, and ssh's 17-char temporary suffix must fit in 104 bytes.</summary>
+        /// <summary>40 hex chars of the socket name, a slash, and ssh's 17-char temporary suffix must fit in 104 bytes.</summary>
         internal const int MaxDirectoryLength = 104 - 40 - 1 - 17 - 1;
 
-        /// <summary>The ControlPath value ('%' is ssh's token character, so a literal one is doubled).</summary>
-        public string ControlPathTemplate => Directory.Replace("%", "%%") + Path.DirectorySeparatorChar + "%C";
+        /// <summary>
+        /// The control socket for one destination as we name it. Not ssh's <c>%C</c>: that hashes the resolved
+        /// address, port and user, so two inventory hosts that resolve to the same endpoint (aliases, HostKeyAlias
+        /// entries, hosts with different ssh_config settings) would share one master, and the second host's
+        /// host-key alias and per-host settings would be bypassed silently. Hashing the destination as given
+        /// (name, overrides, config file) gives each inventory host its own master, in a name of fixed length.
+        /// The host key policy and extra options are part of the key too: a master opened without host key
+        /// checking must never carry a later checked run.
+        /// '%' is ssh's token character, so a literal one in the folder is doubled.
+        /// </summary>
+        public string ControlPathFor(string destination, string? user, int? port, string? address, string? identityFile, string? configFile, string securityContext, string extraOptions)
+        {
+            var key = string.Join("\n", destination, user ?? "", port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", address ?? "",
+                identityFile ?? "", configFile ?? "", securityContext, extraOptions);
+            using var sha = System.Security.Cryptography.SHA256.Create();
+            var hash = OutputCapture.ToHex(sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(key))).Substring(0, 40);
+            return Directory.Replace("%", "%%") + Path.DirectorySeparatorChar + hash;
+        }
 
         /// <summary>The sockets present now (each one a master, live or stale).</summary>
         public IReadOnlyList<string> Sockets()

@@ -51,6 +51,7 @@ namespace HerdPS.Transport
                 KeepStdinOpen = invocation.Stdin == null && !invocation.Raw,
                 StdinBytes = invocation.Stdin,
                 OnStdOut = invocation.OnStdOut,
+                ExpectExitTrailer = !invocation.Raw,
             };
             // Belt and braces with BatchMode: no askpass program may pop up from a scheduled task.
             settings.Environment["SSH_ASKPASS_REQUIRE"] = "never";
@@ -58,7 +59,21 @@ namespace HerdPS.Transport
 
             using var run = await ChildProcess.RunAsync(_options.SshPath, args, settings, cancellationToken).ConfigureAwait(false);
             return TransportOutcome.FromChildProcess(run, invocation.Timeout, " (is the OpenSSH client installed and on PATH?)",
-                (exit, stderr) => SshErrorClassifier.Classify(exit, stderr, host.Name));
+                (exit, stderr) => ClassifyExit(exit, stderr, run.StdErr.ReportedExitCode, invocation.Raw, host.Name));
+        }
+
+        /// <summary>
+        /// Decides whether ssh's exit code is the command's own. With the wrapper, the trailer settles it: a
+        /// reported exit is the command's; a 255 with no trailer and no ssh message means the connection went away
+        /// before the command could report (a multiplexed client says nothing when its master dies).
+        /// </summary>
+        internal static SshFailure? ClassifyExit(int exit, string stderr, int? reportedExit, bool raw, string hostName)
+        {
+            if (reportedExit != null) return null;
+            var failure = SshErrorClassifier.Classify(exit, stderr, hostName);
+            if (failure != null || raw || exit != 255) return failure;
+            return new SshFailure(FleetErrorKind.TransportError,
+                $"the connection to {hostName} ended before the command reported its exit status (ssh exited 255); the command may have run in part", false);
         }
 
         internal static bool IsSafeDestination(string name)
@@ -82,13 +97,17 @@ namespace HerdPS.Transport
                 HostKeyPolicy.Insecure => "no",
                 _ => "yes",
             });
+            // With checking off, ssh would still write every unseen key into known_hosts, and later checked runs
+            // would trust keys nobody verified. An insecure run reads and records nothing.
+            if (_options.HostKeyPolicy == HostKeyPolicy.Insecure) Option(args, "UserKnownHostsFile", PrivateDirectory.IsWindows ? "NUL" : "/dev/null");
             Option(args, "ConnectTimeout", Math.Max(1, (int)Math.Ceiling(invocation.ConnectTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
             // Only errors on stderr: keeps "Permanently added ... to known hosts" out of every result.
             Option(args, "LogLevel", "ERROR");
             if (_pool != null)
             {
                 Option(args, "ControlMaster", "auto");
-                Option(args, "ControlPath", _pool.ControlPathTemplate);
+                Option(args, "ControlPath", _pool.ControlPathFor(host.Name, _options.User ?? host.User, host.Port, host.Address, _options.IdentityFile ?? host.IdentityFile,
+                    _options.ConfigFile, _options.HostKeyPolicy.ToString(), string.Join("\n", _options.ExtraOptions)));
                 Option(args, "ControlPersist", Math.Max(1, (int)_options.ControlPersist.TotalSeconds).ToString(CultureInfo.InvariantCulture));
                 // A master whose peer vanished is noticed within a minute instead of hanging new sessions.
                 Option(args, "ServerAliveInterval", "15");

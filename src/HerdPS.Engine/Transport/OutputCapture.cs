@@ -25,6 +25,20 @@ namespace HerdPS.Transport
             _limit = limit;
         }
 
+        /// <summary>
+        /// Watch for the remote wrapper's exit trailer (<see cref="RemoteCommand.ExitTrailerPrefix"/>) at the very
+        /// end of this stream: the last bytes are held back until the end, and a trailer found there is removed
+        /// from the output and hash and reported as <see cref="ReportedExitCode"/>.
+        /// </summary>
+        public bool ExpectExitTrailer { get; set; }
+
+        /// <summary>The exit code the remote wrapper reported, or null when no trailer ended the stream.</summary>
+        public int? ReportedExitCode { get; private set; }
+
+        private const int TailWindow = 48;
+        private readonly byte[] _tail = new byte[TailWindow * 2];
+        private int _tailLength;
+
         public long TotalBytes { get; private set; }
         public bool Truncated => TotalBytes > _kept.Length;
 
@@ -53,12 +67,64 @@ namespace HerdPS.Transport
             lock (_gate)
             {
                 if (_sealed) return;
-                OnChunk?.Invoke(buffer, count);
-                _hash.AppendData(buffer, 0, count);
-                TotalBytes += count;
-                var room = _limit - _kept.Length;
-                if (room > 0) _kept.Write(buffer, 0, (int)Math.Min(room, count));
+                if (!ExpectExitTrailer)
+                {
+                    Commit(buffer, 0, count);
+                    return;
+                }
+                // Keep the last TailWindow bytes back; everything before them is final output.
+                var offset = 0;
+                while (offset < count)
+                {
+                    var take = Math.Min(count - offset, _tail.Length - _tailLength);
+                    Buffer.BlockCopy(buffer, offset, _tail, _tailLength, take);
+                    _tailLength += take;
+                    offset += take;
+                    if (_tailLength > TailWindow)
+                    {
+                        var release = _tailLength - TailWindow;
+                        Commit(_tail, 0, release);
+                        Buffer.BlockCopy(_tail, release, _tail, 0, TailWindow);
+                        _tailLength = TailWindow;
+                    }
+                }
             }
+        }
+
+        private void Commit(byte[] buffer, int offset, int count)
+        {
+            if (count <= 0) return;
+            if (OnChunk != null)
+            {
+                if (offset == 0) OnChunk(buffer, count);
+                else
+                {
+                    var copy = new byte[count];
+                    Buffer.BlockCopy(buffer, offset, copy, 0, count);
+                    OnChunk(copy, count);
+                }
+            }
+            _hash.AppendData(buffer, offset, count);
+            TotalBytes += count;
+            var room = _limit - _kept.Length;
+            if (room > 0) _kept.Write(buffer, offset, (int)Math.Min(room, count));
+        }
+
+        /// <summary>Takes the trailer off the held-back tail, if it is there, and commits the rest.</summary>
+        private void FinishTail()
+        {
+            if (_tailLength == 0) return;
+            var text = Encoding.ASCII.GetString(_tail, 0, _tailLength);
+            var at = text.LastIndexOf(RemoteCommand.ExitTrailerPrefix, StringComparison.Ordinal);
+            if (at >= 0 && text.EndsWith("\n", StringComparison.Ordinal)
+                && int.TryParse(text.Substring(at + RemoteCommand.ExitTrailerPrefix.Length, text.Length - at - RemoteCommand.ExitTrailerPrefix.Length - 1),
+                    System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code))
+            {
+                ReportedExitCode = code;
+                Commit(_tail, 0, at);
+            }
+            else Commit(_tail, 0, _tailLength);
+            _tailLength = 0;
         }
 
         /// <summary>
@@ -67,7 +133,12 @@ namespace HerdPS.Transport
         /// </summary>
         public void Seal()
         {
-            lock (_gate) _sealed = true;
+            lock (_gate)
+            {
+                if (_sealed) return;
+                FinishTail();
+                _sealed = true;
+            }
         }
 
         /// <summary>SHA-256 of everything read (not only what was kept).</summary>
@@ -75,6 +146,7 @@ namespace HerdPS.Transport
         {
             lock (_gate)
             {
+                if (!_sealed) FinishTail();
                 _sealed = true;
                 return _digest ??= _hash.GetHashAndReset();
             }

@@ -17,7 +17,14 @@ namespace HerdPS.Transport
         internal const string WrapperScript =
             "exec 3<&0; \"${SHELL:-/bin/sh}\" -c \"$1\" </dev/null 3<&- & c=$!; " +
             "{ while read -r x <&3; do :; done; kill -TERM 0; } & w=$!; exec 3<&-; " +
-            "wait $c; s=$?; kill $w 2>/dev/null; exit $s";
+            "wait $c; s=$?; kill $w 2>/dev/null; printf \"\\036herd:exit=%d\\n\" $s >&2; exit $s";
+
+        /// <summary>
+        /// The wrapper ends stderr with this, then the exit code and a newline. ssh exits 255 both for its own
+        /// failures and when a remote command does; a mux client whose master lost the connection exits 255
+        /// without a word. The trailer tells them apart: no trailer means the command never reported an exit.
+        /// </summary>
+        public const string ExitTrailerPrefix = "\u001eherd:exit=";
 
         public static string Wrap(string command) =>
             "/bin/sh -c " + ShellQuote.Single(WrapperScript) + " herd " + ShellQuote.Single(command);

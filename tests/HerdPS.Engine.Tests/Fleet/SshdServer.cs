@@ -105,6 +105,7 @@ namespace HerdPS.Tests.Fleet
                 // Defaults (10:30:100, 10) drop connections on purpose when 200 hosts arrive at once.
                 "MaxStartups 1000:30:2000",
                 "MaxSessions 100",
+                "AcceptEnv HERD_ALIAS",
                 // VERBOSE logs one "Accepted publickey" line per login: tests count them to prove reuse.
                 "LogLevel VERBOSE",
                 "PrintMotd no",

@@ -1,0 +1,161 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading.Tasks;
+using HerdPS.Tests.Fleet;
+
+namespace HerdPS.Tests.Cli
+{
+    [Collection("ssh fleet")]
+    public class HerdCliTests
+    {
+        private readonly SshFleet _fleet;
+        private readonly Dictionary<string, string> _env;
+
+        public HerdCliTests(SshFleet fleet)
+        {
+            _fleet = fleet;
+            _env = new Dictionary<string, string> { ["HERD_CONTROL_DIR"] = Path.Combine(fleet.ControlDirectory, "cli") };
+        }
+
+        private string[] Exec(params string[] rest) => new[] { "exec", "-F", _fleet.SshConfigPath, "--connect-timeout", "3s" }.Concat(rest).ToArray();
+
+        private static readonly string[] ContractFields =
+        {
+            "hostName", "command", "status", "exitCode", "succeeded", "stdOut", "stdErr", "truncated", "startTime",
+            "duration", "attempts", "errorKind", "errorMessage", "outputHash", "groups", "tags",
+        };
+
+        [Fact]
+        public async Task JsonIsOneContractObjectPerHostAndNothingElse()
+        {
+            var o = await HerdProcess.RunAsync(Exec("-H", $"{_fleet.Hosts[50]},{_fleet.Hosts[51]}", "--json", "echo \"$HERD_ALIAS\""), _env);
+            Assert.Equal(0, o.ExitCode);
+            var lines = o.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, lines.Length);
+            foreach (var line in lines)
+            {
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                Assert.Equal(ContractFields.OrderBy(f => f), root.EnumerateObject().Select(p => p.Name).OrderBy(f => f));
+                Assert.Equal("Succeeded", root.GetProperty("status").GetString());
+                Assert.Equal(root.GetProperty("hostName").GetString() + "\n", root.GetProperty("stdOut").GetString());
+                Assert.Equal(0, root.GetProperty("exitCode").GetInt32());
+                Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("outputHash").GetString());
+            }
+        }
+
+        [Fact]
+        public async Task ExitCodeIsOneWhenAnyHostFailsAndTheHumanViewGroupsAndExplains()
+        {
+            var o = await HerdProcess.RunAsync(Exec("-H", $"{_fleet.Hosts[52]},{_fleet.Hosts[53]},{_fleet.RefusedHost}", "echo same"), _env);
+            Assert.Equal(1, o.ExitCode);
+            Assert.Contains("2 hosts identical:", o.StdOut);
+            Assert.Contains("1 host unreachable (ConnectionRefused):", o.StdOut);
+            Assert.Contains("3 hosts: 2 succeeded, 1 unreachable", o.StdOut);
+        }
+
+        [Fact]
+        public async Task AnOutlierIsShownAsADiffAgainstTheMajority()
+        {
+            var marker = Path.Combine(_fleet.WorkDir, "outlier-" + Guid.NewGuid().ToString("N"));
+            // h054 and h055 print the same; h056 prints one line differently.
+            var cmd = $"echo one; if [ \"$HERD_ALIAS\" = {_fleet.Hosts[56]} ]; then echo TWO; else echo two; fi; echo three";
+            var o = await HerdProcess.RunAsync(Exec("-H", $"{_fleet.Hosts[54]},{_fleet.Hosts[55]},{_fleet.Hosts[56]}", cmd), _env);
+            Assert.Equal(0, o.ExitCode);
+            Assert.Contains("2 hosts identical:", o.StdOut);
+            Assert.Contains("1 host differs:", o.StdOut);
+            Assert.Contains("-two", o.StdOut);
+            Assert.Contains("+TWO", o.StdOut);
+            Assert.False(File.Exists(marker));
+        }
+
+        [Fact]
+        public async Task UsageAndInventoryErrorsExitTwoAndRunNothing()
+        {
+            var bad = Path.Combine(_fleet.WorkDir, "bad-inventory.yaml");
+            File.WriteAllText(bad, "groups:\n  web:\n    hosts: [a]\n    colour: blue\n");
+            var o = await HerdProcess.RunAsync(new[] { "exec", "-i", bad, "true" }, _env);
+            Assert.Equal(2, o.ExitCode);
+            Assert.Contains("bad-inventory.yaml:4:5", o.StdErr);
+            Assert.Equal("", o.StdOut);
+
+            var badFlag = await HerdProcess.RunAsync(new[] { "exec", "--timeout", "soon", "true" }, _env);
+            Assert.Equal(2, badFlag.ExitCode);
+            Assert.Contains("--timeout", badFlag.StdErr);
+
+            var nothing = await HerdProcess.RunAsync(Exec("-H", "zz*", "true"), _env);
+            Assert.Equal(2, nothing.ExitCode);
+
+            var unknownOption = await HerdProcess.RunAsync(new[] { "exec", "--frobnicate", "true" }, _env);
+            Assert.Equal(2, unknownOption.ExitCode);
+        }
+
+        [Fact]
+        public async Task WithoutAnInventoryTheLocalMachineRunsAndStderrSaysSo()
+        {
+            var o = await HerdProcess.RunAsync(new[] { "exec", "echo local" }, _env);
+            Assert.Equal(0, o.ExitCode);
+            Assert.Contains("using the local machine", o.StdErr);
+            Assert.Contains("local", o.StdOut);
+        }
+
+        [Fact]
+        public async Task PoolingWorksAcrossHerdProcesses()
+        {
+            var env = new Dictionary<string, string> { ["HERD_CONTROL_DIR"] = Path.Combine(_fleet.ControlDirectory, "cli-pool") };
+            var before = _fleet.CountAcceptedLogins();
+            for (var i = 0; i < 3; i++)
+                Assert.Equal(0, (await HerdProcess.RunAsync(Exec("-H", _fleet.Hosts[60], "true"), env)).ExitCode);
+            Assert.Equal(1, _fleet.CountAcceptedLogins() - before);
+            var d = await HerdProcess.RunAsync(new[] { "disconnect" }, env);
+            Assert.Equal(0, d.ExitCode);
+            Assert.Contains("closed 1 pooled connection", d.StdErr);
+        }
+
+        [Fact]
+        public async Task InsecureWarnsOnEveryRun()
+        {
+            var o = await HerdProcess.RunAsync(Exec("-H", _fleet.UnknownKeyHost, "--insecure", "true"), _env);
+            Assert.Equal(0, o.ExitCode);
+            Assert.Contains("host key checking is OFF", o.StdErr);
+        }
+
+        [Fact]
+        public async Task InterruptEndsWith130AndLeavesNoSshClient()
+        {
+            var sleep = Execution.LocalRunnerTests.UniqueSleep();
+            using var p = System.Diagnostics.Process.Start(HerdProcess.StartInfo(Exec("-H", $"{_fleet.Hosts[61]},{_fleet.Hosts[62]}", $"sleep {sleep}"), _env))!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (ProcessTable.FindByCommandLine(sleep).Count(x => x.Name == "sleep") < 2 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.Equal(2, ProcessTable.FindByCommandLine(sleep).Count(x => x.Name == "sleep"));
+            ProcessTable.Signal(p.Id, 2); // SIGINT, as Ctrl-C sends
+            using var cts = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await p.WaitForExitAsync(cts.Token);
+            Assert.Equal(130, p.ExitCode);
+            Assert.Contains("2 cancelled", await stdout);
+            Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "ssh" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(10)));
+            Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "sleep" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(15)));
+        }
+
+        [Fact]
+        public async Task HostsAndTagsListTheInventory()
+        {
+            var inv = Path.Combine(_fleet.WorkDir, "inv-list.yaml");
+            File.WriteAllText(inv, "groups:\n  web:\n    hosts:\n      - host: web-01\n        tags: [prod, nginx]\n      - host: web-02\n        tags: [staging, nginx]\n");
+            var hosts = await HerdProcess.RunAsync(new[] { "hosts", "-i", inv, "-t", "prod" }, _env);
+            Assert.Equal(0, hosts.ExitCode);
+            Assert.Contains("web-01", hosts.StdOut);
+            Assert.DoesNotContain("web-02", hosts.StdOut);
+            var tags = await HerdProcess.RunAsync(new[] { "tags", "-i", inv, "--json" }, _env);
+            Assert.Equal(0, tags.ExitCode);
+            var nginx = tags.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+                .Single(e => e.GetProperty("tag").GetString() == "nginx");
+            Assert.Equal(2, nginx.GetProperty("hostCount").GetInt32());
+        }
+    }
+}
