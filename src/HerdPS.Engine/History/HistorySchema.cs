@@ -68,7 +68,7 @@ namespace HerdPS.History
             if (version > CurrentVersion)
                 throw new HistoryException(path,
                     $"this history database was created by a newer HerdPS (schema version {version}; this HerdPS " +
-                    $"knows up to {CurrentVersion}). Use the newer HerdPS, or point ${HistoryLocation.PathVariable} " +
+                    $"knows up to {CurrentVersion}). Use the newer HerdPS, or point the {HistoryLocation.PathVariable} environment variable " +
                     "at another file. HerdPS never downgrades a history database.");
             if (version == CurrentVersion) return;
             CheckBelongsToHerd(connection, path, version);
@@ -98,7 +98,7 @@ namespace HerdPS.History
             if (!isOurs)
                 throw new HistoryException(path,
                     "this is a SQLite database, but not a HerdPS history. Point " +
-                    $"${HistoryLocation.PathVariable} at another file; HerdPS won't change this one.");
+                    $"the {HistoryLocation.PathVariable} environment variable at another file; HerdPS won't change this one.");
         }
 
         private static int ReadVersion(SqliteConnection connection, SqliteTransaction? transaction = null)
