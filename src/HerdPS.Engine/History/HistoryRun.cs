@@ -66,6 +66,7 @@ namespace HerdPS.History
         /// <summary>
         /// Writes what is buffered but leaves the run unfinished, as a crash would, only without losing the
         /// last batch: a run that was cancelled or threw is still in the history, marked incomplete.
+        /// Like every write, it throws a <see cref="HistoryException"/> if the database fails.
         /// </summary>
         public void Dispose()
         {

@@ -50,7 +50,8 @@ namespace HerdPS.History
         /// owner only if needed, and bringing an older schema up to date. Once a day per database it also
         /// deletes runs older than <see cref="HistoryStoreOptions.Retention"/>.
         /// </summary>
-        /// <exception cref="HistoryException">The file is damaged, not a HerdPS history, or from a newer HerdPS.</exception>
+        /// <exception cref="HistoryException">The file can't be created, is damaged, is not a HerdPS history, or is
+        /// from a newer HerdPS.</exception>
         public static HistoryStore Open(string path, HistoryStoreOptions? options = null)
         {
             if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("A history database path is required.", nameof(path));
@@ -60,8 +61,15 @@ namespace HerdPS.History
 
             string fullPath = Path.GetFullPath(path);
             string? folder = Path.GetDirectoryName(fullPath);
-            if (!string.IsNullOrEmpty(folder)) OwnerOnlyAccess.CreateDirectory(folder!);
-            OwnerOnlyAccess.CreateFile(fullPath);
+            try
+            {
+                if (!string.IsNullOrEmpty(folder)) OwnerOnlyAccess.CreateDirectory(folder!);
+                OwnerOnlyAccess.CreateFile(fullPath);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw new HistoryException(fullPath, $"can't create the history database: {e.Message}", e);
+            }
 
             var store = new HistoryStore(fullPath, options);
             try
@@ -233,7 +241,7 @@ namespace HerdPS.History
                     var runs = new List<HistoryRunRecord>();
                     using (var reader = select.ExecuteReader())
                     {
-                        while (reader.Read() && (query.Last == null || runs.Count < query.Last))
+                        while ((query.Last == null || runs.Count < query.Last) && reader.Read())
                         {
                             var run = ReadRun(reader);
                             if (commandPattern == null || commandPattern.IsMatch(run.Command)) runs.Add(run);
@@ -365,7 +373,7 @@ namespace HerdPS.History
             {
                 using (var transaction = connection.BeginTransaction(deferred: false))
                 {
-                    int deleted = DeleteRunsStartedBefore(connection, transaction, HistoryTime.ToUtc(nowUtc) - retention);
+                    int deleted = DeleteRunsStartedBefore(connection, transaction, Cutoff(HistoryTime.ToUtc(nowUtc), retention));
                     transaction.Commit();
                     return deleted;
                 }
@@ -392,7 +400,7 @@ namespace HerdPS.History
                 if (lastText != null && HistoryTime.Parse(lastText) is var last && last <= now && now - last < MaintenanceInterval)
                     return;
 
-                DeleteRunsStartedBefore(connection, transaction, now - retention);
+                DeleteRunsStartedBefore(connection, transaction, Cutoff(now, retention));
                 using (var write = connection.CreateCommand())
                 {
                     write.Transaction = transaction;
@@ -404,6 +412,10 @@ namespace HerdPS.History
                 transaction.Commit();
             }
         }
+
+        // A retention longer than the calendar (TimeSpan.MaxValue as "forever") keeps everything.
+        private static DateTime Cutoff(DateTime nowUtc, TimeSpan retention)
+            => retention >= nowUtc - DateTime.MinValue ? DateTime.MinValue : nowUtc - retention;
 
         private static int DeleteRunsStartedBefore(SqliteConnection connection, SqliteTransaction transaction, DateTime cutoffUtc)
         {

@@ -60,11 +60,18 @@ namespace HerdPS.History
             if (SetUnixFileMode != null)
             {
                 var unixFileMode = Enum.ToObject(SetUnixFileMode.GetParameters()[1].ParameterType, mode);
-                SetUnixFileMode.Invoke(null, new[] { path, unixFileMode });
+                try
+                {
+                    SetUnixFileMode.Invoke(null, new[] { path, unixFileMode });
+                }
+                catch (TargetInvocationException e) when (e.InnerException != null)
+                {
+                    throw new HistoryException(path, $"can't make it private to its owner: {e.InnerException.Message}", e.InnerException);
+                }
                 return;
             }
             if (chmod(path, (uint)mode) != 0)
-                throw new IOException($"chmod {Convert.ToString(mode, 8)} '{path}' failed (errno {Marshal.GetLastWin32Error()}).");
+                throw new HistoryException(path, $"can't make it private to its owner: chmod {Convert.ToString(mode, 8)} failed (errno {Marshal.GetLastWin32Error()}).");
         }
 
         [DllImport("libc", SetLastError = true)]

@@ -257,6 +257,7 @@ namespace HerdPS.Tests.History
                 Assert.Equal(2, Scalar(DbPath, "SELECT count(*) FROM results"));
                 Assert.Equal(0, Scalar(DbPath, $"SELECT count(*) FROM results WHERE run_id IN ({veryOld}, {justOld})"));
                 Assert.Equal(0, store.Prune(TimeSpan.FromDays(30), Now));
+                Assert.Equal(0, store.Prune(TimeSpan.MaxValue, Now)); // "forever" keeps everything
             }
         }
 
@@ -316,6 +317,14 @@ namespace HerdPS.Tests.History
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute,
                 File.GetUnixFileMode(Path.GetDirectoryName(path)!));
+        }
+
+        [Fact]
+        public void UncreatableLocationIsAHistoryError()
+        {
+            File.WriteAllText(_folder.File("not-a-folder"), "");
+            var error = Assert.Throws<HistoryException>(() => HistoryStore.Open(Path.Combine(_folder.File("not-a-folder"), "history.db")));
+            Assert.Contains("can't create the history database", error.Message);
         }
 
         [Fact]
