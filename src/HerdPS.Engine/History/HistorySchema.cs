@@ -64,21 +64,18 @@ namespace HerdPS.History
         /// <summary>Checks the file is a HerdPS history this build can use, then applies the steps it lacks.</summary>
         internal static void Migrate(SqliteConnection connection, string path)
         {
-            int version = ReadVersion(connection);
-            if (version > CurrentVersion)
-                throw new HistoryException(path,
-                    $"this history database was created by a newer HerdPS (schema version {version}; this HerdPS " +
-                    $"knows up to {CurrentVersion}). Use the newer HerdPS, or point the {HistoryLocation.PathVariable} environment variable " +
-                    "at another file. HerdPS never downgrades a history database.");
-            if (version == CurrentVersion) return;
-            CheckBelongsToHerd(connection, path, version);
+            // The common case, an up-to-date database, needs only a read.
+            using (var transaction = connection.BeginTransaction(deferred: true))
+            {
+                if (CheckUsable(connection, transaction, path) == CurrentVersion) return;
+            }
 
             foreach (var migration in Migrations)
             {
                 using (var transaction = connection.BeginTransaction(deferred: false))
                 {
-                    // Another process may have applied this step while we waited for the write lock.
-                    if (ReadVersion(connection, transaction) >= migration.Version) continue;
+                    // Read again under the write lock: another process may have migrated while we waited.
+                    if (CheckUsable(connection, transaction, path) >= migration.Version) continue;
                     using (var command = connection.CreateCommand())
                     {
                         command.Transaction = transaction;
@@ -90,21 +87,30 @@ namespace HerdPS.History
             }
         }
 
-        private static void CheckBelongsToHerd(SqliteConnection connection, string path, int version)
+        /// <summary>
+        /// The schema version, after checking that the file is ours (or new and empty) and not from a newer
+        /// HerdPS. All three facts are read in the caller's transaction, so they describe one moment: read one
+        /// by one, a database that another process is creating can look half-made, i.e. foreign.
+        /// </summary>
+        private static int CheckUsable(SqliteConnection connection, SqliteTransaction transaction, string path)
         {
-            long applicationId = Scalar(connection, "PRAGMA application_id");
-            bool hasTables = Scalar(connection, "SELECT count(*) FROM sqlite_master") > 0;
-            bool isOurs = applicationId == ApplicationId || (applicationId == 0 && version == 0 && !hasTables);
-            if (!isOurs)
+            int version = (int)Scalar(connection, transaction, "PRAGMA user_version");
+            long applicationId = Scalar(connection, transaction, "PRAGMA application_id");
+            bool isNewAndEmpty = applicationId == 0 && version == 0
+                                 && Scalar(connection, transaction, "SELECT count(*) FROM sqlite_master") == 0;
+            if (applicationId != ApplicationId && !isNewAndEmpty)
                 throw new HistoryException(path,
                     "this is a SQLite database, but not a HerdPS history. Point " +
                     $"the {HistoryLocation.PathVariable} environment variable at another file; HerdPS won't change this one.");
+            if (version > CurrentVersion)
+                throw new HistoryException(path,
+                    $"this history database was created by a newer HerdPS (schema version {version}; this HerdPS " +
+                    $"knows up to {CurrentVersion}). Use the newer HerdPS, or point the {HistoryLocation.PathVariable} " +
+                    "environment variable at another file. HerdPS never downgrades a history database.");
+            return version;
         }
 
-        private static int ReadVersion(SqliteConnection connection, SqliteTransaction? transaction = null)
-            => (int)Scalar(connection, "PRAGMA user_version", transaction);
-
-        private static long Scalar(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+        private static long Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
         {
             using (var command = connection.CreateCommand())
             {

@@ -22,7 +22,7 @@ namespace HerdPS.History
     /// </summary>
     public sealed class HistoryStore : IDisposable
     {
-        private const string LastPruneKey = "last_prune_utc";
+        private const string LastPruneKey = "last_prune_utc", LastCheckKey = "last_check_utc";
         private static readonly TimeSpan MaintenanceInterval = TimeSpan.FromDays(1);
 
         private const string RunColumns =
@@ -48,7 +48,7 @@ namespace HerdPS.History
         /// <summary>
         /// Opens the history database at <paramref name="path"/>, creating it (and its folder) readable by the
         /// owner only if needed, and bringing an older schema up to date. Once a day per database it also
-        /// deletes runs older than <see cref="HistoryStoreOptions.Retention"/>.
+        /// checks the file's integrity and deletes runs older than <see cref="HistoryStoreOptions.Retention"/>.
         /// </summary>
         /// <exception cref="HistoryException">The file can't be created, is damaged, is not a HerdPS history, or is
         /// from a newer HerdPS.</exception>
@@ -90,7 +90,7 @@ namespace HerdPS.History
             if (!string.Equals(ExecuteScalar(connection, "PRAGMA journal_mode") as string, "wal", StringComparison.OrdinalIgnoreCase))
                 ExecuteScalar(connection, "PRAGMA journal_mode = WAL");
             HistorySchema.Migrate(connection, DatabasePath);
-            PruneIfDue(connection);
+            CheckAndPruneIfDue(connection);
             return true;
         });
 
@@ -380,36 +380,68 @@ namespace HerdPS.History
             });
         }
 
-        // At most once a day per database, whichever process opens it first that day prunes it. The check and
-        // the prune share one write transaction, so two processes opening at once don't both do it.
-        private void PruneIfDue(SqliteConnection connection)
+        // At most once a day per database, whichever process opens it first that day checks it, and prunes it if
+        // that process has a retention (one run without retention mustn't use up the day's prune). The due-check
+        // and the work share one write transaction, so two processes opening at once don't both do it.
+        // The integrity check reads every page (about 30 ms for 24 MB): too slow for every open, cheap once a day,
+        // and it finds damage before more runs are written into a broken file.
+        private void CheckAndPruneIfDue(SqliteConnection connection)
         {
-            if (!(_options.Retention is TimeSpan retention)) return;
             DateTime now = HistoryTime.ToUtc(_options.UtcNow());
             using (var transaction = connection.BeginTransaction(deferred: false))
             {
-                string? lastText;
-                using (var read = connection.CreateCommand())
-                {
-                    read.Transaction = transaction;
-                    read.CommandText = "SELECT value FROM meta WHERE key = $key";
-                    read.Parameters.AddWithValue("$key", LastPruneKey);
-                    lastText = read.ExecuteScalar() as string;
-                }
-                // A last-prune time in the future means the clock was wrong then or is now: prune rather than wait.
-                if (lastText != null && HistoryTime.Parse(lastText) is var last && last <= now && now - last < MaintenanceInterval)
-                    return;
+                bool checkDue = IsDue(connection, transaction, LastCheckKey, now);
+                bool pruneDue = _options.Retention.HasValue && IsDue(connection, transaction, LastPruneKey, now);
+                if (!checkDue && !pruneDue) return;
 
-                DeleteRunsStartedBefore(connection, transaction, Cutoff(now, retention));
-                using (var write = connection.CreateCommand())
+                if (checkDue)
                 {
-                    write.Transaction = transaction;
-                    write.CommandText = "INSERT OR REPLACE INTO meta (key, value) VALUES ($key, $value)";
-                    write.Parameters.AddWithValue("$key", LastPruneKey);
-                    write.Parameters.AddWithValue("$value", HistoryTime.ToText(now));
-                    write.ExecuteNonQuery();
+                    CheckIntegrity(connection, transaction);
+                    SetMeta(connection, transaction, LastCheckKey, HistoryTime.ToText(now));
+                }
+                if (pruneDue)
+                {
+                    DeleteRunsStartedBefore(connection, transaction, Cutoff(now, _options.Retention!.Value));
+                    SetMeta(connection, transaction, LastPruneKey, HistoryTime.ToText(now));
                 }
                 transaction.Commit();
+            }
+        }
+
+        private static bool IsDue(SqliteConnection connection, SqliteTransaction transaction, string key, DateTime now)
+        {
+            using (var read = connection.CreateCommand())
+            {
+                read.Transaction = transaction;
+                read.CommandText = "SELECT value FROM meta WHERE key = $key";
+                read.Parameters.AddWithValue("$key", key);
+                if (!(read.ExecuteScalar() is string lastText)) return true;
+                // A time in the future means the clock was wrong then or is now: do it rather than wait.
+                DateTime last = HistoryTime.Parse(lastText);
+                return last > now || now - last >= MaintenanceInterval;
+            }
+        }
+
+        private static void SetMeta(SqliteConnection connection, SqliteTransaction transaction, string key, string value)
+        {
+            using (var write = connection.CreateCommand())
+            {
+                write.Transaction = transaction;
+                write.CommandText = "INSERT OR REPLACE INTO meta (key, value) VALUES ($key, $value)";
+                write.Parameters.AddWithValue("$key", key);
+                write.Parameters.AddWithValue("$value", value);
+                write.ExecuteNonQuery();
+            }
+        }
+
+        private void CheckIntegrity(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            using (var check = connection.CreateCommand())
+            {
+                check.Transaction = transaction;
+                check.CommandText = "PRAGMA quick_check(1)";
+                string verdict = check.ExecuteScalar() as string ?? "no answer";
+                if (verdict != "ok") throw SqliteRetry.Damaged(DatabasePath, verdict);
             }
         }
 

@@ -27,7 +27,7 @@ namespace HerdPS.History
         /// </summary>
         public int BatchSize { get; set; } = 32;
 
-        /// <summary>The clock for the once-a-day maintenance at open; tests move it.</summary>
+        /// <summary>The clock for the once-a-day check and prune at open; tests move it.</summary>
         internal Func<DateTime> UtcNow { get; set; } = () => DateTime.UtcNow;
     }
 }

@@ -117,6 +117,13 @@ namespace HerdPS.Tests.History
         }
 
         [Fact]
+        public void SomeoneElsesDatabaseThatAlsoUsesUserVersionIsRefused()
+        {
+            Execute(DbPath, "CREATE TABLE photos (id INTEGER PRIMARY KEY); PRAGMA user_version = 2;");
+            Assert.Contains("not a HerdPS history", Assert.Throws<HistoryException>(() => HistoryStore.Open(DbPath)).Message);
+        }
+
+        [Fact]
         public void FileOfGarbageIsReportedNotReset()
         {
             var garbage = new byte[8192];
@@ -140,16 +147,19 @@ namespace HerdPS.Tests.History
         }
 
         [Fact]
-        public void TruncatedDatabaseIsReportedWhenOpenedOrRead()
+        public void TruncatedDatabaseIsReportedAtTheDailyCheckWhenOpened()
         {
-            using (var store = HistoryStore.Open(DbPath, new HistoryStoreOptions { BatchSize = 50 }))
-            {
-                for (int r = 0; r < 40; r++)
-                    Record(store, $"cat log {r}", "all", Now.AddMinutes(r), results:
-                        Enumerable.Range(0, 20).Select(h => Result($"host-{h:D2}", stdout: new string((char)('a' + r % 26), 400) + "\n")).ToArray());
-            }
-            long fullLength = new FileInfo(DbPath).Length;
-            using (var file = new FileStream(DbPath, FileMode.Open)) file.SetLength(fullLength / 2);
+            long halfLength = WriteDatabaseAndCutItInHalf();
+            var nextDay = new HistoryStoreOptions { UtcNow = () => DateTime.UtcNow.AddDays(2) };
+
+            AssertSaysMoveAside(Assert.Throws<HistoryException>(() => HistoryStore.Open(DbPath, nextDay)));
+            Assert.Equal(halfLength, new FileInfo(DbPath).Length);
+        }
+
+        [Fact]
+        public void TruncatedDatabaseIsReportedWhenReadBeforeTheDailyCheck()
+        {
+            long halfLength = WriteDatabaseAndCutItInHalf();
 
             var error = Assert.Throws<HistoryException>(() =>
             {
@@ -160,7 +170,20 @@ namespace HerdPS.Tests.History
                 }
             });
             AssertSaysMoveAside(error);
-            Assert.Equal(fullLength / 2, new FileInfo(DbPath).Length);
+            Assert.Equal(halfLength, new FileInfo(DbPath).Length);
+        }
+
+        private long WriteDatabaseAndCutItInHalf()
+        {
+            using (var store = HistoryStore.Open(DbPath, new HistoryStoreOptions { BatchSize = 50 }))
+            {
+                for (int r = 0; r < 40; r++)
+                    Record(store, $"cat log {r}", "all", Now.AddMinutes(r), results:
+                        Enumerable.Range(0, 20).Select(h => Result($"host-{h:D2}", stdout: new string((char)('a' + r % 26), 400) + "\n")).ToArray());
+            }
+            long halfLength = new FileInfo(DbPath).Length / 2;
+            using (var file = new FileStream(DbPath, FileMode.Open)) file.SetLength(halfLength);
+            return halfLength;
         }
 
         private void AssertSaysMoveAside(HistoryException error)

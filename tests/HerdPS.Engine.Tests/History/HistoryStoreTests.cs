@@ -265,21 +265,28 @@ namespace HerdPS.Tests.History
         public void OpeningPrunesAtMostOnceADay()
         {
             DateTime clock = Now;
-            var options = new HistoryStoreOptions { Retention = TimeSpan.FromDays(30), UtcNow = () => clock };
-            using (var store = HistoryStore.Open(DbPath, options)) { } // first open: prunes (nothing) and notes the time
+            var thirtyDays = new HistoryStoreOptions { Retention = TimeSpan.FromDays(30), UtcNow = () => clock };
+            var keepForever = new HistoryStoreOptions { Retention = null, UtcNow = () => clock };
+            using (HistoryStore.Open(DbPath, thirtyDays)) { } // first open: prunes (nothing) and notes the time
 
-            using (var store = HistoryStore.Open(DbPath, new HistoryStoreOptions { Retention = null }))
+            clock = Now.AddHours(1);
+            using (var store = HistoryStore.Open(DbPath, keepForever))
             {
                 Record(store, "old", "all", Now.AddDays(-31), results: Result("h1"));
                 Record(store, "new", "all", Now.AddDays(-1), results: Result("h1"));
             }
 
             clock = Now.AddHours(23);
-            using (var store = HistoryStore.Open(DbPath, options))
+            using (var store = HistoryStore.Open(DbPath, thirtyDays))
                 Assert.Equal(2, store.ListRuns(new HistoryQuery()).Count); // pruned less than a day ago: not again
 
+            // A process without retention, the first a day later, prunes nothing and leaves the day's prune to others.
             clock = Now.AddHours(25);
-            using (var store = HistoryStore.Open(DbPath, options))
+            using (var store = HistoryStore.Open(DbPath, keepForever))
+                Assert.Equal(2, store.ListRuns(new HistoryQuery()).Count);
+
+            clock = Now.AddHours(26);
+            using (var store = HistoryStore.Open(DbPath, thirtyDays))
                 Assert.Equal(new[] { "new" }, store.ListRuns(new HistoryQuery()).Select(r => r.Command));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM results"));
         }
