@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using HerdPS.History;
+using HerdPS.Tests.Inventory;
 using Xunit.Abstractions;
 using static HerdPS.Tests.History.HistoryTestData;
 
@@ -19,14 +20,16 @@ namespace HerdPS.Tests.History
     {
         private const int Writers = 8, RunsPerWriter = 50, ResultsPerRun = 20, BatchSize = 8;
 
-        private readonly TempFolder _folder = new TempFolder();
+        private readonly TempDirectory _folder = new TempDirectory();
         private readonly ITestOutputHelper _output;
 
         public HistoryConcurrencyTests(ITestOutputHelper output) => _output = output;
 
         public void Dispose() => _folder.Dispose();
 
-        private string DbPath => _folder.File("history.db");
+        private string DbPath => InFolder("history.db");
+
+        private string InFolder(string name) => Path.Combine(_folder.Path, name);
 
         [Fact]
         public async Task EightWriterProcessesCreatingAndFillingOneDatabaseLoseNothing()

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using HerdPS.History;
+using HerdPS.Tests.Inventory;
 using Xunit.Abstractions;
 using static HerdPS.Tests.History.HistoryTestData;
 
@@ -10,14 +11,16 @@ namespace HerdPS.Tests.History
     /// <summary>Migrations, and the files the store must refuse rather than reset.</summary>
     public class HistorySchemaTests : IDisposable
     {
-        private readonly TempFolder _folder = new TempFolder();
+        private readonly TempDirectory _folder = new TempDirectory();
         private readonly ITestOutputHelper _output;
 
         public HistorySchemaTests(ITestOutputHelper output) => _output = output;
 
         public void Dispose() => _folder.Dispose();
 
-        private string DbPath => _folder.File("history.db");
+        private string DbPath => InFolder("history.db");
+
+        private string InFolder(string name) => Path.Combine(_folder.Path, name);
 
         // The version 1 schema exactly as HerdPS wrote it then; kept here verbatim, independent of the
         // migration code, so this test keeps proving that a real old file upgrades.

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using HerdPS.History;
+using HerdPS.Tests.Inventory;
 using Xunit.Abstractions;
 using static HerdPS.Tests.History.HistoryTestData;
 
@@ -10,14 +11,16 @@ namespace HerdPS.Tests.History
 {
     public class HistoryStoreTests : IDisposable
     {
-        private readonly TempFolder _folder = new TempFolder();
+        private readonly TempDirectory _folder = new TempDirectory();
         private readonly ITestOutputHelper _output;
 
         public HistoryStoreTests(ITestOutputHelper output) => _output = output;
 
         public void Dispose() => _folder.Dispose();
 
-        private string DbPath => _folder.File("history.db");
+        private string DbPath => InFolder("history.db");
+
+        private string InFolder(string name) => Path.Combine(_folder.Path, name);
 
         [Fact]
         public void EveryResultFieldRoundTrips()
@@ -316,7 +319,7 @@ namespace HerdPS.Tests.History
         public void FolderAndFileAreOwnerOnlyOnUnix()
         {
             if (OperatingSystem.IsWindows()) return; // %LOCALAPPDATA%'s ACL does this on Windows
-            string folder = _folder.File("nested");
+            string folder = InFolder("nested");
             string path = Path.Combine(folder, "herd", "history.db");
             using (var store = HistoryStore.Open(path))
                 Record(store, "id", "all", Now, results: Result("h1"));
@@ -329,8 +332,8 @@ namespace HerdPS.Tests.History
         [Fact]
         public void UncreatableLocationIsAHistoryError()
         {
-            File.WriteAllText(_folder.File("not-a-folder"), "");
-            var error = Assert.Throws<HistoryException>(() => HistoryStore.Open(Path.Combine(_folder.File("not-a-folder"), "history.db")));
+            File.WriteAllText(InFolder("not-a-folder"), "");
+            var error = Assert.Throws<HistoryException>(() => HistoryStore.Open(Path.Combine(InFolder("not-a-folder"), "history.db")));
             Assert.Contains("can't create the history database", error.Message);
         }
 

@@ -1,30 +1,9 @@
 using System;
-using System.IO;
 using HerdPS.History;
 using Microsoft.Data.Sqlite;
 
 namespace HerdPS.Tests.History
 {
-    /// <summary>A temporary folder for one test's history databases, deleted afterwards.</summary>
-    public sealed class TempFolder : IDisposable
-    {
-        public TempFolder()
-        {
-            Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "herd-history-tests", Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(Path);
-        }
-
-        public string Path { get; }
-
-        public string File(string name) => System.IO.Path.Combine(Path, name);
-
-        public void Dispose()
-        {
-            try { Directory.Delete(Path, recursive: true); }
-            catch (IOException) { } // a leftover temp folder is not worth failing a test over
-        }
-    }
-
     internal static class HistoryTestData
     {
         public static readonly DateTime Now = new DateTime(2026, 2, 28, 9, 15, 0, DateTimeKind.Utc);
