@@ -86,10 +86,11 @@ namespace HerdPS.History
 
         private void Initialize() => Execute(connection =>
         {
+            // Migrate first: it refuses a file that isn't ours before anything about it changes.
+            HistorySchema.Migrate(connection, DatabasePath);
             // WAL is a property of the file: set once, every later connection (any process) gets it.
             if (!string.Equals(ExecuteScalar(connection, "PRAGMA journal_mode") as string, "wal", StringComparison.OrdinalIgnoreCase))
                 ExecuteScalar(connection, "PRAGMA journal_mode = WAL");
-            HistorySchema.Migrate(connection, DatabasePath);
             CheckAndPruneIfDue(connection);
             return true;
         });

@@ -117,6 +117,12 @@ namespace HerdPS.Tests.History
             _output.WriteLine(error.Message);
             Assert.Contains("not a HerdPS history", error.Message);
             Assert.Equal(0, Scalar(DbPath, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'"));
+            using (var raw = RawConnection(DbPath))
+            using (var command = raw.CreateCommand())
+            {
+                command.CommandText = "PRAGMA journal_mode";
+                Assert.Equal("delete", command.ExecuteScalar() as string); // not switched to WAL either
+            }
         }
 
         [Fact]
