@@ -1,0 +1,25 @@
+using System;
+
+namespace HerdPS.History
+{
+    /// <summary>
+    /// The history database can't be used as it is: damaged, not a HerdPS history, written by a newer HerdPS,
+    /// or held busy by another process for too long. The message names the file and says what to do, because
+    /// the person reading it is usually looking at a scheduled task's log, not at this code.
+    /// </summary>
+    public sealed class HistoryException : Exception
+    {
+        public HistoryException(string path, string message, Exception? inner = null)
+            : base($"{path}: {message}", inner)
+        {
+            DatabasePath = path;
+            Reason = message;
+        }
+
+        /// <summary>The history database the problem is about.</summary>
+        public string DatabasePath { get; }
+
+        /// <summary>The message without the file name prefix.</summary>
+        public string Reason { get; }
+    }
+}

@@ -1,0 +1,104 @@
+using System;
+using System.Collections.Generic;
+
+namespace HerdPS.History
+{
+    /// <summary>
+    /// Records one run's results as they arrive. Results are buffered and written in batches of
+    /// <see cref="HistoryStoreOptions.BatchSize"/>, each batch in one transaction, so recording keeps up with a
+    /// large fleet while holding only one batch in memory. The run's counts are updated with every batch, so a
+    /// run whose process dies is still listed with what it had recorded (and no finish time).
+    /// Add may be called from several threads.
+    /// </summary>
+    public sealed class HistoryRun : IDisposable
+    {
+        private readonly HistoryStore _store;
+        private readonly int _batchSize;
+        private readonly object _gate = new object();
+        private readonly List<FleetResult> _pending;
+        private Counts _counts;
+        private bool _completed;
+
+        internal HistoryRun(HistoryStore store, long id, int batchSize)
+        {
+            _store = store;
+            Id = id;
+            _batchSize = batchSize;
+            _pending = new List<FleetResult>(batchSize);
+        }
+
+        /// <summary>The run's id in the history: what <c>herd history show</c> and <c>Get-FleetHistory -Id</c> take.</summary>
+        public long Id { get; }
+
+        /// <summary>Records one host's result. It is on disk once its batch is written, at the latest at <see cref="Complete"/>.</summary>
+        public void Add(FleetResult result)
+        {
+            if (result == null) throw new ArgumentNullException(nameof(result));
+            lock (_gate)
+            {
+                if (_completed) throw new InvalidOperationException($"Run {Id} is already complete.");
+                _pending.Add(result);
+                _counts = _counts.With(result);
+                if (_pending.Count >= _batchSize) WritePending(finishedUtc: null);
+            }
+        }
+
+        /// <summary>Writes buffered results now, e.g. before a long pause in a watch.</summary>
+        public void Flush()
+        {
+            lock (_gate)
+            {
+                if (!_completed && _pending.Count > 0) WritePending(finishedUtc: null);
+            }
+        }
+
+        /// <summary>Writes the remaining results and the final counts, and marks the run finished.</summary>
+        public void Complete(DateTime finishedUtc)
+        {
+            lock (_gate)
+            {
+                if (_completed) throw new InvalidOperationException($"Run {Id} is already complete.");
+                WritePending(finishedUtc);
+                _completed = true;
+            }
+        }
+
+        /// <summary>
+        /// Writes what is buffered but leaves the run unfinished, as a crash would, only without losing the
+        /// last batch: a run that was cancelled or threw is still in the history, marked incomplete.
+        /// Like every write, it throws a <see cref="HistoryException"/> if the database fails.
+        /// </summary>
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                if (_completed) return;
+                _completed = true;
+                if (_pending.Count > 0) _store.WriteResults(Id, _pending, _counts, finishedUtc: null);
+            }
+        }
+
+        private void WritePending(DateTime? finishedUtc)
+        {
+            // If the write throws, the batch stays pending and goes with the next one.
+            _store.WriteResults(Id, _pending, _counts, finishedUtc);
+            _pending.Clear();
+        }
+
+        /// <summary>How many results the run has and how they went; written with every batch.</summary>
+        internal readonly struct Counts
+        {
+            private Counts(int hosts, int succeeded)
+            {
+                Hosts = hosts;
+                Succeeded = succeeded;
+            }
+
+            public int Hosts { get; }
+            public int Succeeded { get; }
+            public int Failed => Hosts - Succeeded;
+
+            public Counts With(FleetResult result) => new Counts(Hosts + 1, Succeeded + (result.Succeeded ? 1 : 0));
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using HerdPS.Grouping;
+
+namespace HerdPS.History
+{
+    /// <summary>How a host's result differs between two runs.</summary>
+    public enum HostChangeKind
+    {
+        /// <summary>Same status and same output hash in both runs.</summary>
+        Unchanged,
+        /// <summary>The status or the output hash differs.</summary>
+        Changed,
+        /// <summary>The host is only in the difference run (the newer one, usually).</summary>
+        Added,
+        /// <summary>The host is only in the reference run.</summary>
+        Removed,
+    }
+
+    /// <summary>One host's line in a comparison of two runs, e.g. what <c>--diff-last</c> prints.</summary>
+    public sealed class HostChange
+    {
+        public string HostName { get; set; } = "";
+        public HostChangeKind Change { get; set; }
+        /// <summary>Null when the host is not in the reference run.</summary>
+        public FleetStatus? ReferenceStatus { get; set; }
+        /// <summary>Null when the host is not in the difference run.</summary>
+        public FleetStatus? DifferenceStatus { get; set; }
+        public string? ReferenceHash { get; set; }
+        public string? DifferenceHash { get; set; }
+        /// <summary>
+        /// Unified diff of stdout from the reference to the difference run; empty when stdout is the same (a
+        /// change of status, exit code or stderr alone has no stdout diff). For an added or removed host it
+        /// is the whole output as added or removed lines.
+        /// </summary>
+        public string Diff { get; set; } = "";
+        public FleetResult? Reference { get; set; }
+        public FleetResult? Difference { get; set; }
+
+        public override string ToString() => $"{HostName}: {Change}";
+    }
+
+    /// <summary>
+    /// Compares two runs host by host. The names follow PowerShell's Compare-Object: the reference is what you
+    /// compare against (the last run), the difference is what you compare (this run).
+    /// </summary>
+    public static class RunComparison
+    {
+        /// <summary>
+        /// One <see cref="HostChange"/> per host found in either run, ordered by host name. Host names match
+        /// case-insensitively, as DNS names do. Both runs are read into memory: the comparison needs both.
+        /// </summary>
+        /// <param name="referenceLabel">The diff's "---" label, e.g. the reference run's start time.</param>
+        /// <param name="differenceLabel">The diff's "+++" label.</param>
+        /// <exception cref="ArgumentException">A host appears twice in one run.</exception>
+        public static IReadOnlyList<HostChange> Compare(IEnumerable<FleetResult> reference, IEnumerable<FleetResult> difference,
+            string referenceLabel = "reference", string differenceLabel = "difference")
+        {
+            if (reference == null) throw new ArgumentNullException(nameof(reference));
+            if (difference == null) throw new ArgumentNullException(nameof(difference));
+
+            var referenceByHost = ByHost(reference, nameof(reference));
+            var differenceByHost = ByHost(difference, nameof(difference));
+
+            var hostNames = referenceByHost.Keys.Union(differenceByHost.Keys, StringComparer.OrdinalIgnoreCase)
+                .OrderBy(name => name, StringComparer.OrdinalIgnoreCase)
+                .ThenBy(name => name, StringComparer.Ordinal);
+
+            var changes = new List<HostChange>();
+            foreach (string hostName in hostNames)
+            {
+                referenceByHost.TryGetValue(hostName, out var before);
+                differenceByHost.TryGetValue(hostName, out var after);
+                changes.Add(new HostChange
+                {
+                    HostName = after?.HostName ?? before!.HostName,
+                    Change = Classify(before, after),
+                    ReferenceStatus = before?.Status,
+                    DifferenceStatus = after?.Status,
+                    ReferenceHash = before?.OutputHash,
+                    DifferenceHash = after?.OutputHash,
+                    Diff = UnifiedDiff.Create(before?.StdOut ?? "", after?.StdOut ?? "", referenceLabel, differenceLabel),
+                    Reference = before,
+                    Difference = after,
+                });
+            }
+            return changes;
+        }
+
+        private static HostChangeKind Classify(FleetResult? before, FleetResult? after)
+        {
+            if (before == null) return HostChangeKind.Added;
+            if (after == null) return HostChangeKind.Removed;
+            bool sameOutput = string.Equals(before.OutputHash, after.OutputHash, StringComparison.OrdinalIgnoreCase);
+            return sameOutput && before.Status == after.Status ? HostChangeKind.Unchanged : HostChangeKind.Changed;
+        }
+
+        private static Dictionary<string, FleetResult> ByHost(IEnumerable<FleetResult> results, string side)
+        {
+            var byHost = new Dictionary<string, FleetResult>(StringComparer.OrdinalIgnoreCase);
+            foreach (var result in results)
+            {
+                if (result == null) throw new ArgumentException("A run holds a null result.", side);
+                if (byHost.ContainsKey(result.HostName))
+                    throw new ArgumentException($"Host '{result.HostName}' appears more than once in the {side} run.", side);
+                byHost.Add(result.HostName, result);
+            }
+            return byHost;
+        }
+    }
+}
