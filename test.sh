@@ -3,6 +3,15 @@
 # Integration tests start real sshd servers on loopback; /usr/sbin/sshd must exist (.ci/run installs it).
 set -uo pipefail
 cd "$(dirname "$0")"
+# The integration tests start real OpenSSH servers; a fresh Debian machine has only the client.
+if [ ! -x /usr/sbin/sshd ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null
+  else
+    echo "test.sh: /usr/sbin/sshd is missing; install openssh-server (the tests start their own sshd on loopback)" >&2
+    exit 1
+  fi
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 dotnet test HerdPS.sln --nologo "$@" 2>&1 | tee "$log"
