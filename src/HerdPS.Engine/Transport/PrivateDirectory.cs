@@ -12,10 +12,23 @@ namespace HerdPS.Transport
     {
         public static bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
 
+        /// <summary>
+        /// Creates the folder (and any missing parent, e.g. ~/.ssh) owner-only, and makes the folder itself
+        /// owner-only if it already existed. Parents that already existed are left as they are.
+        /// </summary>
         public static string Ensure(string path)
         {
-            Directory.CreateDirectory(path);
-            Restrict(path, 0x1C0); // 0700
+            var full = Path.GetFullPath(path);
+            var missing = new System.Collections.Generic.Stack<string>();
+            for (var p = full; !string.IsNullOrEmpty(p) && !Directory.Exists(p); p = Path.GetDirectoryName(p)!)
+                missing.Push(p);
+            while (missing.Count > 0)
+            {
+                var dir = missing.Pop();
+                Directory.CreateDirectory(dir);
+                Restrict(dir, 0x1C0); // 0700
+            }
+            Restrict(full, 0x1C0);
             return path;
         }
 
