@@ -130,6 +130,18 @@ namespace HerdPS.Tests.Execution
         }
 
         [Fact]
+        public void BackoffDoublesWithJitterAndIsCapped()
+        {
+            for (var attempt = 1; attempt <= 8; attempt++)
+            {
+                var nominal = Math.Min(30_000, 100 * Math.Pow(2, attempt - 1));
+                var delays = Enumerable.Range(0, 50).Select(_ => Backoff.Delay(attempt, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30)).TotalMilliseconds).ToList();
+                Assert.All(delays, d => Assert.InRange(d, nominal * 0.5, nominal));
+                Assert.True(delays.Distinct().Count() > 1, "jitter spreads retries of many hosts apart");
+            }
+        }
+
+        [Fact]
         public async Task ProgressCountsEveryHost()
         {
             var seen = new List<FleetProgress>();

@@ -59,6 +59,27 @@ namespace HerdPS.Tests.Execution
         }
 
         [Fact]
+        public async Task ManyRunnersOnManyThreadsShareThePoolSafely()
+        {
+            using var t = new FleetTestRun(_fleet);
+            var hosts = FleetTestRun.Hosts(_fleet.Hosts.Skip(70).Take(4).ToArray());
+            Assert.All(await t.RunAsync(hosts, "true"), r => Assert.True(r.Succeeded)); // one master per host
+            var before = _fleet.CountAcceptedLogins();
+            // Eight runners at once, each with its own transport object, each running on all four hosts five times.
+            var runners = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+            {
+                var results = new List<FleetResult>();
+                for (var round = 0; round < 5; round++) results.AddRange(await t.RunAsync(hosts, $"echo {i}-{round}"));
+                return results;
+            })).ToArray();
+            var all = (await Task.WhenAll(runners)).SelectMany(r => r).ToList();
+            Assert.Equal(8 * 5 * 4, all.Count);
+            Assert.All(all, r => Assert.True(r.Succeeded, $"{r.HostName}: {r.ErrorMessage}"));
+            Assert.Equal(0, _fleet.CountAcceptedLogins() - before); // every command rode on the four masters
+            Assert.Equal(4, t.Masters().Count);
+        }
+
+        [Fact]
         public async Task FailFastOverSshStopsAfterTheFirstUnreachableHost()
         {
             using var t = new FleetTestRun(_fleet);
