@@ -18,6 +18,7 @@ namespace HerdPS.Commands
         [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("ComputerName", "Host")]
         [ValidateNotNullOrEmpty]
+        [SupportsWildcards]
         [ArgumentCompleter(typeof(HostNameCompleter))]
         public string[]? HostName { get; set; }
 
