@@ -130,3 +130,9 @@ Describe 'Disconnect-Fleet' {
         @($closed | Where-Object Closed).Count | Should -BeGreaterOrEqual 1
     }
 }
+
+Describe 'Empty pipeline' {
+    It 'runs nothing when the pipeline brings no host (an empty selection would mean every host)' {
+        @() | Invoke-FleetCommand @common -Command 'echo should-not-run' | Should -BeNullOrEmpty
+    }
+}

@@ -28,6 +28,16 @@ namespace HerdPS.Execution
         public bool FailFast { get; set; }
         public bool AcceptNewHostKey { get; set; }
 
+        /// <summary>The cmdlet sits behind a pipe (PowerShell's MyInvocation.ExpectingInput).</summary>
+        public bool ExpectingPipelineInput { get; set; }
+
+        /// <summary>
+        /// True when piped input brought no host: the command must do nothing. Without this, an empty CSV or an
+        /// upstream filter that matched nothing would leave the selection empty, and an empty selection means
+        /// every host of the inventory.
+        /// </summary>
+        public bool NothingToDo => ExpectingPipelineInput && _hostNames.Count == 0;
+
         /// <summary>Host names collected so far, first spelling kept, duplicates (case-insensitive) dropped, in arrival order.</summary>
         public IReadOnlyList<string> HostNames => _hostNames;
 

@@ -57,6 +57,8 @@ namespace HerdPS.Commands
             Guard(() =>
             {
                 var p = Parameters;
+                p.ExpectingPipelineInput = MyInvocation.ExpectingInput;
+                if (p.NothingToDo) return;
                 p.Group = Group;
                 p.Tag = Tag;
                 p.Exclude = Exclude;

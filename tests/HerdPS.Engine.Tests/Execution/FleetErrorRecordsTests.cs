@@ -74,6 +74,16 @@ namespace HerdPS.Tests.Execution
         }
 
         [Fact]
+        public void An_empty_pipeline_selects_nothing_rather_than_every_host()
+        {
+            var p = new FleetParameters { ExpectingPipelineInput = true, Group = new[] { "web" } };
+            Assert.True(p.NothingToDo);
+            p.AddHostNames(new[] { "web-01" });
+            Assert.False(p.NothingToDo);
+            Assert.False(new FleetParameters().NothingToDo);
+        }
+
+        [Fact]
         public void A_blank_piped_name_is_refused()
         {
             var p = new FleetParameters();
