@@ -12,6 +12,11 @@ if [ ! -x /usr/sbin/sshd ]; then
     exit 1
   fi
 fi
+# The .ps1/.psd1 syntax check (an xunit test) parses with tree-sitter-powershell from npm.
+if [ ! -d tests/ps-syntax/node_modules ]; then
+  command -v npm >/dev/null || { echo "test.sh: npm is missing (needed for the PowerShell syntax check); install nodejs and npm" >&2; exit 1; }
+  (cd tests/ps-syntax && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) || exit 1
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 dotnet test HerdPS.sln --nologo "$@" 2>&1 | tee "$log"

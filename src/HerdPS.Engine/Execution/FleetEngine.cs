@@ -47,11 +47,12 @@ namespace HerdPS.Execution
         }
 
         /// <summary>Closes the pooled master connections (all of them: masters are per-destination sockets).</summary>
-        public static Task<int> DisconnectAsync(FleetCommandRequest request, CancellationToken cancellationToken)
+        public static async Task<int> DisconnectAsync(FleetCommandRequest request, CancellationToken cancellationToken)
         {
-            var ssh = request.ToSshOptions();
-            if (!OpenSshTransport.MultiplexEnabled(ssh)) return Task.FromResult(0);
-            return ConnectionPool.For(ssh.ControlDirectory).DisconnectAllAsync(ssh.SshPath, cancellationToken);
+            var results = await FleetDisconnect.RunAsync(request, cancellationToken).ConfigureAwait(false);
+            var closed = 0;
+            foreach (var r in results) if (r.Closed) closed++;
+            return closed;
         }
     }
 }

@@ -100,19 +100,25 @@ namespace HerdPS.Transport
 
         /// <summary>
         /// Closes every master of this pool (<c>ssh -O exit</c> on each socket). A socket nobody answers on is
-        /// stale and is removed. Returns how many masters were closed.
+        /// stale and is removed. Returns each socket with whether a live master was closed.
         /// </summary>
-        public async Task<int> DisconnectAllAsync(string sshPath, CancellationToken cancellationToken)
+        public async Task<IReadOnlyList<KeyValuePair<string, bool>>> DisconnectAllAsync(string sshPath, CancellationToken cancellationToken)
         {
-            var closed = 0;
+            var results = new List<KeyValuePair<string, bool>>();
             foreach (var socket in Sockets())
-            {
-                var args = new[] { "-O", "exit", "-o", "BatchMode=yes", "-S", socket, "herd-pool" };
-                using var outcome = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { Timeout = TimeSpan.FromSeconds(10), OutputLimit = 64 * 1024 }, cancellationToken).ConfigureAwait(false);
-                if (outcome.ExitCode == 0) closed++;
-                else TryDelete(socket);
-            }
-            return closed;
+                results.Add(new KeyValuePair<string, bool>(socket, await CloseAsync(socket, sshPath, cancellationToken).ConfigureAwait(false)));
+            return results;
+        }
+
+        /// <summary>Closes the master behind one socket; false when there was none or it was stale (then it is removed).</summary>
+        public async Task<bool> CloseAsync(string socket, string sshPath, CancellationToken cancellationToken)
+        {
+            if (!File.Exists(socket)) return false;
+            var args = new[] { "-O", "exit", "-o", "BatchMode=yes", "-S", socket, "herd-pool" };
+            using var outcome = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { Timeout = TimeSpan.FromSeconds(10), OutputLimit = 64 * 1024 }, cancellationToken).ConfigureAwait(false);
+            if (outcome.ExitCode == 0) return true;
+            TryDelete(socket);
+            return false;
         }
 
         private static void TryDelete(string path)

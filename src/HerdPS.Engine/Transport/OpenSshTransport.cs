@@ -106,8 +106,7 @@ namespace HerdPS.Transport
             if (_pool != null)
             {
                 Option(args, "ControlMaster", "auto");
-                Option(args, "ControlPath", _pool.ControlPathFor(host.Name, _options.User ?? host.User, host.Port, host.Address, _options.IdentityFile ?? host.IdentityFile,
-                    _options.ConfigFile, _options.HostKeyPolicy.ToString(), string.Join("\n", _options.ExtraOptions)));
+                Option(args, "ControlPath", ControlPathFor(host, _options.HostKeyPolicy));
                 Option(args, "ControlPersist", Math.Max(1, (int)_options.ControlPersist.TotalSeconds).ToString(CultureInfo.InvariantCulture));
                 // A master whose peer vanished is noticed within a minute instead of hanging new sessions.
                 Option(args, "ServerAliveInterval", "15");
@@ -130,6 +129,11 @@ namespace HerdPS.Transport
             args.Add(invocation.Raw ? invocation.Command : RemoteCommand.Wrap(invocation.Command));
             return args;
         }
+
+        /// <summary>The control socket this transport uses for a host under a host key policy (null without pooling).</summary>
+        public string? ControlPathFor(FleetHost host, HostKeyPolicy policy) =>
+            _pool?.ControlPathFor(host.Name, _options.User ?? host.User, host.Port, host.Address, _options.IdentityFile ?? host.IdentityFile,
+                _options.ConfigFile, policy.ToString(), string.Join("\n", _options.ExtraOptions));
 
         private static void Option(List<string> args, string key, string value)
         {

@@ -142,9 +142,25 @@ namespace HerdPS.Tests.Transport
             Assert.True((await t.RunOneAsync(_fleet.Hosts[6], "true")).Succeeded);
             Assert.Single(t.Masters());
             var closed = await ConnectionPool.For(t.ControlDirectory).DisconnectAllAsync("ssh", default);
-            Assert.Equal(1, closed);
+            Assert.True(Assert.Single(closed).Value);
             Assert.Empty(ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(t.ControlDirectory) && p.CommandLine.Contains("[mux]"), TimeSpan.FromSeconds(10)));
             Assert.Empty(ConnectionPool.For(t.ControlDirectory).Sockets());
+        }
+
+        [Fact]
+        public async Task DisconnectingSelectedHostsClosesOnlyTheirMasters()
+        {
+            using var t = new FleetTestRun(_fleet);
+            Assert.All(await t.RunAsync(FleetTestRun.Hosts(_fleet.Hosts[12], _fleet.Hosts[13]), "true"), r => Assert.True(r.Succeeded));
+            Assert.Equal(2, t.Masters().Count);
+            var request = new FleetCommandRequest { SshConfigPath = _fleet.SshConfigPath, ControlDirectory = t.ControlDirectory };
+            request.Selection.Hosts.Add(_fleet.Hosts[12]);
+            var results = await FleetDisconnect.RunAsync(request, default);
+            Assert.True(Assert.Single(results).Closed);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (t.Masters().Count > 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.Single(t.Masters()); // the other host's master is untouched
+            Assert.True((await t.RunOneAsync(_fleet.Hosts[13], "true")).Succeeded);
         }
 
         [Fact]

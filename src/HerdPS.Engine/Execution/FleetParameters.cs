@@ -1,0 +1,100 @@
+using System;
+using System.Collections.Generic;
+
+namespace HerdPS.Execution
+{
+    /// <summary>
+    /// The cmdlets' selection and connection parameters, in PowerShell's shapes (arrays, whole seconds), turned
+    /// into the <see cref="FleetCommandRequest"/> the CLI builds from its flags. Pipeline input arrives one
+    /// record at a time: <see cref="AddHostNames"/> collects it so the whole pipeline runs as one parallel batch.
+    /// Null means "not given", so the inventory's defaults still apply.
+    /// </summary>
+    public sealed class FleetParameters
+    {
+        private readonly List<string> _hostNames = new List<string>();
+        private readonly HashSet<string> _seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+        public string[]? Group { get; set; }
+        public string[]? Tag { get; set; }
+        public string[]? Exclude { get; set; }
+        public string? InventoryPath { get; set; }
+        public string? SshConfigPath { get; set; }
+        public string? UserName { get; set; }
+        public string? KeyFilePath { get; set; }
+        public int? ThrottleLimit { get; set; }
+        public int? TimeoutSec { get; set; }
+        public int? ConnectTimeoutSec { get; set; }
+        public int? RetryCount { get; set; }
+        public bool FailFast { get; set; }
+        public bool AcceptNewHostKey { get; set; }
+
+        /// <summary>The cmdlet sits behind a pipe (PowerShell's MyInvocation.ExpectingInput).</summary>
+        public bool ExpectingPipelineInput { get; set; }
+
+        /// <summary>
+        /// True when piped input brought no host: the command must do nothing. Without this, an empty CSV or an
+        /// upstream filter that matched nothing would leave the selection empty, and an empty selection means
+        /// every host of the inventory.
+        /// </summary>
+        public bool NothingToDo => ExpectingPipelineInput && _hostNames.Count == 0;
+
+        /// <summary>Host names collected so far, first spelling kept, duplicates (case-insensitive) dropped, in arrival order.</summary>
+        public IReadOnlyList<string> HostNames => _hostNames;
+
+        /// <summary>Adds names from one pipeline record or from the -HostName argument. Null and blank names are refused.</summary>
+        public void AddHostNames(IEnumerable<string>? names)
+        {
+            if (names == null) return;
+            foreach (var raw in names)
+            {
+                var name = raw?.Trim();
+                if (string.IsNullOrEmpty(name))
+                    throw new ArgumentException("a host name is empty (check the HostName column or property of the piped input)", "HostName");
+                if (_seen.Add(name!)) _hostNames.Add(name!);
+            }
+        }
+
+        public FleetCommandRequest ToRequest()
+        {
+            if (ThrottleLimit is int t && t < 1) throw new ArgumentOutOfRangeException("ThrottleLimit", t, "-ThrottleLimit must be at least 1");
+            if (RetryCount is int r && r < 0) throw new ArgumentOutOfRangeException("RetryCount", r, "-RetryCount can't be negative");
+            var request = new FleetCommandRequest
+            {
+                InventoryPath = Blank(InventoryPath),
+                SshConfigPath = Blank(SshConfigPath),
+                User = Blank(UserName),
+                IdentityFile = Blank(KeyFilePath),
+                Throttle = ThrottleLimit,
+                Timeout = Seconds(TimeoutSec, "TimeoutSec"),
+                ConnectTimeout = Seconds(ConnectTimeoutSec, "ConnectTimeoutSec"),
+                Retries = RetryCount,
+                FailFast = FailFast,
+                AcceptNewHostKeys = AcceptNewHostKey,
+            };
+            request.Selection.Hosts.AddRange(_hostNames);
+            AddAll(request.Selection.Groups, Group, "Group");
+            AddAll(request.Selection.Tags, Tag, "Tag");
+            AddAll(request.Selection.Excludes, Exclude, "Exclude");
+            return request;
+        }
+
+        private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+        private static TimeSpan? Seconds(int? value, string parameter)
+        {
+            if (value == null) return null;
+            if (value <= 0) throw new ArgumentOutOfRangeException(parameter, value, $"-{parameter} must be a positive number of seconds");
+            return TimeSpan.FromSeconds(value.Value);
+        }
+
+        private static void AddAll(List<string> into, string[]? values, string parameter)
+        {
+            if (values == null) return;
+            foreach (var v in values)
+            {
+                if (string.IsNullOrWhiteSpace(v)) throw new ArgumentException($"-{parameter} has an empty value", parameter);
+                into.Add(v.Trim());
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System;
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using HerdPS.Execution;
+
+namespace HerdPS.Commands
+{
+    /// <summary>
+    /// The connection parameters of every cmdlet that logs in to hosts, spelled once, and the one way a run's
+    /// results reach the pipeline: the engine's workers put results in a channel and progress in a queue; only
+    /// the pipeline thread, here, reads them and calls WriteObject/WriteError/WriteProgress/WriteVerbose.
+    /// </summary>
+    public abstract class FleetConnectionCmdlet : FleetCmdlet
+    {
+        private int? _throttle;
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? SshConfigPath { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? UserName { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFilePath { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, 4096)]
+        public int ThrottleLimit
+        {
+            get => _throttle ?? FleetRunOptions.DefaultThrottle;
+            set => _throttle = value;
+        }
+
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int TimeoutSec { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, 3600)]
+        public int ConnectTimeoutSec { get; set; }
+
+        [Parameter]
+        [ValidateRange(0, 100)]
+        public int RetryCount { get; set; }
+
+        [Parameter]
+        public SwitchParameter AcceptNewHostKey { get; set; }
+
+        protected override void FillParameters(FleetParameters p)
+        {
+            p.SshConfigPath = SshConfigPath is string config ? GetUnresolvedProviderPathFromPSPath(config) : null;
+            p.UserName = UserName;
+            p.KeyFilePath = KeyFilePath is string key ? GetUnresolvedProviderPathFromPSPath(key) : null;
+            p.ThrottleLimit = _throttle;
+            p.TimeoutSec = Bound(nameof(TimeoutSec), TimeoutSec);
+            p.ConnectTimeoutSec = Bound(nameof(ConnectTimeoutSec), ConnectTimeoutSec);
+            p.RetryCount = Bound(nameof(RetryCount), RetryCount);
+            p.AcceptNewHostKey = AcceptNewHostKey.IsPresent;
+        }
+
+        /// <summary>Null when the user didn't give the parameter, so the inventory's default applies.</summary>
+        private int? Bound(string name, int value) => MyInvocation.BoundParameters.ContainsKey(name) ? value : (int?)null;
+
+        /// <summary>
+        /// Starts the run and writes each host's result as it finishes (shaped by <paramref name="shape"/>), with a
+        /// non-terminating error for each host the engine maps to one. Blocks the pipeline thread, which is the
+        /// point: it is the only thread allowed to write. Ctrl-C cancels the run through <see cref="FleetCmdlet.StopToken"/>.
+        /// </summary>
+        protected void RunAndWrite(FleetTarget target, string command, FleetCommandRequest request, Func<FleetResult, object> shape)
+        {
+            var progress = new ConcurrentQueue<FleetProgress>();
+            using var run = FleetEngine.Start(target, command, request, progress.Enqueue, StopToken);
+            while (true)
+            {
+                var ready = run.Results.WaitToReadAsync().AsTask();
+                // Waking every 200 ms keeps the progress bar moving while no host finishes.
+                while (!ready.Wait(200)) WriteLatestProgress(progress, command);
+                if (!ready.Result) break;
+                while (run.Results.TryRead(out var result))
+                {
+                    WriteLatestProgress(progress, command);
+                    WriteVerbose($"{result.HostName}: {result.Status} after {result.Duration.TotalSeconds:0.00}s, {result.Attempts} attempt(s)" + (result.ErrorMessage != null ? ": " + result.ErrorMessage : ""));
+                    WriteObject(shape(result));
+                    var error = FleetErrorRecords.ForResult(result);
+                    if (error != null) WriteError(ToErrorRecord(error));
+                }
+            }
+            run.Completion.GetAwaiter().GetResult();
+            WriteLatestProgress(progress, command);
+        }
+
+        private void WriteLatestProgress(ConcurrentQueue<FleetProgress> queue, string command)
+        {
+            FleetProgress? latest = null;
+            while (queue.TryDequeue(out var p)) latest = p;
+            if (latest is FleetProgress last)
+            {
+                var text = FleetProgressText.From(command, last);
+                WriteProgress(new ProgressRecord(0, text.Activity, text.Status)
+                {
+                    PercentComplete = text.PercentComplete,
+                    RecordType = text.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+#Requires -Version 5.1
+# Pester 5 suite: imports the packaged module (out/HerdPS/<version>, made by `./build.ps1 Package` or
+# `dotnet publish src/HerdPS`) and runs each cmdlet against a real sshd fleet on loopback (tests/fleet/start-fleet.sh).
+# Needs PowerShell, Pester 5, OpenSSH client and server (Linux/macOS: the fleet script is bash).
+
+BeforeAll {
+    $repo = Resolve-Path (Join-Path $PSScriptRoot '../..')
+    $version = ([xml](Get-Content (Join-Path $repo 'Directory.Build.props'))).Project.PropertyGroup.HerdVersion | Where-Object { $_ } | Select-Object -First 1
+    $moduleDir = Join-Path $repo "out/HerdPS/$version"
+    if (-not (Test-Path (Join-Path $moduleDir 'HerdPS.psd1'))) { throw "Package the module first: ./build.ps1 Package (or dotnet publish src/HerdPS)" }
+    Import-Module (Join-Path $moduleDir 'HerdPS.psd1') -Force
+
+    $script:fleetDir = Join-Path ([IO.Path]::GetTempPath()) ("herd-pester-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    $settings = @{}
+    & bash (Join-Path $repo 'tests/fleet/start-fleet.sh') $script:fleetDir | ForEach-Object {
+        $key, $value = $_ -split '=', 2
+        $settings[$key] = $value
+    }
+    if ($LASTEXITCODE -ne 0) { throw "start-fleet.sh failed ($LASTEXITCODE)" }
+    $env:HERD_CONTROL_DIR = Join-Path $script:fleetDir 'cm'
+    $script:common = @{ InventoryPath = $settings.INVENTORY; SshConfigPath = $settings.SSH_CONFIG; ConnectTimeoutSec = 5 }
+}
+
+AfterAll {
+    Disconnect-Fleet -ErrorAction SilentlyContinue
+    & bash (Join-Path $repo 'tests/fleet/start-fleet.sh') --stop $script:fleetDir
+    Remove-Item -Recurse -Force $script:fleetDir -ErrorAction SilentlyContinue
+    Remove-Module HerdPS -ErrorAction SilentlyContinue
+}
+
+Describe 'Module' {
+    It 'exports exactly the manifest cmdlets' {
+        (Get-Command -Module HerdPS).Name | Sort-Object | Should -Be @('Disconnect-Fleet', 'Get-FleetHost', 'Get-FleetTag', 'Invoke-FleetCommand', 'Test-FleetConnection')
+    }
+    It 'has full help for Invoke-FleetCommand' {
+        $help = Get-Help Invoke-FleetCommand -Full
+        $help.Synopsis | Should -Match 'parallel'
+        @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
+        ($help.Parameters.Parameter | Where-Object Name -eq 'HostName').Aliases | Should -Match 'ComputerName'
+    }
+}
+
+Describe 'Get-FleetHost and Get-FleetTag' {
+    It 'selects by tag' {
+        (Get-FleetHost -InventoryPath $common.InventoryPath -Tag prod).HostName | Should -Be @('good-01', 'good-02')
+    }
+    It 'counts hosts per tag' {
+        $prod = Get-FleetTag -InventoryPath $common.InventoryPath | Where-Object Tag -eq 'prod'
+        $prod.HostCount | Should -Be 2
+    }
+}
+
+Describe 'Invoke-FleetCommand' {
+    It 'runs on every selected host and writes FleetResult objects' {
+        $results = Invoke-FleetCommand @common -Group web -Command 'echo hello'
+        $results.Count | Should -Be 3
+        $results | ForEach-Object { $_.PSObject.TypeNames[0] | Should -Be 'HerdPS.FleetResult' }
+        $results.StdOut | ForEach-Object { $_.Trim() | Should -Be 'hello' }
+        ($results.Status | Select-Object -Unique) | Should -Be 'Succeeded'
+    }
+    It 'takes hosts from the pipeline by property name as one batch' {
+        $results = Get-FleetHost -InventoryPath $common.InventoryPath -Tag prod | Invoke-FleetCommand @common 'hostname'
+        ($results.HostName | Sort-Object) | Should -Be @('good-01', 'good-02')
+    }
+    It 'takes hosts from Import-Csv rows with a ComputerName column' {
+        $csv = Join-Path $TestDrive 'servers.csv'
+        'ComputerName', 'good-01', 'good-03' | Set-Content $csv
+        (Import-Csv $csv | Invoke-FleetCommand @common 'true').HostName | Sort-Object | Should -Be @('good-01', 'good-03')
+    }
+    It 'treats a non-zero exit as a result, not an error' {
+        $result = Invoke-FleetCommand @common -HostName good-01 -Command 'exit 3' -ErrorVariable errs
+        $result.Status | Should -Be 'Failed'
+        $result.ExitCode | Should -Be 3
+        $errs | Should -BeNullOrEmpty
+    }
+    It 'writes the result and a stable error id for each fault host' {
+        $results = Invoke-FleetCommand @common -Group faults -Command 'true' -ErrorVariable errs -ErrorAction SilentlyContinue
+        $results.Count | Should -Be 3
+        ($results.Status | Select-Object -Unique) | Should -Be 'Unreachable'
+        $ids = $errs | ForEach-Object { "$($_.TargetObject)=$(($_.FullyQualifiedErrorId -split ',')[0])" } | Sort-Object
+        $ids | Should -Be @('badkey-01=HostKeyMismatch', 'noauth-01=AuthenticationFailed', 'refused-01=ConnectionRefused')
+        ($errs | Where-Object TargetObject -eq 'badkey-01').CategoryInfo.Category | Should -Be 'SecurityError'
+    }
+    It 'stops at the first error with -ErrorAction Stop' {
+        { Invoke-FleetCommand @common -HostName refused-01 -Command 'true' -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionRefused,HerdPS.Commands.InvokeFleetCommandCommand'
+    }
+    It 'times a command out with CommandTimedOut' {
+        $r = Invoke-FleetCommand @common -HostName good-01 -Command 'sleep 30' -TimeoutSec 2 -ErrorVariable errs -ErrorAction SilentlyContinue
+        $r.Status | Should -Be 'TimedOut'
+        ($errs[0].FullyQualifiedErrorId -split ',')[0] | Should -Be 'CommandTimedOut'
+    }
+    It 'runs nothing with -WhatIf' {
+        Invoke-FleetCommand @common -Group web -Command 'touch /tmp/herd-whatif' -WhatIf | Should -BeNullOrEmpty
+    }
+    It 'exports clean CSV columns' {
+        $csv = Join-Path $TestDrive 'out.csv'
+        Invoke-FleetCommand @common -Tag prod -Command 'echo x' | Export-Csv -NoTypeInformation $csv
+        (Import-Csv $csv)[0].PSObject.Properties.Name | Should -Contain 'HostName'
+        (Import-Csv $csv)[0].PSObject.Properties.Name | Should -Contain 'ExitCode'
+    }
+    It 'runs as a job' {
+        $job = Invoke-FleetCommand @common -Group web -Command 'echo job' -AsJob
+        $job | Should -BeOfType ([System.Management.Automation.Job])
+        $results = $job | Wait-Job -Timeout 60 | Receive-Job
+        $results.Count | Should -Be 3
+        $job.State | Should -Be 'Completed'
+        $job | Remove-Job
+    }
+    It 'shares the pool across runspaces' -Skip:($PSVersionTable.PSVersion.Major -lt 7) {
+        $c = $common
+        $results = 1..3 | ForEach-Object -Parallel { Invoke-FleetCommand @using:c -Group web -Command 'true' } -ThrottleLimit 3
+        $results.Count | Should -Be 9
+        ($results.Status | Select-Object -Unique) | Should -Be 'Succeeded'
+    }
+}
+
+Describe 'Test-FleetConnection' {
+    It 'reports latency for good hosts and the reason for bad ones' {
+        $r = Test-FleetConnection @common -HostName @('good-01', 'refused-01') -ErrorAction SilentlyContinue
+        ($r | Where-Object HostName -eq 'good-01').Connected | Should -BeTrue
+        ($r | Where-Object HostName -eq 'good-01').Latency | Should -BeOfType ([timespan])
+        ($r | Where-Object HostName -eq 'refused-01').ErrorKind | Should -Be 'ConnectionRefused'
+    }
+}
+
+Describe 'Disconnect-Fleet' {
+    It 'closes pooled connections and never prompts' {
+        Invoke-FleetCommand @common -HostName good-01 -Command 'true' | Out-Null
+        $closed = Disconnect-Fleet -PassThru -Confirm:$false
+        @($closed | Where-Object Closed).Count | Should -BeGreaterOrEqual 1
+    }
+}
+
+Describe 'Empty pipeline' {
+    It 'runs nothing when the pipeline brings no host (an empty selection would mean every host)' {
+        @() | Invoke-FleetCommand @common -Command 'echo should-not-run' | Should -BeNullOrEmpty
+    }
+}
