@@ -33,6 +33,16 @@ namespace HerdPS.Cli
         public readonly Option<string?> ControlPersist = new("--control-persist") { Description = "How long idle pooled connections stay up (default 10m)." };
         public readonly Option<bool> Raw = new("--raw") { Description = "Send the command verbatim, without the POSIX wrapper that ends it on timeout (for hosts without /bin/sh).", Arity = ArgumentArity.Zero };
 
+        public readonly Option<string?> History = new("--history") { Description = "History database file. Default: $HERD_HISTORY, then the per-user data folder (see docs/history.md)." };
+        public readonly Option<bool> NoHistory = new("--no-history") { Description = "Don't record this run in the history.", Arity = ArgumentArity.Zero };
+
+        /// <summary>--history and --no-history, for commands that record runs.</summary>
+        public void AddHistory(Command c)
+        {
+            c.Options.Add(History);
+            c.Options.Add(NoHistory);
+        }
+
         public void AddSelection(Command c)
         {
             c.Options.Add(Inventory);
@@ -70,6 +80,8 @@ namespace HerdPS.Cli
                 NoMultiplex = p.GetValue(NoMultiplex),
                 ControlPersist = DurationOf(p.GetValue(ControlPersist), "--control-persist"),
                 Raw = p.GetValue(Raw),
+                HistoryPath = p.GetValue(History),
+                NoHistory = p.GetValue(NoHistory),
             };
             if (request.Throttle is int t && t < 1) throw new UsageException("--throttle must be at least 1");
             if (request.Retries is int r && r < 0) throw new UsageException("--retries can't be negative");

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using HerdPS.Execution;
 using HerdPS.Grouping;
+using HerdPS.History;
 
 namespace HerdPS.Cli
 {
@@ -17,13 +18,16 @@ namespace HerdPS.Cli
             var command = new Argument<string[]>("command") { Description = "The command to run (several words are joined with spaces, as ssh does).", Arity = ArgumentArity.OneOrMore };
             var json = new Option<bool>("--json") { Description = "One NDJSON line per host as it finishes (FleetResult fields in camelCase); nothing else on stdout.", Arity = ArgumentArity.Zero };
             var errorsOnly = new Option<bool>("--errors-only") { Description = "Show only hosts that did not succeed.", Arity = ArgumentArity.Zero };
+            var diffLast = new Option<bool>("--diff-last") { Description = "Compare with the latest finished run of the same command on the same selection: per host unchanged, changed (with a diff), new or gone. With --json, adds 'change', 'changed' and 'diff' to each line.", Arity = ArgumentArity.Zero };
             var c = new Command("exec", "Run a command on every selected host, in parallel.");
             c.Arguments.Add(command);
             o.AddSelection(c);
             o.AddConnection(c);
+            o.AddHistory(c);
             c.Options.Add(json);
             c.Options.Add(errorsOnly);
-            c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), CommandText(p, command), p.GetValue(json), p.GetValue(errorsOnly), ct)));
+            c.Options.Add(diffLast);
+            c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), CommandText(p, command), p.GetValue(json), p.GetValue(errorsOnly), ct, p.GetValue(diffLast), record: true)));
             return c;
         }
 
@@ -47,35 +51,64 @@ namespace HerdPS.Cli
             o.AddSelection(c);
             o.AddConnection(c);
             c.Options.Add(json);
-            c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), "true", p.GetValue(json), false, ct)));
+            // A ping is a reachability probe, not a run anyone compares later: it is not recorded.
+            c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), "true", p.GetValue(json), false, ct, diffLast: false, record: false)));
             return c;
         }
 
-        internal static async Task<int> RunAsync(FleetCommandRequest request, string commandText, bool json, bool errorsOnly, CancellationToken ct)
+        // The record only labels the comparison; a history that failed mid-run must not turn a finished run into an error.
+        private static HistoryRunRecord? RecordedRunOrNull(HistoryStore? history, HistoryRecorder? recorder)
+        {
+            if (history == null || recorder == null || recorder.Failure != null) return null;
+            try { return history.GetRun(recorder.RunId); }
+            catch (HistoryException) { return null; }
+        }
+
+        internal static async Task<int> RunAsync(FleetCommandRequest request, string commandText, bool json, bool errorsOnly, CancellationToken ct,
+            bool diffLast = false, bool record = false)
         {
             if (commandText.Trim().Length == 0) throw new UsageException("the command is empty");
             var target = FleetEngine.Resolve(request);
             if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
             if (request.Insecure) Console.Error.WriteLine("herd: " + FleetCommandRequest.InsecureWarning);
+            // The history is opened and the run begun before any host is touched: a history that can't be
+            // written stops here with exit 2 (HistoryException), rather than running unrecorded.
+            using var history = record ? FleetHistory.OpenForRun(request, target) : null;
+            using var readOnlyHistory = diffLast && history == null ? FleetHistory.OpenForReading(request.HistoryPath) : null;
+            var selection = FleetHistory.SelectionText(request.Selection);
+            var last = diffLast ? FleetHistory.CompareWithLast((history ?? readOnlyHistory)!, commandText, selection) : null;
+            using var recorder = history == null ? null : HistoryRecorder.Begin(history, FleetHistory.ExecKind, commandText, selection, DateTime.UtcNow);
             var progress = json ? null : ConsoleProgress.IfTerminal();
             var stdout = Console.Out;
             var grouper = new OutputGrouper();
             using var run = FleetEngine.Start(target, commandText, request, progress == null ? null : progress.Report, ct);
+            var results = run.ReadAllAsync(CancellationToken.None);
+            if (recorder != null) results = recorder.RecordAsync(results, ct);
             var anyFailed = false;
-            await foreach (var result in run.ReadAllAsync(CancellationToken.None))
+            await foreach (var result in results)
             {
                 if (!result.Succeeded) anyFailed = true;
+                var change = last?.Add(result);
                 if (json)
                 {
                     if (errorsOnly && result.Succeeded) continue;
-                    stdout.WriteLine(FleetResultJson.Serialize(result));
+                    stdout.WriteLine(last == null ? FleetResultJson.Serialize(result) : FleetResultJson.Serialize(result, w => ChangeView.WriteJsonFields(w, change)));
                     stdout.Flush();
                 }
                 else grouper.Add(result);
             }
             progress?.Clear();
-            if (!json) GroupedTextView.Render(grouper.Complete(), stdout, errorsOnly);
+            var difference = last?.Complete(RecordedRunOrNull(history, recorder));
+            if (last != null && difference == null)
+                (json ? Console.Error : stdout).WriteLine(json ? "herd: " + ChangeView.NoEarlierRun(commandText, selection) : " " + ChangeView.NoEarlierRun(commandText, selection) + "\n");
+            if (!json)
+            {
+                if (difference != null) ChangeView.RenderDiffLast(difference, grouper.Complete(), stdout, errorsOnly);
+                else GroupedTextView.Render(grouper.Complete(), stdout, errorsOnly);
+            }
             stdout.Flush();
+            if (recorder?.Failure != null)
+                Console.Error.WriteLine($"herd: warning: this run was not fully recorded in the history ({recorder.DatabasePath}): {recorder.Failure.Message}");
             if (ct.IsCancellationRequested) return ExitCodes.Cancelled;
             return anyFailed ? ExitCodes.SomeFailed : ExitCodes.AllSucceeded;
         }

@@ -33,6 +33,8 @@ namespace HerdPS.Cli
             root.Subcommands.Add(InventoryCommands.CreateHosts(o));
             root.Subcommands.Add(InventoryCommands.CreateTags(o));
             root.Subcommands.Add(InventoryCommands.CreateDisconnect(o));
+            root.Subcommands.Add(WatchCommand.Create(o));
+            root.Subcommands.Add(HistoryCommands.Create(o));
             return root;
         }
     }
@@ -49,6 +51,7 @@ namespace HerdPS.Cli
             catch (UsageException e) { return Fail(e.Message); }
             catch (InventoryException e) { return Fail(e.Message); }
             catch (SelectionException e) { return Fail(e.Message); }
+            catch (HerdPS.History.HistoryException e) { return Fail(e.Message); }
             catch (ArgumentException e) { return Fail(e.Message); }
             catch (OperationCanceledException) { return ExitCodes.Cancelled; }
         }

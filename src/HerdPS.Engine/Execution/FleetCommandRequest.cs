@@ -34,6 +34,10 @@ namespace HerdPS.Execution
         public string? ControlDirectory { get; set; }
         /// <summary>Send the command without the remote wrapper (hosts without /bin/sh).</summary>
         public bool Raw { get; set; }
+        /// <summary>The history database (<c>--history</c>); null = <c>$HERD_HISTORY</c>, else the per-user default.</summary>
+        public string? HistoryPath { get; set; }
+        /// <summary>Don't record this run (<c>--no-history</c>).</summary>
+        public bool NoHistory { get; set; }
 
         public FleetRunOptions ToRunOptions(InventoryDefaults defaults)
         {

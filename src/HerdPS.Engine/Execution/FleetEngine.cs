@@ -42,9 +42,11 @@ namespace HerdPS.Execution
         public static FleetRun Start(FleetTarget target, string command, FleetCommandRequest request, Action<FleetProgress>? progress, CancellationToken cancellationToken)
         {
             var runOptions = request.ToRunOptions(target.Inventory.Defaults);
-            var runner = new FleetRunner(new OpenSshTransport(request.ToSshOptions()));
-            return runner.Start(target.Hosts, command, runOptions, progress, cancellationToken, request.Raw);
+            return CreateRunner(request).Start(target.Hosts, command, runOptions, progress, cancellationToken, request.Raw);
         }
+
+        /// <summary>The runner a request's runs go through (OpenSSH on the shared pool); a watch reuses one for every iteration.</summary>
+        public static FleetRunner CreateRunner(FleetCommandRequest request) => new FleetRunner(new OpenSshTransport(request.ToSshOptions()));
 
         /// <summary>Closes the pooled master connections (all of them: masters are per-destination sockets).</summary>
         public static async Task<int> DisconnectAsync(FleetCommandRequest request, CancellationToken cancellationToken)

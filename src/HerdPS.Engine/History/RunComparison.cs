@@ -72,20 +72,31 @@ namespace HerdPS.History
             {
                 referenceByHost.TryGetValue(hostName, out var before);
                 differenceByHost.TryGetValue(hostName, out var after);
-                changes.Add(new HostChange
-                {
-                    HostName = after?.HostName ?? before!.HostName,
-                    Change = Classify(before, after),
-                    ReferenceStatus = before?.Status,
-                    DifferenceStatus = after?.Status,
-                    ReferenceHash = before?.OutputHash,
-                    DifferenceHash = after?.OutputHash,
-                    Diff = UnifiedDiff.Create(before?.StdOut ?? "", after?.StdOut ?? "", referenceLabel, differenceLabel),
-                    Reference = before,
-                    Difference = after,
-                });
+                changes.Add(CompareHost(before, after, referenceLabel, differenceLabel));
             }
             return changes;
+        }
+
+        /// <summary>
+        /// One host's change between two results of it, either of which may be missing (but not both): what
+        /// <see cref="Compare"/> does per host, for callers that compare as results arrive (<c>--diff-last</c>).
+        /// </summary>
+        public static HostChange CompareHost(FleetResult? reference, FleetResult? difference,
+            string referenceLabel = "reference", string differenceLabel = "difference")
+        {
+            if (reference == null && difference == null) throw new ArgumentException("At least one of the two results is required.");
+            return new HostChange
+            {
+                HostName = difference?.HostName ?? reference!.HostName,
+                Change = Classify(reference, difference),
+                ReferenceStatus = reference?.Status,
+                DifferenceStatus = difference?.Status,
+                ReferenceHash = reference?.OutputHash,
+                DifferenceHash = difference?.OutputHash,
+                Diff = UnifiedDiff.Create(reference?.StdOut ?? "", difference?.StdOut ?? "", referenceLabel, differenceLabel),
+                Reference = reference,
+                Difference = difference,
+            };
         }
 
         private static HostChangeKind Classify(FleetResult? before, FleetResult? after)

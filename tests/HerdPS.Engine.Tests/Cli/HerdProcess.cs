@@ -26,6 +26,8 @@ namespace HerdPS.Tests.Cli
             // A private config home: no inventory of the machine's user leaks into the test.
             psi.Environment["XDG_CONFIG_HOME"] = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "herd-test-no-config");
             psi.Environment.Remove("HERD_INVENTORY");
+            // herd exec records every run: keep the tests' runs out of the machine user's own history.
+            psi.Environment["HERD_HISTORY"] = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "herd-test-history", "history.db");
             if (env != null) foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
             return psi;
         }

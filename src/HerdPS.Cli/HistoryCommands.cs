@@ -1,0 +1,157 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading.Tasks;
+using HerdPS.Execution;
+using HerdPS.Grouping;
+using HerdPS.History;
+using HerdPS.Inventory;
+
+namespace HerdPS.Cli
+{
+    /// <summary><c>herd history</c>, <c>herd history show</c>, <c>herd history diff</c>: looking back at recorded runs.</summary>
+    internal static class HistoryCommands
+    {
+        public static Command Create(CliOptions o)
+        {
+            var last = new Option<int?>("--last", "-n") { Description = "Show at most this many runs, the newest (default 20)." };
+            var command = new Option<string?>("--command", "-c") { Description = "Only runs whose command matches this wildcard (*, ?, [a-z]; case-insensitive), e.g. 'df*'." };
+            var since = new Option<string?>("--since") { Description = "Only runs started since: a duration back from now (2h, 7d) or a date/time (2026-02-27, 2026-02-27T14:30, local unless it ends in Z)." };
+            var json = new Option<bool>("--json") { Description = "One JSON object per run.", Arity = ArgumentArity.Zero };
+            var c = new Command("history", "List recorded runs, newest first. See also 'history show' and 'history diff'.");
+            c.Options.Add(last);
+            c.Options.Add(command);
+            c.Options.Add(since);
+            c.Options.Add(json);
+            c.Options.Add(o.History);
+            c.SetAction((p, ct) => Cli.Guard(() =>
+            {
+                int count = p.GetValue(last) ?? 20;
+                if (count < 1) throw new UsageException("--last must be at least 1");
+                var query = new HistoryQuery { Last = count, Command = p.GetValue(command), Since = SinceOf(p.GetValue(since), DateTime.UtcNow) };
+                using var store = FleetHistory.OpenForReading(p.GetValue(o.History));
+                var runs = FleetHistory.GetRuns(store, query, includeResults: false);
+                if (p.GetValue(json))
+                    foreach (var r in runs) Console.Out.WriteLine(RunJson(r.Run));
+                else if (runs.Count == 0)
+                    Console.Error.WriteLine($"herd: no runs in the history {store.DatabasePath} match");
+                else
+                    TextTable.Write(Console.Out, new[] { "ID", "KIND", "COMMAND", "SELECTION", "HOSTS", "OK", "FAIL", "STARTED" },
+                        runs.Select(r => new[]
+                        {
+                            r.Id.ToString(CultureInfo.InvariantCulture), KindText(r.Run), Shorten(r.Command, 40), Shorten(r.Selection, 30),
+                            r.HostCount.ToString(CultureInfo.InvariantCulture), r.SucceededCount.ToString(CultureInfo.InvariantCulture),
+                            r.FailedCount.ToString(CultureInfo.InvariantCulture),
+                            FleetHistory.LocalTime(r.StartedUtc) + (r.IsComplete ? "" : " (unfinished)"),
+                        }));
+                return Task.FromResult(ExitCodes.AllSucceeded);
+            }));
+            c.Subcommands.Add(CreateShow(o));
+            c.Subcommands.Add(CreateDiff(o));
+            return c;
+        }
+
+        private static Command CreateShow(CliOptions o)
+        {
+            var id = new Argument<long>("id") { Description = "The run's id, as 'herd history' lists it." };
+            var json = new Option<bool>("--json") { Description = "The run's results as NDJSON, one FleetResult per host (as 'herd exec --json' printed them).", Arity = ArgumentArity.Zero };
+            var errorsOnly = new Option<bool>("--errors-only") { Description = "Show only hosts that did not succeed.", Arity = ArgumentArity.Zero };
+            var c = new Command("show", "Show a recorded run's grouped output again.");
+            c.Arguments.Add(id);
+            c.Options.Add(json);
+            c.Options.Add(errorsOnly);
+            c.Options.Add(o.History);
+            c.SetAction((p, ct) => Cli.Guard(() =>
+            {
+                using var store = FleetHistory.OpenForReading(p.GetValue(o.History));
+                var run = store.GetRun(p.GetValue(id)) ?? throw new HistoryRunNotFoundException(p.GetValue(id), store.DatabasePath);
+                var stdout = Console.Out;
+                if (p.GetValue(json))
+                {
+                    // Streamed from the database one result at a time: a run of any size replays in constant memory.
+                    foreach (var r in store.ReadResults(run.Id))
+                        if (!p.GetValue(errorsOnly) || !r.Succeeded) stdout.WriteLine(FleetResultJson.Serialize(r));
+                }
+                else
+                {
+                    stdout.WriteLine($" run {run.Id} ({KindText(run)}): {run.Command}");
+                    stdout.WriteLine($" selection {run.Selection}; started {FleetHistory.LocalTime(run.StartedUtc)}" +
+                                     (run.FinishedUtc is DateTime f ? $", finished {FleetHistory.LocalTime(f)}" : ", unfinished (cut short; shows what was recorded)"));
+                    stdout.WriteLine();
+                    var grouper = new OutputGrouper();
+                    foreach (var r in store.ReadResults(run.Id)) grouper.Add(r);
+                    GroupedTextView.Render(grouper.Complete(), stdout, p.GetValue(errorsOnly));
+                }
+                return Task.FromResult(ExitCodes.AllSucceeded);
+            }));
+            return c;
+        }
+
+        private static Command CreateDiff(CliOptions o)
+        {
+            var reference = new Argument<long>("id1") { Description = "The run to compare against (usually the older)." };
+            var difference = new Argument<long>("id2") { Description = "The run to compare (usually the newer)." };
+            var json = new Option<bool>("--json") { Description = "One JSON object per host: hostName, change (Unchanged, Changed, Added = only in id2, Removed = only in id1), statuses, hashes, diff.", Arity = ArgumentArity.Zero };
+            var c = new Command("diff", "Compare two recorded runs host by host. Exit code 0 when no host differs, 1 when any does, 2 for an unknown id.");
+            c.Arguments.Add(reference);
+            c.Arguments.Add(difference);
+            c.Options.Add(json);
+            c.Options.Add(o.History);
+            c.SetAction((p, ct) => Cli.Guard(() =>
+            {
+                using var store = FleetHistory.OpenForReading(p.GetValue(o.History));
+                var d = FleetHistory.CompareRuns(store, p.GetValue(reference), p.GetValue(difference));
+                if (p.GetValue(json))
+                    foreach (var change in d.Changes) Console.Out.WriteLine(ChangeView.ToJson(change));
+                else
+                    ChangeView.RenderRunDiff(d, Console.Out);
+                return Task.FromResult(d.HasChanges ? ExitCodes.SomeFailed : ExitCodes.AllSucceeded);
+            }));
+            return c;
+        }
+
+        /// <summary>--since: a duration back from now, or a date/time (local unless it says otherwise).</summary>
+        internal static DateTime? SinceOf(string? text, DateTime nowUtc)
+        {
+            if (text == null) return null;
+            if (Duration.TryParse(text, out var ago)) return nowUtc - ago;
+            if (DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal | DateTimeStyles.AdjustToUniversal, out var when))
+                return DateTime.SpecifyKind(when, DateTimeKind.Utc);
+            throw new UsageException($"--since: '{text}' is neither a duration (2h, 7d) nor a date (2026-02-27, 2026-02-27T14:30)");
+        }
+
+        private static string KindText(HistoryRunRecord r) => r.Iteration is int i ? $"{r.Kind} {r.WatchId}#{i}" : r.Kind;
+
+        private static string Shorten(string text, int max)
+        {
+            var oneLine = text.Replace('\n', ' ');
+            return oneLine.Length <= max ? oneLine : oneLine.Substring(0, max - 3) + "...";
+        }
+
+        private static string RunJson(HistoryRunRecord r)
+        {
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                w.WriteNumber("id", r.Id);
+                w.WriteString("kind", r.Kind);
+                w.WriteString("command", r.Command);
+                w.WriteString("selection", r.Selection);
+                w.WriteString("startedUtc", r.StartedUtc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+                if (r.FinishedUtc is DateTime f) w.WriteString("finishedUtc", f.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+                else w.WriteNull("finishedUtc");
+                w.WriteNumber("hostCount", r.HostCount);
+                w.WriteNumber("succeededCount", r.SucceededCount);
+                w.WriteNumber("failedCount", r.FailedCount);
+                if (r.WatchId is long wid) w.WriteNumber("watchId", wid); else w.WriteNull("watchId");
+                if (r.Iteration is int it) w.WriteNumber("iteration", it); else w.WriteNull("iteration");
+                w.WriteEndObject();
+            }
+            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        }
+    }
+}

@@ -1,0 +1,182 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using HerdPS.Execution;
+using HerdPS.Inventory;
+using HerdPS.Selection;
+
+namespace HerdPS.History
+{
+    /// <summary>
+    /// What the front ends (the herd CLI and the cmdlets) do with the history, decided once: where it is, how it
+    /// is opened for recording and for reading, how runs are looked up and compared. Each method is one
+    /// front-end verb, so a cmdlet is a parameter block around one call.
+    /// </summary>
+    public static class FleetHistory
+    {
+        /// <summary>The run kind of <c>herd exec</c> / <c>Invoke-FleetCommand</c>.</summary>
+        public const string ExecKind = "exec";
+        /// <summary>The run kind of each iteration of <c>herd watch</c> / <c>Watch-Fleet</c>.</summary>
+        public const string WatchKind = "watch";
+
+        /// <summary><c>--history</c>/<c>-HistoryPath</c> if given, else <c>$HERD_HISTORY</c>, else the per-user default.</summary>
+        public static string ResolvePath(string? explicitPath, Func<string, string?>? getEnv = null)
+            => HistoryLocation.Resolve(explicitPath, getEnv ?? Environment.GetEnvironmentVariable);
+
+        /// <summary>
+        /// The history a run records into, with the inventory's <c>history_retention</c> (default 30 days), which
+        /// the store applies once a day. Open it before the run starts: a <see cref="HistoryException"/> here means
+        /// "stop, nothing ran" (exit 2), never "run without recording".
+        /// </summary>
+        public static HistoryStore OpenForRecording(string? explicitPath, InventoryDefaults? defaults, Func<string, string?>? getEnv = null)
+            => HistoryStore.Open(ResolvePath(explicitPath, getEnv), new HistoryStoreOptions
+            {
+                Retention = defaults?.HistoryRetention ?? HistoryStoreOptions.DefaultRetention,
+            });
+
+        /// <summary>
+        /// The history a front end's run records into: null with <c>--no-history</c>/<c>-NoHistory</c>, else
+        /// <see cref="OpenForRecording(string, InventoryDefaults, Func{string, string})"/> with the request's path
+        /// and the target inventory's retention.
+        /// </summary>
+        public static HistoryStore? OpenForRun(FleetCommandRequest request, FleetTarget target, Func<string, string?>? getEnv = null)
+        {
+            if (request == null) throw new ArgumentNullException(nameof(request));
+            if (target == null) throw new ArgumentNullException(nameof(target));
+            return request.NoHistory ? null : OpenForRecording(request.HistoryPath, target.Inventory.Defaults, getEnv);
+        }
+
+        /// <summary>
+        /// The history opened for looking at it (<c>herd history</c>, <c>Get-FleetHistory</c>, <c>--diff-last</c>
+        /// with <c>--no-history</c>). It never prunes: viewing the history without the inventory that sets a longer
+        /// retention must not delete runs that inventory keeps.
+        /// </summary>
+        public static HistoryStore OpenForReading(string? explicitPath, Func<string, string?>? getEnv = null)
+            => HistoryStore.Open(ResolvePath(explicitPath, getEnv), new HistoryStoreOptions { Retention = null });
+
+        /// <summary>The selection as history stores it and <c>--diff-last</c> matches it: <see cref="HostSelection.ToString"/>.</summary>
+        public static string SelectionText(HostSelection selection)
+            => (selection ?? throw new ArgumentNullException(nameof(selection))).ToString();
+
+        /// <summary>Runs matching <paramref name="query"/>, newest first; with <paramref name="includeResults"/> each carries its results.</summary>
+        public static IReadOnlyList<RecordedRun> GetRuns(HistoryStore store, HistoryQuery query, bool includeResults = true)
+        {
+            if (store == null) throw new ArgumentNullException(nameof(store));
+            return store.ListRuns(query ?? new HistoryQuery())
+                .Select(r => new RecordedRun(r, includeResults ? store.ReadResults(r.Id).ToList() : null))
+                .ToList();
+        }
+
+        /// <summary>One run with its results.</summary>
+        /// <exception cref="HistoryRunNotFoundException">No run has this id (never recorded, or pruned).</exception>
+        public static RecordedRun GetRun(HistoryStore store, long id)
+        {
+            if (store == null) throw new ArgumentNullException(nameof(store));
+            var record = store.GetRun(id) ?? throw new HistoryRunNotFoundException(id, store.DatabasePath);
+            return new RecordedRun(record, store.ReadResults(id).ToList());
+        }
+
+        /// <summary>
+        /// Compares two recorded runs host by host (<c>herd history diff</c>, <c>Compare-FleetHistory</c>). The
+        /// runs needn't be of the same command; the diff labels name each run and its start time.
+        /// </summary>
+        /// <exception cref="HistoryRunNotFoundException">Either id is unknown.</exception>
+        public static RunDifference CompareRuns(HistoryStore store, long referenceId, long differenceId)
+        {
+            if (store == null) throw new ArgumentNullException(nameof(store));
+            var reference = store.GetRun(referenceId) ?? throw new HistoryRunNotFoundException(referenceId, store.DatabasePath);
+            var difference = store.GetRun(differenceId) ?? throw new HistoryRunNotFoundException(differenceId, store.DatabasePath);
+            var changes = RunComparison.Compare(store.ReadResults(referenceId), store.ReadResults(differenceId),
+                RunLabel(reference), RunLabel(difference));
+            return new RunDifference(reference, difference, changes);
+        }
+
+        /// <summary>
+        /// Starts comparing a run about to start with the latest finished run of the same command on the same
+        /// selection (<c>--diff-last</c>, <c>-DiffLast</c>). Call it before recording the new run begins.
+        /// </summary>
+        public static LastRunComparison CompareWithLast(HistoryStore store, string command, string selection)
+            => LastRunComparison.Start(store, command, selection);
+
+        /// <summary>"run 42 (2026-02-28 09:15:00)": a diff label, in local time as people read it.</summary>
+        public static string RunLabel(HistoryRunRecord run) => $"run {run.Id} ({LocalTime(run.StartedUtc)})";
+
+        /// <summary>A UTC time as the human views show it: local, to the second.</summary>
+        public static string LocalTime(DateTime utc)
+            => DateTime.SpecifyKind(utc, DateTimeKind.Utc).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A recorded run with its results: what <c>Get-FleetHistory</c> returns and <c>herd history show</c> shows.</summary>
+    public sealed class RecordedRun
+    {
+        public RecordedRun(HistoryRunRecord run, IReadOnlyList<FleetResult>? results)
+        {
+            Run = run ?? throw new ArgumentNullException(nameof(run));
+            Results = results ?? Array.Empty<FleetResult>();
+        }
+
+        /// <summary>The run as listed (no results).</summary>
+        public HistoryRunRecord Run { get; }
+        /// <summary>Each host's result, ordered by host name; empty when the run was listed without results.</summary>
+        public IReadOnlyList<FleetResult> Results { get; }
+
+        public long Id => Run.Id;
+        public string Kind => Run.Kind;
+        public string Command => Run.Command;
+        public string Selection => Run.Selection;
+        public DateTime StartedUtc => Run.StartedUtc;
+        public DateTime? FinishedUtc => Run.FinishedUtc;
+        public bool IsComplete => Run.IsComplete;
+        public int HostCount => Run.HostCount;
+        public int SucceededCount => Run.SucceededCount;
+        public int FailedCount => Run.FailedCount;
+        public long? WatchId => Run.WatchId;
+        public int? Iteration => Run.Iteration;
+
+        public override string ToString() => Run.ToString();
+    }
+
+    /// <summary>Two runs compared host by host.</summary>
+    public sealed class RunDifference
+    {
+        public RunDifference(HistoryRunRecord? reference, HistoryRunRecord? difference, IReadOnlyList<HostChange> changes)
+        {
+            Reference = reference;
+            Difference = difference;
+            Changes = changes ?? throw new ArgumentNullException(nameof(changes));
+        }
+
+        /// <summary>The run compared against (the older one, usually).</summary>
+        public HistoryRunRecord? Reference { get; }
+        /// <summary>The run compared; null for a <c>--diff-last</c> run that was not recorded (<c>--no-history</c>).</summary>
+        public HistoryRunRecord? Difference { get; }
+        /// <summary>One entry per host found in either run, ordered by host name.</summary>
+        public IReadOnlyList<HostChange> Changes { get; }
+
+        public int Unchanged => Count(HostChangeKind.Unchanged);
+        public int Changed => Count(HostChangeKind.Changed);
+        /// <summary>Hosts only in the difference run.</summary>
+        public int Added => Count(HostChangeKind.Added);
+        /// <summary>Hosts only in the reference run.</summary>
+        public int Removed => Count(HostChangeKind.Removed);
+        /// <summary>True when any host changed, appeared or disappeared.</summary>
+        public bool HasChanges => Changes.Any(c => c.Change != HostChangeKind.Unchanged);
+
+        private int Count(HostChangeKind kind) => Changes.Count(c => c.Change == kind);
+    }
+
+    /// <summary>No run with this id in the history. An ArgumentException: the caller asked for something that isn't there.</summary>
+    public sealed class HistoryRunNotFoundException : ArgumentException
+    {
+        public HistoryRunNotFoundException(long runId, string databasePath)
+            : base($"no run {runId} in the history {databasePath} (never recorded, or pruned by retention)")
+        {
+            RunId = runId;
+            DatabasePath = databasePath;
+        }
+
+        public long RunId { get; }
+        public string DatabasePath { get; }
+    }
+}
