@@ -39,11 +39,16 @@ namespace HerdPS.Execution
             return new FleetTarget(inventory, hosts, notice);
         }
 
-        public static FleetRun Start(FleetTarget target, string command, FleetCommandRequest request, Action<FleetProgress>? progress, CancellationToken cancellationToken)
+        /// <param name="raw">Overrides <see cref="FleetCommandRequest.Raw"/> (file transfers choose for themselves).</param>
+        /// <param name="prepare">Per-host invocation setup (stdin, stdout observer); see <see cref="FleetRunner.Start"/>.</param>
+        /// <param name="configure">Adjusts the run options after defaults are applied (e.g. a file cap).</param>
+        public static FleetRun Start(FleetTarget target, string command, FleetCommandRequest request, Action<FleetProgress>? progress, CancellationToken cancellationToken,
+            bool? raw = null, Action<FleetHost, RemoteInvocation>? prepare = null, Action<FleetRunOptions>? configure = null)
         {
             var runOptions = request.ToRunOptions(target.Inventory.Defaults);
+            configure?.Invoke(runOptions);
             var runner = new FleetRunner(new OpenSshTransport(request.ToSshOptions()));
-            return runner.Start(target.Hosts, command, runOptions, progress, cancellationToken, request.Raw);
+            return runner.Start(target.Hosts, command, runOptions, progress, cancellationToken, raw ?? request.Raw, prepare);
         }
 
         /// <summary>Closes the pooled master connections (all of them: masters are per-destination sockets).</summary>
