@@ -33,6 +33,10 @@ namespace HerdPS.Cli
             root.Subcommands.Add(InventoryCommands.CreateHosts(o));
             root.Subcommands.Add(InventoryCommands.CreateTags(o));
             root.Subcommands.Add(InventoryCommands.CreateDisconnect(o));
+            root.Subcommands.Add(FileCommands.CreateDiff(o));
+            root.Subcommands.Add(FileCommands.CreatePush(o));
+            root.Subcommands.Add(FileCommands.CreatePull(o));
+            root.Subcommands.Add(FileCommands.CreateSnapshot(o));
             return root;
         }
     }
