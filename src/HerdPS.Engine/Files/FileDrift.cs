@@ -222,6 +222,8 @@ namespace HerdPS.Files
             public FileDriftReport Complete(string path, List<RemoteFileResult> results, long cap)
             {
                 var groups = _order.OrderByDescending(g => g.HostNames.Count).ToList(); // stable: ties keep first-seen order
+                var position = results.Select((r, i) => (r.HostName, i)).ToDictionary(x => x.HostName, x => x.i, StringComparer.Ordinal);
+                foreach (var g in groups) g.HostNames.Sort((x, y) => position[x].CompareTo(position[y])); // selection order, not finishing order
                 for (var i = 0; i < groups.Count; i++) groups[i].GroupId = i + 1;
                 if (groups.Count > 0)
                 {
