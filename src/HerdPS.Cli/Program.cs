@@ -35,6 +35,10 @@ namespace HerdPS.Cli
             root.Subcommands.Add(InventoryCommands.CreateDisconnect(o));
             root.Subcommands.Add(WatchCommand.Create(o));
             root.Subcommands.Add(HistoryCommands.Create(o));
+            root.Subcommands.Add(FileCommands.CreateDiff(o));
+            root.Subcommands.Add(FileCommands.CreatePush(o));
+            root.Subcommands.Add(FileCommands.CreatePull(o));
+            root.Subcommands.Add(FileCommands.CreateSnapshot(o));
             return root;
         }
     }

@@ -39,10 +39,15 @@ namespace HerdPS.Execution
             return new FleetTarget(inventory, hosts, notice);
         }
 
-        public static FleetRun Start(FleetTarget target, string command, FleetCommandRequest request, Action<FleetProgress>? progress, CancellationToken cancellationToken)
+        /// <param name="raw">Overrides <see cref="FleetCommandRequest.Raw"/> (file transfers choose for themselves).</param>
+        /// <param name="prepare">Per-host invocation setup (stdin, stdout observer); see <see cref="FleetRunner.Start"/>.</param>
+        /// <param name="configure">Adjusts the run options after defaults are applied (e.g. a file cap).</param>
+        public static FleetRun Start(FleetTarget target, string command, FleetCommandRequest request, Action<FleetProgress>? progress, CancellationToken cancellationToken,
+            bool? raw = null, Action<FleetHost, RemoteInvocation>? prepare = null, Action<FleetRunOptions>? configure = null)
         {
             var runOptions = request.ToRunOptions(target.Inventory.Defaults);
-            return CreateRunner(request).Start(target.Hosts, command, runOptions, progress, cancellationToken, request.Raw);
+            configure?.Invoke(runOptions);
+            return CreateRunner(request).Start(target.Hosts, command, runOptions, progress, cancellationToken, raw ?? request.Raw, prepare);
         }
 
         /// <summary>The runner a request's runs go through (OpenSSH on the shared pool); a watch reuses one for every iteration.</summary>

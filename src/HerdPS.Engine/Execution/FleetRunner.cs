@@ -26,8 +26,10 @@ namespace HerdPS.Execution
         }
 
         /// <summary>Starts the run and returns at once; read <see cref="FleetRun.Results"/> as hosts finish.</summary>
+        /// <param name="prepare">Called once per host with the invocation before its first attempt, so a caller can attach
+        /// per-host stdin or a stdout observer (file transfers); the command and Raw are already set.</param>
         public FleetRun Start(IReadOnlyList<FleetHost> hosts, string command, FleetRunOptions options, Action<FleetProgress>? progress = null,
-            CancellationToken cancellationToken = default, bool raw = false)
+            CancellationToken cancellationToken = default, bool raw = false, Action<FleetHost, RemoteInvocation>? prepare = null)
         {
             if (hosts == null) throw new ArgumentNullException(nameof(hosts));
             if (command == null) throw new ArgumentNullException(nameof(command));
@@ -40,18 +42,18 @@ namespace HerdPS.Execution
                 FullMode = BoundedChannelFullMode.Wait,
             });
             var run = new FleetRun(channel.Reader, hosts.Count, cancellationToken);
-            run.Completion = Task.Run(() => RunAllAsync(hosts, command, raw, options, progress, channel.Writer, run));
+            run.Completion = Task.Run(() => RunAllAsync(hosts, command, raw, options, progress, channel.Writer, run, prepare));
             return run;
         }
 
         private async Task RunAllAsync(IReadOnlyList<FleetHost> hosts, string command, bool raw, FleetRunOptions options,
-            Action<FleetProgress>? progress, ChannelWriter<FleetResult> writer, FleetRun run)
+            Action<FleetProgress>? progress, ChannelWriter<FleetResult> writer, FleetRun run, Action<FleetHost, RemoteInvocation>? prepare)
         {
             var state = new RunState(hosts.Count);
             try
             {
                 var workers = Enumerable.Range(0, Math.Min(options.Throttle, Math.Max(1, hosts.Count)))
-                    .Select(_ => Task.Run(() => WorkAsync(hosts, command, raw, options, progress, writer, run, state)))
+                    .Select(_ => Task.Run(() => WorkAsync(hosts, command, raw, options, progress, writer, run, state, prepare)))
                     .ToArray();
                 await Task.WhenAll(workers).ConfigureAwait(false);
                 writer.TryComplete();
@@ -79,7 +81,7 @@ namespace HerdPS.Execution
         }
 
         private async Task WorkAsync(IReadOnlyList<FleetHost> hosts, string command, bool raw, FleetRunOptions options,
-            Action<FleetProgress>? progress, ChannelWriter<FleetResult> writer, FleetRun run, RunState state)
+            Action<FleetProgress>? progress, ChannelWriter<FleetResult> writer, FleetRun run, RunState state, Action<FleetHost, RemoteInvocation>? prepare)
         {
             var token = run.Token;
             while (true)
@@ -98,7 +100,7 @@ namespace HerdPS.Execution
                     Report(progress, state);
                     try
                     {
-                        result = await RunHostAsync(host, command, raw, options, token).ConfigureAwait(false);
+                        result = await RunHostAsync(host, command, raw, options, token, prepare).ConfigureAwait(false);
                     }
                     catch (Exception e) when (!(e is OutOfMemoryException))
                     {
@@ -129,7 +131,7 @@ namespace HerdPS.Execution
             catch (Exception) { /* a front end's rendering problem must not break the run */ }
         }
 
-        private async Task<FleetResult> RunHostAsync(FleetHost host, string command, bool raw, FleetRunOptions options, CancellationToken token)
+        private async Task<FleetResult> RunHostAsync(FleetHost host, string command, bool raw, FleetRunOptions options, CancellationToken token, Action<FleetHost, RemoteInvocation>? prepare)
         {
             var transport = host.Transport == HostTransportKind.Local ? _local : _ssh;
             var invocation = new RemoteInvocation(command)
@@ -139,6 +141,7 @@ namespace HerdPS.Execution
                 Timeout = options.CommandTimeout,
                 ConnectTimeout = options.ConnectTimeout,
             };
+            prepare?.Invoke(host, invocation);
             var started = DateTime.UtcNow;
             var watch = System.Diagnostics.Stopwatch.StartNew();
             var attempts = 0;

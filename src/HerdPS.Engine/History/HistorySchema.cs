@@ -56,6 +56,37 @@ namespace HerdPS.History
                 ALTER TABLE results ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';  -- JSON array of strings
                 ALTER TABLE results ADD COLUMN tags   TEXT NOT NULL DEFAULT '[]';  -- JSON array of strings
                 CREATE INDEX runs_by_watch ON runs (watch_id, iteration) WHERE watch_id IS NOT NULL;"),
+
+            // Fleet snapshots (herd snapshot): one row per capture, one per host with each section structured
+            // (JSON where it is a list or map), so diffs compare parsed packages and services, not text.
+            new SchemaMigration(3, "fleet snapshots", @"
+                CREATE TABLE snapshots (
+                    id             INTEGER PRIMARY KEY,
+                    taken_utc      TEXT    NOT NULL,
+                    selection      TEXT    NOT NULL,
+                    host_count     INTEGER NOT NULL,
+                    captured_count INTEGER NOT NULL
+                );
+                CREATE INDEX snapshots_by_taken ON snapshots (taken_utc);
+                CREATE TABLE snapshot_hosts (
+                    snapshot_id     INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,
+                    host            TEXT    NOT NULL,
+                    status          TEXT    NOT NULL,                -- SnapshotHostStatus name
+                    error_message   TEXT,
+                    kernel          TEXT,                            -- uname -srm
+                    os_name         TEXT,
+                    os_id           TEXT,
+                    os_version      TEXT,
+                    uptime_seconds  REAL,
+                    package_manager TEXT,
+                    packages        TEXT    NOT NULL DEFAULT '{}',   -- JSON object name -> version
+                    service_manager TEXT,
+                    services        TEXT    NOT NULL DEFAULT '{}',   -- JSON {enabled: [...], running: [...]}
+                    disks           TEXT    NOT NULL DEFAULT '[]',   -- JSON array of DiskUsage
+                    memory          TEXT    NOT NULL DEFAULT '{}',   -- JSON {totalKb, availableKb, swapTotalKb, swapFreeKb}
+                    unavailable     TEXT    NOT NULL DEFAULT '{}',   -- JSON object section -> reason
+                    PRIMARY KEY (snapshot_id, host)
+                );"),
         };
 
         /// <summary>The newest schema version this build knows.</summary>

@@ -20,7 +20,7 @@ namespace HerdPS.History
     /// until retention prunes it. The file is readable by its owner only.
     /// </para>
     /// </summary>
-    public sealed class HistoryStore : IDisposable
+    public sealed partial class HistoryStore : IDisposable
     {
         private const string LastPruneKey = "last_prune_utc", LastCheckKey = "last_check_utc";
         private static readonly TimeSpan MaintenanceInterval = TimeSpan.FromDays(1);

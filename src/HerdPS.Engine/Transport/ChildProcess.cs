@@ -46,6 +46,8 @@ namespace HerdPS.Transport
         public bool KeepStdinOpen { get; set; }
         /// <summary>Bytes written to stdin before it is closed (ignored when KeepStdinOpen).</summary>
         public byte[]? StdinBytes { get; set; }
+        /// <summary>A stream copied to stdin (after <see cref="StdinBytes"/>), then disposed; stdin is closed after it.</summary>
+        public Func<System.IO.Stream>? StdinSource { get; set; }
         public IDictionary<string, string?> Environment { get; } = new Dictionary<string, string?>();
         /// <summary>How long to wait, after the child exited, for pipes something else still holds open.</summary>
         public TimeSpan DrainGrace { get; set; } = TimeSpan.FromSeconds(2);
@@ -108,12 +110,14 @@ namespace HerdPS.Transport
                 var pumps = Task.WhenAll(
                     outcome.StdOut.PumpAsync(process.StandardOutput.BaseStream, CancellationToken.None),
                     outcome.StdErr.PumpAsync(process.StandardError.BaseStream, CancellationToken.None));
-                if (!settings.KeepStdinOpen) await WriteStdinAndCloseAsync(process, settings.StdinBytes).ConfigureAwait(false);
+                // Written alongside the wait, not before it: a large stdin must not hold off a timeout or Ctrl-C.
+                var stdin = settings.KeepStdinOpen ? Task.CompletedTask : WriteStdinAndCloseAsync(process, settings, stop.Token);
 
                 using (stop.Token.Register(() => ProcessTree.Kill(process)))
                 {
                     await exited.Task.ConfigureAwait(false);
                 }
+                await stdin.ConfigureAwait(false);
                 // Exited can fire before the process object has reaped the exit code; WaitForExit() settles it.
                 process.WaitForExit();
                 if (stop.IsCancellationRequested)
@@ -135,17 +139,26 @@ namespace HerdPS.Transport
             }
         }
 
-        private static async Task WriteStdinAndCloseAsync(Process process, byte[]? bytes)
+        private static async Task WriteStdinAndCloseAsync(Process process, ChildProcessSettings settings, CancellationToken cancellationToken)
         {
             try
             {
+                var bytes = settings.StdinBytes;
                 if (bytes != null && bytes.Length > 0)
                 {
-                    await process.StandardInput.BaseStream.WriteAsync(bytes, 0, bytes.Length).ConfigureAwait(false);
+                    await process.StandardInput.BaseStream.WriteAsync(bytes, 0, bytes.Length, cancellationToken).ConfigureAwait(false);
+                    await process.StandardInput.BaseStream.FlushAsync().ConfigureAwait(false);
+                }
+                if (settings.StdinSource != null)
+                {
+                    using var source = settings.StdinSource();
+                    await source.CopyToAsync(process.StandardInput.BaseStream, 64 * 1024, cancellationToken).ConfigureAwait(false);
                     await process.StandardInput.BaseStream.FlushAsync().ConfigureAwait(false);
                 }
             }
             catch (System.IO.IOException) { /* the child stopped reading; its exit tells the rest */ }
+            catch (OperationCanceledException) { /* timeout or Ctrl-C: the process is being killed */ }
+            catch (ObjectDisposedException) { }
             CloseQuietly(process);
         }
 

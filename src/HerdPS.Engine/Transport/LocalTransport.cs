@@ -31,6 +31,7 @@ namespace HerdPS.Transport
                 OutputLimit = invocation.OutputLimit,
                 Timeout = invocation.Timeout,
                 StdinBytes = invocation.Stdin,
+                StdinSource = invocation.StdinSource,
                 OnStdOut = invocation.OnStdOut,
             };
             using var run = await ChildProcess.RunAsync(file, args, settings, cancellationToken).ConfigureAwait(false);

@@ -48,8 +48,9 @@ namespace HerdPS.Transport
             {
                 OutputLimit = invocation.OutputLimit,
                 Timeout = invocation.Timeout,
-                KeepStdinOpen = invocation.Stdin == null && !invocation.Raw,
+                KeepStdinOpen = invocation.Stdin == null && invocation.StdinSource == null && !invocation.Raw,
                 StdinBytes = invocation.Stdin,
+                StdinSource = invocation.StdinSource,
                 OnStdOut = invocation.OnStdOut,
                 ExpectExitTrailer = !invocation.Raw,
             };

@@ -24,6 +24,12 @@ namespace HerdPS.Transport
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
         /// <summary>Bytes fed to the command's stdin, which is then closed (implies the caller built a fitting command).</summary>
         public byte[]? Stdin { get; set; }
+        /// <summary>
+        /// A stream fed to the command's stdin and then closed, for inputs too large to hold in memory (pushing a
+        /// file). A factory, so a retried attempt reads from the start again; the stream is disposed after use.
+        /// Like <see cref="Stdin"/> it needs <see cref="Raw"/>: the wrapper gives the command /dev/null as stdin.
+        /// </summary>
+        public Func<System.IO.Stream>? StdinSource { get; set; }
         /// <summary>Sees every chunk of stdout as it arrives, before the cap (streaming file reads).</summary>
         public Action<byte[], int>? OnStdOut { get; set; }
     }

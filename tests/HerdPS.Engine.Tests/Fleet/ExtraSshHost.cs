@@ -32,6 +32,8 @@ namespace HerdPS.Tests.Fleet
         public string KnownHostsPath { get; }
         public string SshdLogPath => _sshd.LogPath;
         public bool IsRunning => !_sshd.HasExited;
+        /// <summary>For an isolated host: the folder mounted over <see cref="SshFleet.IsolatedMountPoint"/> inside its namespace.</summary>
+        public string? FilesDirectory { get; internal set; }
 
         public int CountAcceptedLogins() => SshFleet.CountAcceptedLogins(SshdLogPath);
 

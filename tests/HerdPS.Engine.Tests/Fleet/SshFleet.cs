@@ -204,7 +204,56 @@ namespace HerdPS.Tests.Fleet
         /// the returned host's <see cref="ExtraSshHost.SshConfigPath"/>, which also includes every fleet host.
         /// The fleet kills it on Dispose if the test does not.
         /// </summary>
-        public ExtraSshHost StartExtraHost(string alias)
+        public ExtraSshHost StartExtraHost(string alias) => StartExtraHost(alias, null);
+
+        /// <summary>The directory every isolated host sees its own files at (see <see cref="StartIsolatedHost"/>).</summary>
+        public const string IsolatedMountPoint = "/srv/herd-drift";
+
+        /// <summary>
+        /// Starts a separate sshd in a mount namespace of its own (<c>unshare -m</c>) where a fresh per-host folder
+        /// is bind-mounted over <see cref="IsolatedMountPoint"/>: every isolated host has the same path holding
+        /// different files, as hosts of a real fleet do. <paramref name="populate"/> fills the folder (its path is
+        /// passed) before sshd starts; the folder stays reachable from the test as <see cref="ExtraSshHost.FilesDirectory"/>.
+        /// Needs root (mount namespaces and bind mounts): without it this throws, so drift tests fail loudly rather
+        /// than pass without proving anything.
+        /// </summary>
+        public ExtraSshHost StartIsolatedHost(string alias, Action<string> populate)
+        {
+            if (!IsRoot)
+            {
+                throw new InvalidOperationException(
+                    "isolated drift hosts need root (unshare -m and mount --bind): run these tests as root, as CI does. They are not skipped on purpose.");
+            }
+            var files = Path.Combine(WorkDir, "files-" + alias);
+            Directory.CreateDirectory(files);
+            Directory.CreateDirectory(IsolatedMountPoint);
+            populate(files);
+            // The namespace gets private propagation, so the bind mount never shows outside it; sshd is exec'd, so
+            // the launcher's pid is sshd's and killing it ends the namespace with it.
+            var launcher = new[] { "unshare", "-m", "--propagation", "private", "/bin/sh", "-c", "mount --bind \"$0\" " + IsolatedMountPoint + " && exec \"$@\"", files };
+            var host = StartExtraHost(alias, launcher);
+            host.FilesDirectory = files;
+            return host;
+        }
+
+        /// <summary>An ssh_config naming every given extra host first, then including the fleet's config.</summary>
+        public string WriteCombinedConfig(string name, IEnumerable<ExtraSshHost> hosts)
+        {
+            var c = new StringBuilder();
+            foreach (var h in hosts)
+            {
+                c.Append($"Host {h.Alias}\n  HostName 127.0.0.1\n  Port {h.Port}\n  HostKeyAlias {h.Alias}\n  UserKnownHostsFile {h.KnownHostsPath}\n");
+            }
+            c.Append($"Host *\nInclude {SshConfigPath}\n");
+            var path = Path.Combine(WorkDir, name + "_ssh_config");
+            File.WriteAllText(path, c.ToString());
+            return path;
+        }
+
+        /// <summary>Gives a path to the login user (chown), e.g. a folder push tests write into.</summary>
+        public void ChownToLoginUser(params string[] paths) => Chown(User, paths);
+
+        private ExtraSshHost StartExtraHost(string alias, IReadOnlyList<string>? launcher)
         {
             if (!Regex.IsMatch(alias, "^[A-Za-z0-9][A-Za-z0-9._-]*$"))
             {
@@ -218,7 +267,7 @@ namespace HerdPS.Tests.Fleet
                 }
             }
             var name = "extra-" + alias;
-            var sshd = SshdServer.Start(WorkDir, name, AuthorizedKeysPath, User);
+            var sshd = SshdServer.Start(WorkDir, name, AuthorizedKeysPath, User, launcher);
             try
             {
                 var knownHosts = Path.Combine(WorkDir, name + "_known_hosts");

@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Diagnostics;
 using System.IO;
 using System.Net;
@@ -39,7 +41,9 @@ namespace HerdPS.Tests.Fleet
         }
 
         /// <summary>Generates a host key and starts sshd; returns once it has sent its banner.</summary>
-        public static SshdServer Start(string dir, string name, string authorizedKeysFile, string user)
+        /// <param name="launcher">A program (and its arguments) that ends by exec-ing the sshd command line it is given
+        /// after them, e.g. unshare for a private mount namespace; the process stays sshd's pid.</param>
+        public static SshdServer Start(string dir, string name, string authorizedKeysFile, string user, IReadOnlyList<string>? launcher = null)
         {
             if (!File.Exists(SshdPath))
             {
@@ -59,7 +63,7 @@ namespace HerdPS.Tests.Fleet
                 var config = Path.Combine(dir, $"{name}_sshd_config");
                 var log = Path.Combine(dir, $"{name}_sshd.log");
                 File.WriteAllText(config, Config(dir, name, port, hostKey, authorizedKeysFile, user));
-                var psi = new ProcessStartInfo(SshdPath)
+                var psi = new ProcessStartInfo(launcher?[0] ?? SshdPath)
                 {
                     UseShellExecute = false,
                     // sshd must not hold the test runner's stdio: its children would inherit them.
@@ -67,6 +71,11 @@ namespace HerdPS.Tests.Fleet
                     RedirectStandardOutput = true,
                     RedirectStandardError = true,
                 };
+                if (launcher != null)
+                {
+                    foreach (var a in launcher.Skip(1)) psi.ArgumentList.Add(a);
+                    psi.ArgumentList.Add(SshdPath);
+                }
                 foreach (var a in new[] { "-D", "-f", config, "-E", log })
                 {
                     psi.ArgumentList.Add(a);

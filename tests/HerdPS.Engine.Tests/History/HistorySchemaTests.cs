@@ -78,7 +78,7 @@ namespace HerdPS.Tests.History
                 Assert.Equal(new[] { "arm64" }, store.ReadResults(id).Single().Tags);
             }
 
-            Assert.Equal(2, Scalar(DbPath, "PRAGMA user_version"));
+            Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'groups'"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'tags'"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'runs_by_watch'"));
@@ -88,7 +88,7 @@ namespace HerdPS.Tests.History
         public void NewDatabaseGetsEveryMigrationAndTheHerdApplicationId()
         {
             using (HistoryStore.Open(DbPath)) { }
-            Assert.Equal(2, Scalar(DbPath, "PRAGMA user_version"));
+            Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(0x48657264, Scalar(DbPath, "PRAGMA application_id"));
             foreach (var index in new[] { "runs_by_started", "runs_by_command_selection", "results_by_run", "runs_by_watch" })
                 Assert.Equal(1, Scalar(DbPath, $"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{index}'"));

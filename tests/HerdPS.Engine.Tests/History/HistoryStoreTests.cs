@@ -311,7 +311,7 @@ namespace HerdPS.Tests.History
                     command.CommandText = "PRAGMA journal_mode";
                     Assert.Equal("wal", command.ExecuteScalar() as string);
                 }
-                Assert.Equal(2, Scalar(DbPath, "PRAGMA user_version"));
+                Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             }
         }
 
