@@ -12,11 +12,14 @@
     FormatsToProcess     = @('HerdPS.format.ps1xml')
     # Explicit, never a wildcard: a module test checks this list against the cmdlet classes in HerdPS.dll.
     CmdletsToExport      = @(
+        'Compare-FleetHistory'
         'Disconnect-Fleet'
+        'Get-FleetHistory'
         'Get-FleetHost'
         'Get-FleetTag'
         'Invoke-FleetCommand'
         'Test-FleetConnection'
+        'Watch-Fleet'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -164,7 +164,8 @@ namespace HerdPS.Module.Tests
                 foreach (FleetErrorKind kind in Enum.GetValues(typeof(FleetErrorKind)))
                     if (FleetErrorRecords.ForResult(new FleetResult { HostName = "h", Status = status, ErrorKind = kind }) is { } info)
                         produced.Add(info.CategoryName);
-            foreach (var e in new Exception[] { new Inventory.InventoryException("x"), new Selection.SelectionException("x"), new ArgumentException("x"), new FormatException(), new OperationCanceledException(), new InvalidOperationException() })
+            foreach (var e in new Exception[] { new Inventory.InventoryException("x"), new Selection.SelectionException("x"), new ArgumentException("x"), new FormatException(), new OperationCanceledException(), new InvalidOperationException(),
+                new History.HistoryRunNotFoundException(1, "h.db"), new History.HistoryException("h.db", "x") })
                 produced.Add(FleetErrorRecords.ForException(e).CategoryName);
             foreach (var name in produced) Assert.Contains(name, members);
             Assert.Superset(produced, new HashSet<string>(FleetErrorRecords.CategoryNames));

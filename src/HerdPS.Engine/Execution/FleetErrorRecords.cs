@@ -1,4 +1,5 @@
 using System;
+using HerdPS.History;
 using HerdPS.Inventory;
 using HerdPS.Selection;
 
@@ -62,12 +63,14 @@ namespace HerdPS.Execution
         public const string SelectionInvalid = "SelectionInvalid";
         public const string InvalidParameter = "InvalidParameter";
         public const string EngineError = "EngineError";
+        public const string HistoryRunNotFound = "HistoryRunNotFound";
+        public const string HistoryUnusable = "HistoryUnusable";
 
         /// <summary>Every id and category name this class can produce, for tests that check them against PowerShell's enum.</summary>
         public static readonly string[] CategoryNames =
         {
             "ConnectionError", "SecurityError", "AuthenticationError", "OperationTimeout", "OperationStopped",
-            "InvalidData", "InvalidArgument", "NotSpecified",
+            "InvalidData", "InvalidArgument", "NotSpecified", "ObjectNotFound", "ResourceUnavailable",
         };
 
         /// <summary>The error for a host's result, or null when the result is not an error (Succeeded, or Failed with an exit code).</summary>
@@ -121,6 +124,10 @@ namespace HerdPS.Execution
                     return new FleetErrorInfo(InventoryInvalid, "InvalidData", e, e.File) { RecommendedAction = "Fix the inventory at the file, line and column named in the message." };
                 case SelectionException e:
                     return new FleetErrorInfo(SelectionInvalid, "InvalidArgument", e, null) { RecommendedAction = "Check -HostName, -Group, -Tag and -Exclude against Get-FleetHost and Get-FleetTag." };
+                case HistoryRunNotFoundException e:
+                    return new FleetErrorInfo(HistoryRunNotFound, "ObjectNotFound", e, e.RunId) { RecommendedAction = "List the recorded runs with Get-FleetHistory; runs older than the retention (30 days by default) are pruned." };
+                case HistoryException e:
+                    return new FleetErrorInfo(HistoryUnusable, "ResourceUnavailable", e, e.DatabasePath) { RecommendedAction = "See 'When the history can't be used' in docs/history.md; use -NoHistory to run without recording, or -HistoryPath for another file." };
                 case ArgumentException e:
                     return new FleetErrorInfo(InvalidParameter, "InvalidArgument", e, e.ParamName);
                 case FormatException e:
