@@ -57,58 +57,45 @@ namespace HerdPS.Cli
         }
 
         // The record only labels the comparison; a history that failed mid-run must not turn a finished run into an error.
-        private static HistoryRunRecord? RecordedRunOrNull(HistoryStore? history, HistoryRecorder? recorder)
-        {
-            if (history == null || recorder == null || recorder.Failure != null) return null;
-            try { return history.GetRun(recorder.RunId); }
-            catch (HistoryException) { return null; }
-        }
-
         internal static async Task<int> RunAsync(FleetCommandRequest request, string commandText, bool json, bool errorsOnly, CancellationToken ct,
             bool diffLast = false, bool record = false)
         {
             if (commandText.Trim().Length == 0) throw new UsageException("the command is empty");
+            if (!record) request.NoHistory = true;
             var target = FleetEngine.Resolve(request);
             if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
             if (request.Insecure) Console.Error.WriteLine("herd: " + FleetCommandRequest.InsecureWarning);
             // The history is opened and the run begun before any host is touched: a history that can't be
             // written stops here with exit 2 (HistoryException), rather than running unrecorded.
-            using var history = record ? FleetHistory.OpenForRun(request, target) : null;
-            using var readOnlyHistory = diffLast && history == null ? FleetHistory.OpenForReading(request.HistoryPath) : null;
-            var selection = FleetHistory.SelectionText(request.Selection);
-            var last = diffLast ? FleetHistory.CompareWithLast((history ?? readOnlyHistory)!, commandText, selection) : null;
-            using var recorder = history == null ? null : HistoryRecorder.Begin(history, FleetHistory.ExecKind, commandText, selection, DateTime.UtcNow);
+            using var recording = ExecRecording.Begin(request, target, commandText, diffLast);
             var progress = json ? null : ConsoleProgress.IfTerminal();
             var stdout = Console.Out;
             var grouper = new OutputGrouper();
             using var run = FleetEngine.Start(target, commandText, request, progress == null ? null : progress.Report, ct);
-            var results = run.ReadAllAsync(CancellationToken.None);
-            if (recorder != null) results = recorder.RecordAsync(results, ct);
             var anyFailed = false;
-            await foreach (var result in results)
+            await foreach (var result in run.ReadAllAsync(CancellationToken.None))
             {
                 if (!result.Succeeded) anyFailed = true;
-                var change = last?.Add(result);
+                var change = recording.Add(result);
                 if (json)
                 {
                     if (errorsOnly && result.Succeeded) continue;
-                    stdout.WriteLine(last == null ? FleetResultJson.Serialize(result) : FleetResultJson.Serialize(result, w => ChangeView.WriteJsonFields(w, change)));
+                    stdout.WriteLine(recording.ComparesWithLast ? FleetResultJson.Serialize(result, w => ChangeView.WriteJsonFields(w, change)) : FleetResultJson.Serialize(result));
                     stdout.Flush();
                 }
                 else grouper.Add(result);
             }
             progress?.Clear();
-            var difference = last?.Complete(RecordedRunOrNull(history, recorder));
-            if (last != null && difference == null)
-                (json ? Console.Error : stdout).WriteLine(json ? "herd: " + ChangeView.NoEarlierRun(commandText, selection) : " " + ChangeView.NoEarlierRun(commandText, selection) + "\n");
+            var difference = recording.Complete(cancelled: ct.IsCancellationRequested);
+            if (recording.ComparesWithLast && difference == null)
+                (json ? Console.Error : stdout).WriteLine(json ? "herd: " + ChangeView.NoEarlierRun(commandText, recording.Selection) : " " + ChangeView.NoEarlierRun(commandText, recording.Selection) + "\n");
             if (!json)
             {
                 if (difference != null) ChangeView.RenderDiffLast(difference, grouper.Complete(), stdout, errorsOnly);
                 else GroupedTextView.Render(grouper.Complete(), stdout, errorsOnly);
             }
             stdout.Flush();
-            if (recorder?.Failure != null)
-                Console.Error.WriteLine($"herd: warning: this run was not fully recorded in the history ({recorder.DatabasePath}): {recorder.Failure.Message}");
+            if (recording.FailureWarning is string warning) Console.Error.WriteLine("herd: warning: " + warning);
             if (ct.IsCancellationRequested) return ExitCodes.Cancelled;
             return anyFailed ? ExitCodes.SomeFailed : ExitCodes.AllSucceeded;
         }

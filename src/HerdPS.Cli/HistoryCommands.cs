@@ -117,10 +117,8 @@ namespace HerdPS.Cli
         internal static DateTime? SinceOf(string? text, DateTime nowUtc)
         {
             if (text == null) return null;
-            if (Duration.TryParse(text, out var ago)) return nowUtc - ago;
-            if (DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal | DateTimeStyles.AdjustToUniversal, out var when))
-                return DateTime.SpecifyKind(when, DateTimeKind.Utc);
-            throw new UsageException($"--since: '{text}' is neither a duration (2h, 7d) nor a date (2026-02-27, 2026-02-27T14:30)");
+            if (HistoryArguments.TryParseSinceText(text, nowUtc, out var since)) return since;
+            throw new UsageException("--since: " + HistoryArguments.SinceTextError(text));
         }
 
         private static string KindText(HistoryRunRecord r) => r.Iteration is int i ? $"{r.Kind} {r.WatchId}#{i}" : r.Kind;

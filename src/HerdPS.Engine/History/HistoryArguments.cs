@@ -36,6 +36,22 @@ namespace HerdPS.History
         /// <c>2026-02-27T14:30</c>, local unless it ends in Z). Returns UTC.
         /// </summary>
         /// <exception cref="ArgumentException">Text that is neither.</exception>
+        /// <summary>A "since" given as text (both front ends): a duration back from now (2h, 7d), or a date/time, local unless it says otherwise.</summary>
+        public static bool TryParseSinceText(string text, DateTime nowUtc, out DateTime since)
+        {
+            text = text.Trim();
+            if (Duration.TryParse(text, out var ago)) { since = nowUtc - ago; return true; }
+            if (DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal | DateTimeStyles.AdjustToUniversal, out var when))
+            {
+                since = DateTime.SpecifyKind(when, DateTimeKind.Utc);
+                return true;
+            }
+            since = default;
+            return false;
+        }
+
+        public static string SinceTextError(string text) => $"'{text.Trim()}' is neither a duration (2h, 7d) nor a date (2026-02-27, 2026-02-27T14:30)";
+
         public static DateTime Since(object? value, DateTime nowUtc)
         {
             switch (value)
@@ -47,11 +63,8 @@ namespace HerdPS.History
                 case long days: return nowUtc - TimeSpan.FromDays(Math.Abs(days));
                 case double days: return nowUtc - TimeSpan.FromDays(Math.Abs(days));
                 case string text:
-                    text = text.Trim();
-                    if (Duration.TryParse(text, out var ago)) return nowUtc - ago;
-                    if (DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal | DateTimeStyles.AdjustToUniversal, out var when))
-                        return DateTime.SpecifyKind(when, DateTimeKind.Utc);
-                    throw new ArgumentException($"-Since: '{text}' is neither a duration (2h, 7d) nor a date (2026-02-27, 2026-02-27T14:30)", "Since");
+                    if (TryParseSinceText(text, nowUtc, out var since)) return since;
+                    throw new ArgumentException("-Since: " + SinceTextError(text), "Since");
                 case null:
                     throw new ArgumentNullException("Since");
                 default:

@@ -107,7 +107,7 @@ namespace HerdPS.Transport
             if (_pool != null)
             {
                 Option(args, "ControlMaster", "auto");
-                Option(args, "ControlPath", ControlPathFor(host, _options.HostKeyPolicy));
+                Option(args, "ControlPath", ControlPathFor(host, _options.HostKeyPolicy)!);
                 Option(args, "ControlPersist", Math.Max(1, (int)_options.ControlPersist.TotalSeconds).ToString(CultureInfo.InvariantCulture));
                 // A master whose peer vanished is noticed within a minute instead of hanging new sessions.
                 Option(args, "ServerAliveInterval", "15");
