@@ -12,10 +12,15 @@
     FormatsToProcess     = @('HerdPS.format.ps1xml')
     # Explicit, never a wildcard: a module test checks this list against the cmdlet classes in HerdPS.dll.
     CmdletsToExport      = @(
+        'Compare-FleetFile'
+        'Compare-FleetSnapshot'
         'Disconnect-Fleet'
         'Get-FleetHost'
+        'Get-FleetSnapshot'
         'Get-FleetTag'
         'Invoke-FleetCommand'
+        'Receive-FleetFile'
+        'Send-FleetFile'
         'Test-FleetConnection'
     )
     FunctionsToExport    = @()
