@@ -13,8 +13,10 @@
     # Explicit, never a wildcard: a module test checks this list against the cmdlet classes in HerdPS.dll.
     CmdletsToExport      = @(
         'Compare-FleetFile'
+        'Compare-FleetHistory'
         'Compare-FleetSnapshot'
         'Disconnect-Fleet'
+        'Get-FleetHistory'
         'Get-FleetHost'
         'Get-FleetSnapshot'
         'Get-FleetTag'
@@ -22,6 +24,7 @@
         'Receive-FleetFile'
         'Send-FleetFile'
         'Test-FleetConnection'
+        'Watch-Fleet'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -18,6 +18,8 @@ BeforeAll {
     }
     if ($LASTEXITCODE -ne 0) { throw "start-fleet.sh failed ($LASTEXITCODE)" }
     $env:HERD_CONTROL_DIR = Join-Path $script:fleetDir 'cm'
+    # Every Invoke-FleetCommand and Watch-Fleet run records: into a test history, never the user's.
+    $env:HERD_HISTORY = Join-Path $script:fleetDir 'history.db'
     $script:common = @{ InventoryPath = $settings.INVENTORY; SshConfigPath = $settings.SSH_CONFIG; ConnectTimeoutSec = 5 }
 }
 
@@ -30,7 +32,7 @@ AfterAll {
 
 Describe 'Module' {
     It 'exports exactly the manifest cmdlets' {
-        (Get-Command -Module HerdPS).Name | Sort-Object | Should -Be @('Compare-FleetFile', 'Compare-FleetSnapshot', 'Disconnect-Fleet', 'Get-FleetHost', 'Get-FleetSnapshot', 'Get-FleetTag', 'Invoke-FleetCommand', 'Receive-FleetFile', 'Send-FleetFile', 'Test-FleetConnection')
+        (Get-Command -Module HerdPS).Name | Sort-Object | Should -Be @('Compare-FleetFile', 'Compare-FleetHistory', 'Compare-FleetSnapshot', 'Disconnect-Fleet', 'Get-FleetHistory', 'Get-FleetHost', 'Get-FleetSnapshot', 'Get-FleetTag', 'Invoke-FleetCommand', 'Receive-FleetFile', 'Send-FleetFile', 'Test-FleetConnection', 'Watch-Fleet')
     }
     It 'has full help for Invoke-FleetCommand' {
         $help = Get-Help Invoke-FleetCommand -Full
@@ -134,6 +136,92 @@ Describe 'Disconnect-Fleet' {
 Describe 'Empty pipeline' {
     It 'runs nothing when the pipeline brings no host (an empty selection would mean every host)' {
         @() | Invoke-FleetCommand @common -Command 'echo should-not-run' | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Invoke-FleetCommand history' {
+    BeforeAll {
+        $script:history = Join-Path $TestDrive 'exec-history.db'
+        $script:motd = Join-Path $TestDrive 'motd'
+    }
+    It 'records each run, which Get-FleetHistory returns with its results' {
+        Invoke-FleetCommand @common -Group web -Command 'echo recorded' -HistoryPath $history | Out-Null
+        $run = Get-FleetHistory -Last 1 -HistoryPath $history
+        $run.PSObject.TypeNames[0] | Should -Be 'HerdPS.History.RecordedRun'
+        $run.Kind | Should -Be 'exec'
+        $run.Command | Should -Be 'echo recorded'
+        $run.IsComplete | Should -BeTrue
+        $run.Results.Count | Should -Be 3
+        $run.Results[0].PSObject.TypeNames[0] | Should -Be 'HerdPS.FleetResult'
+    }
+    It 'records nothing with -NoHistory' {
+        $before = @(Get-FleetHistory -HistoryPath $history -Last 1000).Count
+        Invoke-FleetCommand @common -HostName good-01 -Command 'true' -HistoryPath $history -NoHistory | Out-Null
+        @(Get-FleetHistory -HistoryPath $history -Last 1000).Count | Should -Be $before
+    }
+    It '-DiffLast warns when there is no earlier run, then marks the host that changed' {
+        'v1' | Set-Content $motd
+        $first = Invoke-FleetCommand @common -Group web -Command "cat '$motd'" -HistoryPath $history -DiffLast -WarningVariable warn
+        "$warn" | Should -Match 'no earlier finished run'
+        $first[0].Changed | Should -BeNullOrEmpty
+        'v2' | Set-Content $motd
+        $second = Invoke-FleetCommand @common -Group web -Command "cat '$motd'" -HistoryPath $history -DiffLast
+        # All three hosts read the same file: all changed, with the diff.
+        @($second | Where-Object Changed).Count | Should -Be 3
+        ($second | Select-Object -First 1).Diff | Should -Match '\+v2'
+        $second[0].PSObject.TypeNames[0] | Should -Be 'HerdPS.FleetResult'
+    }
+    It 'finds runs by command wildcard, by -Since and by id' {
+        $runs = Get-FleetHistory -HistoryPath $history -Command 'cat *motd*' -Since 1h
+        $runs.Count | Should -Be 2
+        (Get-FleetHistory -HistoryPath $history -Id $runs[0].Id).Id | Should -Be $runs[0].Id
+        Get-FleetHistory -HistoryPath $history -Id 999999 -ErrorVariable errs -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        ($errs[0].FullyQualifiedErrorId -split ',')[0] | Should -Be 'HistoryRunNotFound'
+    }
+}
+
+Describe 'Compare-FleetHistory' {
+    It 'writes one change per host between two runs, taking run objects or ids' {
+        $history = Join-Path $TestDrive 'compare-history.db'
+        $file = Join-Path $TestDrive 'compare.txt'
+        'a' | Set-Content $file
+        Invoke-FleetCommand @common -HostName @('good-01', 'good-02') -Command "cat '$file'" -HistoryPath $history | Out-Null
+        'b' | Set-Content $file
+        Invoke-FleetCommand @common -HostName @('good-01', 'good-02') -Command "cat '$file'" -HistoryPath $history | Out-Null
+        $newest, $before = Get-FleetHistory -HistoryPath $history -Last 2
+        $changes = Compare-FleetHistory -ReferenceRun $before -DifferenceRun $newest -HistoryPath $history
+        $changes.Count | Should -Be 2
+        $changes[0].PSObject.TypeNames[0] | Should -Be 'HerdPS.History.HostChange'
+        ($changes.Change | Select-Object -Unique) | Should -Be 'Changed'
+        $changes[0].Diff | Should -Match '\+b'
+        (Compare-FleetHistory $newest.Id $newest.Id -HistoryPath $history).Change | Select-Object -Unique | Should -Be 'Unchanged'
+        { Compare-FleetHistory 999998 999999 -HistoryPath $history } | Should -Throw -ErrorId 'HistoryRunNotFound,HerdPS.Commands.CompareFleetHistoryCommand'
+    }
+}
+
+Describe 'Watch-Fleet' {
+    It 'writes results while the watch runs, so a change made downstream is seen in the next iteration' {
+        $history = Join-Path $TestDrive 'watch-history.db'
+        $file = Join-Path $TestDrive 'watched.txt'
+        'version 1' | Set-Content $file
+        # The file changes when iteration 1's result reaches the pipeline: only possible if objects stream.
+        $results = Watch-Fleet @common -HostName good-01 -Command "cat '$file'" -Interval 1 -Count 3 -HistoryPath $history |
+            ForEach-Object { if ($_.Iteration -eq 1) { 'version 2' | Set-Content $file }; $_ }
+        $results.Count | Should -Be 3
+        $results[0].PSObject.TypeNames[0] | Should -Be 'HerdPS.Watch.WatchResult'
+        ($results | Where-Object Changed).Iteration | Should -Be 2
+        ($results | Where-Object Changed).Diff | Should -Match '\+version 2'
+        (Get-FleetHistory -HistoryPath $history -Last 3).Kind | Select-Object -Unique | Should -Be 'watch'
+    }
+    It 'writes only changes with -ChangesOnly and takes 1s, 2 or a timespan as -Interval' {
+        Watch-Fleet @common -HostName good-01 -Command 'echo same' -Interval '1s' -Count 2 -ChangesOnly -NoHistory | Should -BeNullOrEmpty
+        { Watch-Fleet @common -HostName good-01 -Command 'true' -Interval ([timespan]::FromMilliseconds(100)) -Count 1 -NoHistory } | Should -Throw
+    }
+    It 'stops when the pipeline stops reading' {
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $first = Watch-Fleet @common -HostName good-01 -Command 'date +%s%N' -Interval 1 -NoHistory | Where-Object Changed | Select-Object -First 1
+        $first.Iteration | Should -Be 2
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 30
     }
 }
 

@@ -41,7 +41,6 @@ namespace HerdPS.Execution
         public const string TransferFailed = "TransferFailed";
         public const string SnapshotFailed = "SnapshotFailed";
         public const string SnapshotNotFound = "SnapshotNotFound";
-        public const string HistoryUnavailable = "HistoryUnavailable";
         public const string LocalFileNotFound = "LocalFileNotFound";
 
         /// <summary>The error for one host's read of a compared file, or null when it was read (Ok, or TooLarge: hashed in full).</summary>

@@ -64,6 +64,8 @@ namespace HerdPS.Execution
         public const string SelectionInvalid = "SelectionInvalid";
         public const string InvalidParameter = "InvalidParameter";
         public const string EngineError = "EngineError";
+        public const string HistoryRunNotFound = "HistoryRunNotFound";
+        public const string HistoryUnusable = "HistoryUnusable";
 
         /// <summary>Every id and category name this class can produce, for tests that check them against PowerShell's enum.</summary>
         public static readonly string[] CategoryNames =
@@ -139,12 +141,14 @@ namespace HerdPS.Execution
                     return new FleetErrorInfo(InventoryInvalid, "InvalidData", e, e.File) { RecommendedAction = "Fix the inventory at the file, line and column named in the message." };
                 case SnapshotNotFoundException e:
                     return new FleetErrorInfo(SnapshotNotFound, "ObjectNotFound", e, e.SnapshotId) { RecommendedAction = "List the stored snapshots with Get-FleetSnapshot -List (or herd snapshot list)." };
-                case HistoryException e:
-                    return new FleetErrorInfo(HistoryUnavailable, "ResourceUnavailable", e, e.DatabasePath);
                 case System.IO.FileNotFoundException e:
                     return new FleetErrorInfo(LocalFileNotFound, "ObjectNotFound", e, e.FileName);
                 case SelectionException e:
                     return new FleetErrorInfo(SelectionInvalid, "InvalidArgument", e, null) { RecommendedAction = "Check -HostName, -Group, -Tag and -Exclude against Get-FleetHost and Get-FleetTag." };
+                case HistoryRunNotFoundException e:
+                    return new FleetErrorInfo(HistoryRunNotFound, "ObjectNotFound", e, e.RunId) { RecommendedAction = "List the recorded runs with Get-FleetHistory; runs older than the retention (30 days by default) are pruned." };
+                case HistoryException e:
+                    return new FleetErrorInfo(HistoryUnusable, "ResourceUnavailable", e, e.DatabasePath) { RecommendedAction = "See 'When the history can't be used' in docs/history.md; use -NoHistory to run without recording, or -HistoryPath for another file." };
                 case ArgumentException e:
                     return new FleetErrorInfo(InvalidParameter, "InvalidArgument", e, e.ParamName);
                 case FormatException e:

@@ -27,6 +27,10 @@ namespace HerdPS.Execution
         public int? RetryCount { get; set; }
         public bool FailFast { get; set; }
         public bool AcceptNewHostKey { get; set; }
+        /// <summary>-HistoryPath: the history database this run records into (null: $HERD_HISTORY, else the per-user file).</summary>
+        public string? HistoryPath { get; set; }
+        /// <summary>-NoHistory: don't record this run.</summary>
+        public bool NoHistory { get; set; }
 
         /// <summary>The cmdlet sits behind a pipe (PowerShell's MyInvocation.ExpectingInput).</summary>
         public bool ExpectingPipelineInput { get; set; }
@@ -70,6 +74,8 @@ namespace HerdPS.Execution
                 Retries = RetryCount,
                 FailFast = FailFast,
                 AcceptNewHostKeys = AcceptNewHostKey,
+                HistoryPath = Blank(HistoryPath),
+                NoHistory = NoHistory,
             };
             request.Selection.Hosts.AddRange(_hostNames);
             AddAll(request.Selection.Groups, Group, "Group");

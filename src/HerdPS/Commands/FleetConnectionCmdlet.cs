@@ -92,7 +92,7 @@ namespace HerdPS.Commands
             WriteLatestProgress(progress, command);
         }
 
-        private void WriteLatestProgress(ConcurrentQueue<FleetProgress> queue, string command)
+        protected void WriteLatestProgress(ConcurrentQueue<FleetProgress> queue, string command)
         {
             FleetProgress? latest = null;
             while (queue.TryDequeue(out var p)) latest = p;

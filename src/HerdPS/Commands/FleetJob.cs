@@ -3,6 +3,7 @@ using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
 using HerdPS.Execution;
+using HerdPS.History;
 
 namespace HerdPS.Commands
 {
@@ -16,21 +17,24 @@ namespace HerdPS.Commands
         private readonly FleetTarget _target;
         private readonly string _command;
         private readonly FleetCommandRequest _request;
+        private readonly ExecRecording? _recording;
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private int _started;
 
-        public FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request)
+        /// <param name="recording">The run's history record (and -DiffLast comparison), begun on the pipeline thread; the job completes it.</param>
+        public FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording = null)
             : base(commandLine, "FleetJob")
         {
             _target = target;
             _command = command;
             _request = request;
+            _recording = recording;
             PSJobTypeName = "FleetJob";
         }
 
         public override string Location => $"{_target.Hosts.Count} host(s)";
         public override string StatusMessage => JobStateInfo.State.ToString();
-        public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Verbose.Count > 0 || Progress.Count > 0;
+        public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Progress.Count > 0;
 
         public override void StartJob()
         {
@@ -46,11 +50,12 @@ namespace HerdPS.Commands
                 using var run = FleetEngine.Start(_target, _command, _request, null, _stop.Token);
                 foreach (var result in ReadAll(run))
                 {
-                    Output.Add(PSObject.AsPSObject(result));
+                    Output.Add(PSObject.AsPSObject(_recording == null ? result : InvokeFleetCommandCommand.WithChange(result, _recording)));
                     var error = FleetErrorRecords.ForResult(result);
                     if (error != null) Error.Add(FleetCmdlet.ToErrorRecord(error));
                 }
                 run.Completion.GetAwaiter().GetResult();
+                if (_recording != null) Complete(_recording);
                 SetJobState(_stop.IsCancellationRequested ? JobState.Stopped : JobState.Completed);
             }
             catch (Exception e)
@@ -60,9 +65,18 @@ namespace HerdPS.Commands
             }
             finally
             {
+                _recording?.Dispose(); // unfinished in the history unless completed above
                 Output.Complete();
                 Error.Complete();
+                Warning.Complete();
             }
+        }
+
+        private void Complete(ExecRecording recording)
+        {
+            var difference = recording.Complete(cancelled: _stop.IsCancellationRequested);
+            if (ExecRecording.RemovedHostsNotice(difference) is string removed) Warning.Add(new WarningRecord(removed));
+            if (recording.FailureWarning is string failure) Warning.Add(new WarningRecord(failure));
         }
 
         private static System.Collections.Generic.IEnumerable<FleetResult> ReadAll(FleetRun run)

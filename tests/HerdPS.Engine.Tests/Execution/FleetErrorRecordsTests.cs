@@ -52,6 +52,17 @@ namespace HerdPS.Tests.Execution
             Assert.Equal(("EngineError", "NotSpecified"), Pair(new InvalidOperationException()));
         }
 
+        [Fact]
+        public void History_failures_name_the_run_or_the_file()
+        {
+            // An unknown id is an ArgumentException, but it is "not found", not a bad parameter.
+            Assert.Equal(("HistoryRunNotFound", "ObjectNotFound"), Pair(new HerdPS.History.HistoryRunNotFoundException(42, "/h.db")));
+            Assert.Equal(42L, FleetErrorRecords.ForException(new HerdPS.History.HistoryRunNotFoundException(42, "/h.db")).Target);
+            Assert.Equal(("HistoryUnusable", "ResourceUnavailable"), Pair(new HerdPS.History.HistoryException("/h.db", "not a database")));
+            Assert.Equal("/h.db", FleetErrorRecords.ForException(new HerdPS.History.HistoryException("/h.db", "not a database")).Target);
+            Assert.NotNull(FleetErrorRecords.ForException(new HerdPS.History.HistoryException("/h.db", "x")).RecommendedAction);
+        }
+
         private static (string, string) Pair(Exception e)
         {
             var info = FleetErrorRecords.ForException(e);

@@ -127,7 +127,7 @@ namespace HerdPS.Tests.Files
             Assert.Equal(("SnapshotNotFound", "ObjectNotFound"), (missing.ErrorId, missing.CategoryName));
             Assert.Equal(42L, missing.Target);
             var history = FleetErrorRecords.ForException(new HistoryException("/h.db", "written by a newer HerdPS"));
-            Assert.Equal(("HistoryUnavailable", "ResourceUnavailable", (object)"/h.db"), (history.ErrorId, history.CategoryName, history.Target));
+            Assert.Equal(("HistoryUnusable", "ResourceUnavailable", (object)"/h.db"), (history.ErrorId, history.CategoryName, history.Target));
             var local = FleetErrorRecords.ForException(new FileNotFoundException("x does not exist", "/tmp/x"));
             Assert.Equal(("LocalFileNotFound", "ObjectNotFound", (object)"/tmp/x"), (local.ErrorId, local.CategoryName, local.Target));
             foreach (var e in new[] { missing, history, local }) Assert.Contains(e.CategoryName, FleetErrorRecords.CategoryNames);

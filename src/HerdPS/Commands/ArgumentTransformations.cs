@@ -1,0 +1,50 @@
+using System;
+using System.Management.Automation;
+using HerdPS.History;
+using HerdPS.Watch;
+
+namespace HerdPS.Commands
+{
+    /// <summary>
+    /// Conversions PowerShell can't do by itself, each one call into the engine (where they are tested): the
+    /// attribute only unwraps the PSObject and turns the engine's ArgumentException into a binding error.
+    /// </summary>
+    public abstract class EngineArgumentTransformation : ArgumentTransformationAttribute
+    {
+        public sealed override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            var value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            try
+            {
+                return Convert(value);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentTransformationMetadataException(e.Message, e);
+            }
+        }
+
+        protected abstract object Convert(object? value);
+    }
+
+    /// <summary>-Interval: 30s, 5m, a number of seconds, or a TimeSpan.</summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class IntervalTransformationAttribute : EngineArgumentTransformation
+    {
+        protected override object Convert(object? value) => WatchArguments.Interval(value);
+    }
+
+    /// <summary>-Since: a date, a TimeSpan or duration back from now (7d), or a number of days.</summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class SinceTransformationAttribute : EngineArgumentTransformation
+    {
+        protected override object Convert(object? value) => HistoryArguments.Since(value, DateTime.UtcNow);
+    }
+
+    /// <summary>-ReferenceRun/-DifferenceRun: a run id, or a run from Get-FleetHistory.</summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class RunIdTransformationAttribute : EngineArgumentTransformation
+    {
+        protected override object Convert(object? value) => HistoryArguments.RunId(value, "Run");
+    }
+}

@@ -1,0 +1,90 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using HerdPS.Execution;
+using HerdPS.History;
+using HerdPS.Watch;
+
+namespace HerdPS.Commands
+{
+    /// <summary>
+    /// Runs a command on the selection every interval and writes one HerdPS.Watch.WatchResult per host per
+    /// iteration as each host finishes, marked Changed when its output or status differs from its previous
+    /// iteration. Objects go down the pipeline while the watch runs, so `Watch-Fleet ... | Where-Object Changed |
+    /// ForEach-Object { ... }` reacts at once. Each iteration is recorded in the history (unless -NoHistory). Ends
+    /// after -Count iterations, or on Ctrl-C.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Watch, "Fleet")]
+    [OutputType(typeof(WatchResult))]
+    public sealed class WatchFleetCommand : FleetRecordingCmdlet
+    {
+        [Parameter(Mandatory = true, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string Command { get; set; } = "";
+
+        [Parameter]
+        [IntervalTransformation]
+        public TimeSpan Interval { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int Count { get; set; }
+
+        [Parameter]
+        public SwitchParameter ChangesOnly { get; set; }
+
+        protected override void Execute(FleetCommandRequest request)
+        {
+            var options = WatchArguments.Options(Bound(nameof(Interval)) ? Interval : (TimeSpan?)null, Bound(nameof(Count)) ? Count : (int?)null);
+            var target = Resolve(request);
+            using var history = FleetHistory.OpenForRun(request, target); // a history that can't be used stops here, before anything runs
+            var progress = new ConcurrentQueue<FleetProgress>();
+            var events = new ConcurrentQueue<WatchEvent>();
+            var watcher = FleetWatcher.Create(target, Command, request, options, history, events.Enqueue, progress.Enqueue);
+            WriteVerbose($"Watching {target.Hosts.Count} host(s) every {options.Interval}" + (options.Count is int n ? $", {n} iteration(s)" : ", until stopped") + ".");
+
+            // Cancelled by Ctrl-C (through StopToken) and when the pipeline stops reading (Select-Object -First).
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+            var results = watcher.RunAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+            Task<bool>? pending = null;
+            try
+            {
+                while (true)
+                {
+                    pending = results.MoveNextAsync().AsTask();
+                    // Only this thread writes; waking every 200 ms keeps progress and warnings flowing between results.
+                    while (!pending.Wait(200)) WriteQueued(events, progress);
+                    var more = pending.Result;
+                    pending = null;
+                    WriteQueued(events, progress);
+                    if (!more) break;
+                    var result = results.Current;
+                    if (WatchArguments.Writes(result, ChangesOnly)) WriteObject(result);
+                    if (WatchArguments.ErrorFor(result) is FleetErrorInfo error) WriteError(ToErrorRecord(error));
+                }
+            }
+            finally
+            {
+                // Ends the running iteration (its ssh children too) and leaves its history record unfinished.
+                stop.Cancel();
+                try { pending?.Wait(); } catch (AggregateException) { }
+                results.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }
+
+        private void WriteQueued(ConcurrentQueue<WatchEvent> events, ConcurrentQueue<FleetProgress> progress)
+        {
+            while (events.TryDequeue(out var e))
+            {
+                if (e.Kind == WatchEventKind.IterationOverran || e.Kind == WatchEventKind.HistoryFailed) WriteWarning(e.Message);
+                else WriteVerbose(e.Message);
+            }
+            WriteLatestProgress(progress, Command);
+        }
+
+        private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+    }
+}
