@@ -12,12 +12,17 @@
     FormatsToProcess     = @('HerdPS.format.ps1xml')
     # Explicit, never a wildcard: a module test checks this list against the cmdlet classes in HerdPS.dll.
     CmdletsToExport      = @(
+        'Compare-FleetFile'
         'Compare-FleetHistory'
+        'Compare-FleetSnapshot'
         'Disconnect-Fleet'
         'Get-FleetHistory'
         'Get-FleetHost'
+        'Get-FleetSnapshot'
         'Get-FleetTag'
         'Invoke-FleetCommand'
+        'Receive-FleetFile'
+        'Send-FleetFile'
         'Test-FleetConnection'
         'Watch-Fleet'
     )

@@ -89,6 +89,28 @@ namespace HerdPS.Module.Tests
         }
 
         [Fact]
+        public void The_module_has_the_file_and_snapshot_cmdlets_and_Send_FleetFile_asks_before_replacing()
+        {
+            var cmdlets = Cmdlets().ToDictionary(c => c.Name);
+            foreach (var expected in new[] { "Compare-FleetFile", "Send-FleetFile", "Receive-FleetFile", "Get-FleetSnapshot", "Compare-FleetSnapshot" })
+                Assert.True(cmdlets.ContainsKey(expected), $"{expected} missing");
+            Assert.True(cmdlets["Send-FleetFile"].SupportsShouldProcess);
+            var send = Parameters(cmdlets["Send-FleetFile"].Type).Select(p => p.Name).ToArray();
+            Assert.Contains("Force", send);
+            Assert.Equal("SwitchParameter", Parameters(cmdlets["Send-FleetFile"].Type).Single(p => p.Name == "Force").Property.PropertyType.Name);
+            var compare = Parameters(cmdlets["Compare-FleetFile"].Type).ToDictionary(p => p.Name);
+            Assert.True(compare["Path"].Named("Mandatory"));
+            Assert.Equal("Int64", compare["MaxFileBytes"].Property.PropertyType.Name);
+            Assert.Contains("Destination", compare.Keys);
+            Assert.Contains("RemoteFileResult", OutputTypes(cmdlets["Compare-FleetFile"].Type).Select(t => t.Name));
+            var snapshotSets = Parameters(cmdlets["Get-FleetSnapshot"].Type).SelectMany(p => p.Property.GetCustomAttributesData()
+                    .Where(a => a.AttributeType.Name == "ParameterAttribute")
+                    .SelectMany(a => a.NamedArguments.Where(n => n.MemberName == "ParameterSetName").Select(n => (string)n.TypedValue.Value!)))
+                .Distinct().OrderBy(s => s).ToArray();
+            Assert.Equal(new[] { "Capture", "Id", "List" }, snapshotSets);
+        }
+
+        [Fact]
         public void Every_cmdlet_uses_an_approved_verb_and_a_Fleet_noun_and_is_named_for_them()
         {
             var breaches = new List<string>();

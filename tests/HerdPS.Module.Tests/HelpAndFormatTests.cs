@@ -164,7 +164,16 @@ namespace HerdPS.Module.Tests
                 foreach (FleetErrorKind kind in Enum.GetValues(typeof(FleetErrorKind)))
                     if (FleetErrorRecords.ForResult(new FleetResult { HostName = "h", Status = status, ErrorKind = kind }) is { } info)
                         produced.Add(info.CategoryName);
-            foreach (var e in new Exception[] { new Inventory.InventoryException("x"), new Selection.SelectionException("x"), new ArgumentException("x"), new FormatException(), new OperationCanceledException(), new InvalidOperationException(),
+            foreach (Files.RemoteFileStatus status in Enum.GetValues(typeof(Files.RemoteFileStatus)))
+                if (FleetErrorRecords.ForFile(new Files.RemoteFileResult { HostName = "h", Status = status }) is { } info) produced.Add(info.CategoryName);
+            foreach (Files.FileTransferStatus status in Enum.GetValues(typeof(Files.FileTransferStatus)))
+                foreach (Files.FileTransferDirection direction in Enum.GetValues(typeof(Files.FileTransferDirection)))
+                    if (FleetErrorRecords.ForTransfer(new Files.FileTransferResult { HostName = "h", Status = status, Direction = direction }) is { } info) produced.Add(info.CategoryName);
+            foreach (Files.SnapshotHostStatus status in Enum.GetValues(typeof(Files.SnapshotHostStatus)))
+                if (FleetErrorRecords.ForSnapshotHost(new Files.HostSnapshot { HostName = "h", Status = status }) is { } info) produced.Add(info.CategoryName);
+            foreach (var e in new Exception[] { new History.SnapshotNotFoundException(1, "h.db"), new System.IO.FileNotFoundException("x", "f") })
+                produced.Add(FleetErrorRecords.ForException(e).CategoryName);
+                        foreach (var e in new Exception[] { new Inventory.InventoryException("x"), new Selection.SelectionException("x"), new ArgumentException("x"), new FormatException(), new OperationCanceledException(), new InvalidOperationException(),
                 new History.HistoryRunNotFoundException(1, "h.db"), new History.HistoryException("h.db", "x") })
                 produced.Add(FleetErrorRecords.ForException(e).CategoryName);
             foreach (var name in produced) Assert.Contains(name, members);

@@ -32,7 +32,7 @@ AfterAll {
 
 Describe 'Module' {
     It 'exports exactly the manifest cmdlets' {
-        (Get-Command -Module HerdPS).Name | Sort-Object | Should -Be @('Compare-FleetHistory', 'Disconnect-Fleet', 'Get-FleetHistory', 'Get-FleetHost', 'Get-FleetTag', 'Invoke-FleetCommand', 'Test-FleetConnection', 'Watch-Fleet')
+        (Get-Command -Module HerdPS).Name | Sort-Object | Should -Be @('Compare-FleetFile', 'Compare-FleetHistory', 'Compare-FleetSnapshot', 'Disconnect-Fleet', 'Get-FleetHistory', 'Get-FleetHost', 'Get-FleetSnapshot', 'Get-FleetTag', 'Invoke-FleetCommand', 'Receive-FleetFile', 'Send-FleetFile', 'Test-FleetConnection', 'Watch-Fleet')
     }
     It 'has full help for Invoke-FleetCommand' {
         $help = Get-Help Invoke-FleetCommand -Full
@@ -222,5 +222,145 @@ Describe 'Watch-Fleet' {
         $first = Watch-Fleet @common -HostName good-01 -Command 'date +%s%N' -Interval 1 -NoHistory | Where-Object Changed | Select-Object -First 1
         $first.Iteration | Should -Be 2
         $sw.Elapsed.TotalSeconds | Should -BeLessThan 30
+    }
+}
+
+# The loopback fleet's hosts share one file system, so a file reads the same on every host; per-host content
+# (real drift) is covered by the engine's integration tests, whose sshd hosts each have their own mount namespace.
+Describe 'Compare-FleetFile' {
+    BeforeAll {
+        $script:same = Join-Path $TestDrive 'app.conf'
+        "port=80`nworkers=4`n" | Set-Content -NoNewline $script:same
+    }
+    It 'writes one RemoteFileResult per host, all in the norm when the copies are identical' {
+        $r = Compare-FleetFile @common -Group web -Path $script:same
+        $r.Count | Should -Be 3
+        $r | ForEach-Object { $_.PSObject.TypeNames[0] | Should -Be 'HerdPS.Files.RemoteFileResult' }
+        ($r.Status | Select-Object -Unique) | Should -Be 'Ok'
+        ($r.GroupId | Select-Object -Unique) | Should -Be 1
+        $r.IsNorm | Should -Not -Contain $false
+        ($r.Sha256 | Select-Object -Unique) | Should -Be (Get-FileHash $script:same -Algorithm SHA256).Hash.ToLowerInvariant()
+        $r[0].Length | Should -Be 19
+    }
+    It 'reports a missing file as a status and a FileMissing error per host, never as an empty file' {
+        $r = Compare-FleetFile @common -Group web -Path (Join-Path $TestDrive 'nope.conf') -ErrorVariable errs -ErrorAction SilentlyContinue
+        ($r.Status | Select-Object -Unique) | Should -Be 'Missing'
+        $r.Length | Should -BeNullOrEmpty
+        $errs.Count | Should -Be 3
+        ($errs | ForEach-Object { ($_.FullyQualifiedErrorId -split ',')[0] } | Select-Object -Unique) | Should -Be 'FileMissing'
+        ($errs.TargetObject | Sort-Object) | Should -Be @('good-01', 'good-02', 'good-03')
+        $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+    It 'treats a hostile path as a file name, never as code' {
+        $marker = Join-Path $TestDrive 'pwned'
+        $hostile = Join-Path $TestDrive ('$(touch ' + $marker + ')')
+        'x' | Set-Content $hostile
+        (Compare-FleetFile @common -HostName good-01 -Path $hostile).Status | Should -Be 'Ok'
+        Test-Path $marker | Should -BeFalse
+    }
+    It 'keeps every host copy with -Destination and compares by hash over -MaxFileBytes' {
+        $dest = Join-Path $TestDrive 'copies'
+        $r = Compare-FleetFile @common -Group web -Path $script:same -Destination $dest -MaxFileBytes 4
+        ($r.Status | Select-Object -Unique) | Should -Be 'TooLarge'
+        $r | ForEach-Object { Get-Content -Raw $_.SavedPath | Should -Be (Get-Content -Raw $script:same) }
+        Test-Path (Join-Path $dest 'good-02/app.conf') | Should -BeTrue
+    }
+    It 'reports unreachable hosts with the connection error ids' {
+        $r = Compare-FleetFile @common -HostName refused-01 -Path $script:same -ErrorVariable errs -ErrorAction SilentlyContinue
+        $r.Status | Should -Be 'Unreachable'
+        ($errs[0].FullyQualifiedErrorId -split ',')[0] | Should -Be 'ConnectionRefused'
+    }
+}
+
+Describe 'Send-FleetFile and Receive-FleetFile' {
+    BeforeAll {
+        $script:local = Join-Path $TestDrive 'motd'
+        "welcome`n" | Set-Content -NoNewline $script:local
+        $script:remoteDir = Join-Path $TestDrive 'remote'
+        New-Item -ItemType Directory $script:remoteDir | Out-Null
+    }
+    It 'copies nothing with -WhatIf' {
+        Send-FleetFile @common -HostName good-01 -Path $script:local -Destination (Join-Path $script:remoteDir 'whatif') -WhatIf | Should -BeNullOrEmpty
+        Test-Path (Join-Path $script:remoteDir 'whatif') | Should -BeFalse
+    }
+    It 'sends a file, verified, and refuses to overwrite it without -Force' {
+        $target = Join-Path $script:remoteDir 'motd'
+        $r = Send-FleetFile @common -HostName good-01 -Path $script:local -Destination $target -Mode 0640
+        $r.Status | Should -Be 'Transferred'
+        $r.Verified | Should -BeTrue
+        Get-Content -Raw $target | Should -Be "welcome`n"
+        $again = Send-FleetFile @common -HostName good-01 -Path $script:local -Destination $target -ErrorVariable errs -ErrorAction SilentlyContinue
+        $again.Status | Should -Be 'Exists'
+        ($errs[0].FullyQualifiedErrorId -split ',')[0] | Should -Be 'DestinationExists'
+        $errs[0].TargetObject | Should -Be 'good-01'
+        (Send-FleetFile @common -HostName good-01 -Path $script:local -Destination $target -Force).Status | Should -Be 'Transferred'
+    }
+    It 'fails before anything runs when the local file does not exist' {
+        { Send-FleetFile @common -HostName good-01 -Path (Join-Path $TestDrive 'absent') -Destination /tmp/x -ErrorAction Stop } |
+            Should -Throw -ErrorId 'LocalFileNotFound,HerdPS.Commands.SendFleetFileCommand'
+    }
+    It 'pulls into one folder per host' {
+        $into = Join-Path $TestDrive 'pulled'
+        $r = Receive-FleetFile @common -Group web -Path $script:local -Destination $into
+        $r.Count | Should -Be 3
+        ($r.Status | Select-Object -Unique) | Should -Be 'Transferred'
+        foreach ($h in 'good-01', 'good-02', 'good-03') { Get-Content -Raw (Join-Path $into "$h/motd") | Should -Be "welcome`n" }
+        $skip = Receive-FleetFile @common -HostName good-01 -Path $script:local -Destination $into -ErrorVariable errs -ErrorAction SilentlyContinue
+        $skip.Status | Should -Be 'Exists'
+        ($errs[0].FullyQualifiedErrorId -split ',')[0] | Should -Be 'DestinationExists'
+    }
+    It 'reports a missing remote file as FileMissing' {
+        $r = Receive-FleetFile @common -HostName good-01 -Path (Join-Path $TestDrive 'gone') -Destination (Join-Path $TestDrive 'p2') -ErrorVariable errs -ErrorAction SilentlyContinue
+        $r.Status | Should -Be 'Missing'
+        ($errs[0].FullyQualifiedErrorId -split ',')[0] | Should -Be 'FileMissing'
+    }
+}
+
+Describe 'Get-FleetSnapshot and Compare-FleetSnapshot' {
+    BeforeAll { $script:history = Join-Path $TestDrive 'history.db' }
+    It 'captures every host, stores the snapshot and reads it back by id' {
+        $s = Get-FleetSnapshot @common -Group web -HistoryPath $script:history
+        $s.PSObject.TypeNames[0] | Should -Be 'HerdPS.Files.FleetSnapshot'
+        $s.Id | Should -BeGreaterThan 0
+        $s.Hosts.Count | Should -Be 3
+        $s.CapturedCount | Should -Be 3
+        $s.Hosts[0].Kernel | Should -Match '^Linux '
+        $back = Get-FleetSnapshot -Id $s.Id -HistoryPath $script:history
+        $back.Hosts.HostName | Should -Be $s.Hosts.HostName
+        (Get-FleetSnapshot -Id $s.Id -HostName good-02 -InventoryPath $common.InventoryPath -HistoryPath $script:history).Hosts.HostName | Should -Be 'good-02'
+    }
+    It 'lists stored snapshots newest first and reports an unknown id without losing the others' {
+        $second = Get-FleetSnapshot @common -Group web -HistoryPath $script:history
+        $list = Get-FleetSnapshot -List -HistoryPath $script:history
+        $list[0].Id | Should -Be $second.Id
+        (Get-FleetSnapshot -List -Last 1 -HistoryPath $script:history).Count | Should -Be 1
+        $found = Get-FleetSnapshot -Id @($second.Id, 999999) -HistoryPath $script:history -ErrorVariable errs -ErrorAction SilentlyContinue
+        $found.Id | Should -Be $second.Id
+        ($errs[0].FullyQualifiedErrorId -split ',')[0] | Should -Be 'SnapshotNotFound'
+    }
+    It 'refuses a host selection with -List' {
+        { Get-FleetSnapshot -List -HostName good-01 -HistoryPath $script:history -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidParameter,HerdPS.Commands.GetFleetSnapshotCommand'
+    }
+    It 'captures without storing with -NoHistory' {
+        $before = @(Get-FleetSnapshot -List -HistoryPath $script:history).Count
+        (Get-FleetSnapshot @common -HostName good-01 -NoHistory -HistoryPath $script:history).Id | Should -BeNullOrEmpty
+        @(Get-FleetSnapshot -List -HistoryPath $script:history).Count | Should -Be $before
+    }
+    It 'writes a non-terminating error for a host that could not be captured' {
+        $s = Get-FleetSnapshot @common -HostName @('good-01', 'refused-01') -NoHistory -ErrorVariable errs -ErrorAction SilentlyContinue
+        ($s.Hosts | Where-Object HostName -eq 'refused-01').Status | Should -Be 'Unreachable'
+        ($errs[0].FullyQualifiedErrorId -split ',')[0] | Should -Be 'ConnectionRefused'
+        $errs[0].TargetObject | Should -Be 'refused-01'
+    }
+    It 'compares two stored snapshots per host, by id and as objects' {
+        $old, $new = Get-FleetSnapshot -List -Last 2 -HistoryPath $script:history | Sort-Object Id
+        $byId = Compare-FleetSnapshot -ReferenceId $old.Id -DifferenceId $new.Id -HistoryPath $script:history
+        $byId.Count | Should -Be 3
+        $byId | ForEach-Object { $_.PSObject.TypeNames[0] | Should -Be 'HerdPS.Files.HostSnapshotDiff' }
+        $byId.PackagesAdded | Should -BeNullOrEmpty
+        $a = Get-FleetSnapshot -Id $old.Id -HistoryPath $script:history
+        $b = Get-FleetSnapshot -Id $new.Id -HistoryPath $script:history
+        (Compare-FleetSnapshot -ReferenceSnapshot $a -DifferenceSnapshot $b).HostName | Should -Be $byId.HostName
+        { Compare-FleetSnapshot 999998 999999 -HistoryPath $script:history -ErrorAction Stop } | Should -Throw -ErrorId 'SnapshotNotFound,HerdPS.Commands.CompareFleetSnapshotCommand'
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using HerdPS.Files;
 using HerdPS.History;
 using HerdPS.Inventory;
 using HerdPS.Selection;
@@ -47,7 +48,7 @@ namespace HerdPS.Execution
     /// The one mapping from engine outcomes to error ids and categories. A non-zero exit is a result, not an
     /// error: only hosts where the command never ran, ran out of time or was cancelled yield an error.
     /// </summary>
-    public static class FleetErrorRecords
+    public static partial class FleetErrorRecords
     {
         public const string HostUnreachable = "HostUnreachable";
         public const string HostKeyMismatch = "HostKeyMismatch";
@@ -70,7 +71,10 @@ namespace HerdPS.Execution
         public static readonly string[] CategoryNames =
         {
             "ConnectionError", "SecurityError", "AuthenticationError", "OperationTimeout", "OperationStopped",
-            "InvalidData", "InvalidArgument", "NotSpecified", "ObjectNotFound", "ResourceUnavailable",
+            "InvalidData", "InvalidArgument", "NotSpecified",
+            // files, transfers and snapshots (FleetErrorRecords.Files.cs)
+            "ObjectNotFound", "InvalidType", "PermissionDenied", "ReadError", "WriteError", "ResourceExists", "InvalidResult",
+            "ResourceUnavailable",
         };
 
         /// <summary>The error for a host's result, or null when the result is not an error (Succeeded, or Failed with an exit code).</summary>
@@ -82,32 +86,45 @@ namespace HerdPS.Execution
                 case FleetStatus.Succeeded:
                 case FleetStatus.Failed:
                     return null;
+            }
+            var (id, category, action) = NotRun(result.Status, result.ErrorKind);
+            return Make(result, id, category, action);
+        }
+
+        /// <summary>
+        /// Id, category and advice for a host where the command never ran to an exit code (Unreachable, TimedOut,
+        /// Cancelled); shared by every kind of per-host result so "ConnectionRefused" means the same everywhere.
+        /// </summary>
+        internal static (string Id, string Category, string? Action) NotRun(FleetStatus status, FleetErrorKind kind)
+        {
+            switch (status)
+            {
                 case FleetStatus.Cancelled:
-                    return Make(result, Cancelled, "OperationStopped", null);
+                    return (Cancelled, "OperationStopped", null);
                 case FleetStatus.TimedOut:
-                    return Make(result, CommandTimedOut, "OperationTimeout", "Raise -TimeoutSec, or check why the command hangs on this host.");
+                    return (CommandTimedOut, "OperationTimeout", "Raise -TimeoutSec, or check why the command hangs on this host.");
             }
             // Unreachable: the reason decides the id.
-            switch (result.ErrorKind)
+            switch (kind)
             {
                 case FleetErrorKind.ConnectionRefused:
-                    return Make(result, ConnectionRefused, "ConnectionError", "Check that sshd runs on the host and listens on the port the inventory or ssh_config names.");
+                    return (ConnectionRefused, "ConnectionError", "Check that sshd runs on the host and listens on the port the inventory or ssh_config names.");
                 case FleetErrorKind.NameResolution:
-                    return Make(result, NameResolutionFailed, "ConnectionError", "Check the host name, or give an address in the inventory (hostname:) or ssh_config (HostName).");
+                    return (NameResolutionFailed, "ConnectionError", "Check the host name, or give an address in the inventory (hostname:) or ssh_config (HostName).");
                 case FleetErrorKind.ConnectTimeout:
-                    return Make(result, ConnectTimeout, "OperationTimeout", "Check that the host is up and reachable, or raise -ConnectTimeoutSec; -RetryCount retries connection failures.");
+                    return (ConnectTimeout, "OperationTimeout", "Check that the host is up and reachable, or raise -ConnectTimeoutSec; -RetryCount retries connection failures.");
                 case FleetErrorKind.AuthenticationFailed:
-                    return Make(result, AuthenticationFailed, "AuthenticationError", "Check -UserName and -KeyFilePath (or the inventory's user and identity_file); HerdPS never prompts for a password.");
+                    return (AuthenticationFailed, "AuthenticationError", "Check -UserName and -KeyFilePath (or the inventory's user and identity_file); HerdPS never prompts for a password.");
                 case FleetErrorKind.HostKeyUnknown:
-                    return Make(result, HostKeyUnknown, "SecurityError", "Verify the host's key and add it to known_hosts, or use -AcceptNewHostKey to learn keys of hosts never seen.");
+                    return (HostKeyUnknown, "SecurityError", "Verify the host's key and add it to known_hosts, or use -AcceptNewHostKey to learn keys of hosts never seen.");
                 case FleetErrorKind.HostKeyMismatch:
-                    return Make(result, HostKeyMismatch, "SecurityError", "The host's key changed. Verify it out of band before removing the old key from known_hosts (ssh-keygen -R).");
+                    return (HostKeyMismatch, "SecurityError", "The host's key changed. Verify it out of band before removing the old key from known_hosts (ssh-keygen -R).");
                 case FleetErrorKind.TransportError:
-                    return Make(result, TransportError, "ConnectionError", null);
+                    return (TransportError, "ConnectionError", null);
                 case FleetErrorKind.CommandTimeout:
-                    return Make(result, CommandTimedOut, "OperationTimeout", "Raise -TimeoutSec, or check why the command hangs on this host.");
+                    return (CommandTimedOut, "OperationTimeout", "Raise -TimeoutSec, or check why the command hangs on this host.");
                 default:
-                    return Make(result, HostUnreachable, "ConnectionError", null);
+                    return (HostUnreachable, "ConnectionError", null);
             }
         }
 
@@ -122,6 +139,10 @@ namespace HerdPS.Execution
             {
                 case InventoryException e:
                     return new FleetErrorInfo(InventoryInvalid, "InvalidData", e, e.File) { RecommendedAction = "Fix the inventory at the file, line and column named in the message." };
+                case SnapshotNotFoundException e:
+                    return new FleetErrorInfo(SnapshotNotFound, "ObjectNotFound", e, e.SnapshotId) { RecommendedAction = "List the stored snapshots with Get-FleetSnapshot -List (or herd snapshot list)." };
+                case System.IO.FileNotFoundException e:
+                    return new FleetErrorInfo(LocalFileNotFound, "ObjectNotFound", e, e.FileName);
                 case SelectionException e:
                     return new FleetErrorInfo(SelectionInvalid, "InvalidArgument", e, null) { RecommendedAction = "Check -HostName, -Group, -Tag and -Exclude against Get-FleetHost and Get-FleetTag." };
                 case HistoryRunNotFoundException e:

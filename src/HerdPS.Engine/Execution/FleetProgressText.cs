@@ -23,10 +23,16 @@ namespace HerdPS.Execution
         public static FleetProgressText From(string command, FleetProgress progress)
         {
             var shown = command.Length > 60 ? command.Substring(0, 57) + "..." : command;
+            return ForActivity($"Running '{shown}'", progress);
+        }
+
+        /// <summary>Progress of a run described by its purpose ("Reading /etc/hosts") rather than by its command line.</summary>
+        public static FleetProgressText ForActivity(string activity, FleetProgress progress)
+        {
             var percent = progress.Total == 0 ? 100 : (int)Math.Min(100, Math.Floor(100.0 * progress.Completed / progress.Total));
             var status = $"{progress.Completed} of {progress.Total} hosts done, {progress.Running} running";
             if (progress.NotSucceeded > 0) status += $", {progress.NotSucceeded} not succeeded";
-            return new FleetProgressText($"Running '{shown}'", status, percent, progress.Total > 0 && progress.Completed >= progress.Total);
+            return new FleetProgressText(activity, status, percent, progress.Total > 0 && progress.Completed >= progress.Total);
         }
     }
 }

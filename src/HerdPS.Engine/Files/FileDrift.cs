@@ -241,6 +241,7 @@ namespace HerdPS.Files
                 {
                     var g = _bySha[r.Sha256!];
                     r.GroupId = g.GroupId;
+                    r.GroupSize = g.HostNames.Count;
                     r.IsNorm = g.IsNorm;
                     r.Diff = g.Diff;
                 }

@@ -228,6 +228,38 @@ namespace HerdPS.Files
             return false;
         }
 
+        /// <summary>
+        /// Checks a push before anything runs or anyone is asked to confirm it: the local file exists and is a file,
+        /// the remote path is usable, the mode is octal. Returns the normalized mode ("0644") or null.
+        /// </summary>
+        /// <exception cref="FileNotFoundException">The local file doesn't exist.</exception>
+        /// <exception cref="ArgumentException">The local path is a directory, the remote path is empty or holds NUL, the mode isn't octal.</exception>
+        public static string? ValidatePush(string localPath, string remotePath, string? mode)
+        {
+            if (string.IsNullOrEmpty(localPath)) throw new ArgumentException("the local file is empty", nameof(localPath));
+            if (Directory.Exists(localPath)) throw new ArgumentException($"{localPath} is a directory; push sends one file", nameof(localPath));
+            if (!File.Exists(localPath)) throw new FileNotFoundException($"{localPath} does not exist", localPath);
+            RemoteFileScripts.ValidateRemotePath(remotePath);
+            return RemoteFileScripts.NormalizeMode(mode);
+        }
+
+        /// <summary>What a push will do, as -WhatIf and -Confirm word it.</summary>
+        public static string DescribePush(string localPath, string remotePath, FilePushOptions options)
+        {
+            if (options == null) throw new ArgumentNullException(nameof(options));
+            var what = $"Copy '{localPath}' to '{remotePath}'";
+            if (options.Mode != null) what += $" with mode {options.Mode}";
+            return what + (options.Force ? ", replacing the file where it exists" : " where no such file exists");
+        }
+
+        /// <summary>What a pull will do, as -WhatIf and -Confirm word it.</summary>
+        public static string DescribePull(string remotePath, string localDirectory, FilePullOptions options)
+        {
+            if (options == null) throw new ArgumentNullException(nameof(options));
+            var where = Path.Combine(localDirectory, "<host>", LocalCopy.SafeName(LocalCopy.RemoteBaseName(remotePath)));
+            return $"Copy '{remotePath}' to '{where}'" + (options.Force ? ", replacing local copies that exist" : "");
+        }
+
         /// <summary>Lowercase hex SHA-256 of a local file, read as a stream.</summary>
         public static string Sha256OfFile(string path)
         {

@@ -41,9 +41,9 @@ namespace HerdPS.Files
                 case FleetStatus.Succeeded:
                     if (r.Truncated) return new HostSnapshot { HostName = r.HostName, Status = SnapshotHostStatus.Failed, ErrorMessage = "the inspection output was larger than the output cap (raise --max-output)" };
                     return SnapshotScript.Parse(r.HostName, r.StdOut);
-                case FleetStatus.Unreachable: return new HostSnapshot { HostName = r.HostName, Status = SnapshotHostStatus.Unreachable, ErrorMessage = r.ErrorMessage };
-                case FleetStatus.TimedOut: return new HostSnapshot { HostName = r.HostName, Status = SnapshotHostStatus.TimedOut, ErrorMessage = r.ErrorMessage };
-                case FleetStatus.Cancelled: return new HostSnapshot { HostName = r.HostName, Status = SnapshotHostStatus.Cancelled, ErrorMessage = r.ErrorMessage };
+                case FleetStatus.Unreachable: return new HostSnapshot { HostName = r.HostName, Status = SnapshotHostStatus.Unreachable, ErrorMessage = r.ErrorMessage, ErrorKind = r.ErrorKind };
+                case FleetStatus.TimedOut: return new HostSnapshot { HostName = r.HostName, Status = SnapshotHostStatus.TimedOut, ErrorMessage = r.ErrorMessage, ErrorKind = r.ErrorKind };
+                case FleetStatus.Cancelled: return new HostSnapshot { HostName = r.HostName, Status = SnapshotHostStatus.Cancelled, ErrorMessage = r.ErrorMessage, ErrorKind = r.ErrorKind };
                 default:
                     var err = r.StdErr.Trim();
                     return new HostSnapshot { HostName = r.HostName, Status = SnapshotHostStatus.Failed, ErrorMessage = $"the inspection script exited {r.ExitCode}" + (err.Length > 0 ? ": " + err : "") };

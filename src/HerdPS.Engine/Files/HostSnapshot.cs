@@ -30,6 +30,8 @@ namespace HerdPS.Files
         public string HostName { get; set; } = "";
         public SnapshotHostStatus Status { get; set; }
         public string? ErrorMessage { get; set; }
+        /// <summary>Why an Unreachable host couldn't be reached (as FleetResult.ErrorKind); not stored in the history.</summary>
+        public FleetErrorKind ErrorKind { get; set; }
         /// <summary><c>uname -srm</c>, e.g. "Linux 6.1.0-18-amd64 x86_64".</summary>
         public string? Kernel { get; set; }
         /// <summary>PRETTY_NAME of os-release, e.g. "Debian GNU/Linux 12 (bookworm)".</summary>

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace HerdPS.Files
 {
@@ -41,6 +42,8 @@ namespace HerdPS.Files
         public bool IsNorm { get; set; }
         /// <summary>1 for the norm, 2.. for the other contents by size of group; null for hosts not read.</summary>
         public int? GroupId { get; set; }
+        /// <summary>How many hosts share this content (this host included); null for hosts not read.</summary>
+        public int? GroupSize { get; set; }
         /// <summary>Unified diff from the norm to this host's content; empty for the norm, binary or over-cap content.</summary>
         public string Diff { get; set; } = "";
         /// <summary>Where --save / -Destination put this host's copy.</summary>
@@ -84,6 +87,14 @@ namespace HerdPS.Files
         /// <summary>Hosts whose file could not be read (missing, directory, denied, unreachable, ...).</summary>
         public int Unread { get; internal set; }
         public bool HasDrift => Differing > 0;
+
+        /// <summary>
+        /// The results in the order of the grouped view: the norm's hosts, then each other content group in turn
+        /// (GroupId order), then the hosts not read; selection order within each. Consecutive hosts of a group
+        /// let PowerShell's table view print one heading per group.
+        /// </summary>
+        public IReadOnlyList<RemoteFileResult> ResultsByGroup() =>
+            Results.Select((r, i) => (r, i)).OrderBy(x => x.r.GroupId ?? int.MaxValue).ThenBy(x => x.i).Select(x => x.r).ToList();
     }
 
     /// <summary>Settings of a file comparison.</summary>
