@@ -70,6 +70,9 @@ namespace HerdPS.Cli
             using var recording = ExecRecording.Begin(request, target, commandText, diffLast);
             var progress = json ? null : ConsoleProgress.IfTerminal();
             var stdout = Console.Out;
+            // NDJSON goes straight to the stdout stream as UTF-8. Serializing to a string first (MemoryStream ->
+            // byte[] -> string -> Console's encoder) made four copies of every host's output, two of them UTF-16.
+            using var ndjson = json ? new NdjsonWriter(Console.OpenStandardOutput()) : null;
             var grouper = new OutputGrouper();
             using var run = FleetEngine.Start(target, commandText, request, progress == null ? null : progress.Report, ct);
             var anyFailed = false;
@@ -80,8 +83,7 @@ namespace HerdPS.Cli
                 if (json)
                 {
                     if (errorsOnly && result.Succeeded) continue;
-                    stdout.WriteLine(recording.ComparesWithLast ? FleetResultJson.Serialize(result, w => ChangeView.WriteJsonFields(w, change)) : FleetResultJson.Serialize(result));
-                    stdout.Flush();
+                    ndjson!.Write(result, recording.ComparesWithLast ? w => ChangeView.WriteJsonFields(w, change) : (Action<System.Text.Json.Utf8JsonWriter>?)null);
                 }
                 else grouper.Add(result);
             }
@@ -98,6 +100,37 @@ namespace HerdPS.Cli
             if (recording.FailureWarning is string warning) Console.Error.WriteLine("herd: warning: " + warning);
             if (ct.IsCancellationRequested) return ExitCodes.Cancelled;
             return anyFailed ? ExitCodes.SomeFailed : ExitCodes.AllSucceeded;
+        }
+    }
+
+    /// <summary>One FleetResult per line, written as UTF-8 to a stream and flushed after each line.</summary>
+    internal sealed class NdjsonWriter : IDisposable
+    {
+        private readonly Stream _stream;
+        private readonly System.Text.Json.Utf8JsonWriter _writer;
+
+        public NdjsonWriter(Stream stream)
+        {
+            _stream = stream;
+            _writer = new System.Text.Json.Utf8JsonWriter(stream);
+        }
+
+        public void Write(FleetResult result, Action<System.Text.Json.Utf8JsonWriter>? extra = null)
+        {
+            _writer.WriteStartObject();
+            FleetResultJson.WriteFields(_writer, result);
+            extra?.Invoke(_writer);
+            _writer.WriteEndObject();
+            _writer.Flush();
+            _writer.Reset();
+            _stream.WriteByte((byte)'\n');
+            _stream.Flush();
+        }
+
+        public void Dispose()
+        {
+            _writer.Dispose();
+            _stream.Flush();
         }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
 using System.Text;
@@ -14,7 +15,12 @@ namespace HerdPS.Transport
     public sealed class OutputCapture : IDisposable
     {
         private readonly long _limit;
-        private readonly MemoryStream _kept = new MemoryStream();
+        // Kept bytes live in fixed-size chunks, not a MemoryStream: a MemoryStream doubles its array as it grows,
+        // so a 5 MiB output held an 8 MiB array plus ~8 MiB of discarded smaller ones on the large-object heap
+        // per host (bench/results.md).
+        private const int ChunkSize = 64 * 1024;
+        private readonly List<byte[]> _chunks = new List<byte[]>();
+        private long _keptLength;
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private readonly object _gate = new object();
         private byte[]? _digest;
@@ -40,7 +46,7 @@ namespace HerdPS.Transport
         private int _tailLength;
 
         public long TotalBytes { get; private set; }
-        public bool Truncated => TotalBytes > _kept.Length;
+        public bool Truncated => TotalBytes > _keptLength;
 
         /// <summary>Optional observer of every chunk as it arrives (e.g. streaming a file to disk); called before capping.</summary>
         public Action<byte[], int>? OnChunk { get; set; }
@@ -106,8 +112,17 @@ namespace HerdPS.Transport
             }
             _hash.AppendData(buffer, offset, count);
             TotalBytes += count;
-            var room = _limit - _kept.Length;
-            if (room > 0) _kept.Write(buffer, offset, (int)Math.Min(room, count));
+            var take = (int)Math.Max(0, Math.Min(_limit - _keptLength, count));
+            while (take > 0)
+            {
+                var used = (int)(_keptLength % ChunkSize);
+                if (used == 0) _chunks.Add(new byte[ChunkSize]);
+                var n = Math.Min(take, ChunkSize - used);
+                Buffer.BlockCopy(buffer, offset, _chunks[_chunks.Count - 1], used, n);
+                offset += n;
+                take -= n;
+                _keptLength += n;
+            }
         }
 
         /// <summary>Takes the trailer off the held-back tail, if it is there, and commits the rest.</summary>
@@ -154,13 +169,31 @@ namespace HerdPS.Transport
 
         public byte[] KeptBytes()
         {
-            lock (_gate) return _kept.ToArray();
+            lock (_gate) return Contiguous();
+        }
+
+        private byte[] Contiguous()
+        {
+            var all = new byte[_keptLength];
+            long at = 0;
+            foreach (var chunk in _chunks)
+            {
+                var n = (int)Math.Min(ChunkSize, _keptLength - at);
+                Buffer.BlockCopy(chunk, 0, all, (int)at, n);
+                at += n;
+            }
+            return all;
         }
 
         /// <summary>The kept bytes as text. Invalid UTF-8 becomes U+FFFD; the hash keeps the exact bytes.</summary>
         public string Text()
         {
-            lock (_gate) return _kept.Length == 0 ? "" : Utf8.GetString(_kept.GetBuffer(), 0, (int)_kept.Length);
+            lock (_gate)
+            {
+                if (_keptLength == 0) return "";
+                if (_chunks.Count == 1) return Utf8.GetString(_chunks[0], 0, (int)_keptLength);
+                return Utf8.GetString(Contiguous());
+            }
         }
 
         public void Dispose()
@@ -169,7 +202,7 @@ namespace HerdPS.Transport
             {
                 _sealed = true;
                 _hash.Dispose();
-                _kept.Dispose();
+                _chunks.Clear();
             }
         }
 
