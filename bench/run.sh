@@ -120,6 +120,9 @@ run_tool() {
     herd-cold|herd-warm)
       HERD_CONTROL_DIR=$BENCH_WORK/cm-herd $PY "$MEASURE" --stdout "$out" -- \
         "$HERD" exec -F "$cfg" -i "$hosts" --insecure -T $THROTTLE -- "$cmd" ;;
+    herd-warm-raw)
+      HERD_CONTROL_DIR=$BENCH_WORK/cm-herd $PY "$MEASURE" --stdout "$out" -- \
+        "$HERD" exec -F "$cfg" -i "$hosts" --insecure --raw -T $THROTTLE -- "$cmd" ;;
     herd-nomux)
       $PY "$MEASURE" --stdout "$out" -- "$HERD" exec -F "$cfg" -i "$hosts" --insecure --no-multiplex -T $THROTTLE -- "$cmd" ;;
     pdsh)
@@ -199,7 +202,7 @@ run_unit() { # size cmdname unit rep
   case $u in
     herd)
       close_masters "$BENCH_WORK/cm-herd"; rm -rf "$BENCH_WORK/cm-herd"
-      one_run "$n" "$c" herd-cold "$r"; one_run "$n" "$c" herd-warm "$r"
+      one_run "$n" "$c" herd-cold "$r"; one_run "$n" "$c" herd-warm "$r"; one_run "$n" "$c" herd-warm-raw "$r"
       close_masters "$BENCH_WORK/cm-herd" ;;
     pdsh-cm)
       mkdir -p "$BENCH_WORK/cm-pdsh"; chmod 700 "$BENCH_WORK/cm-pdsh"; close_masters "$BENCH_WORK/cm-pdsh"
