@@ -73,6 +73,9 @@ export BENCH_WORK
 # shellcheck source=lib/server_cpu.sh
 . "$HERE/lib/server_cpu.sh"
 MEASURE=$HERE/lib/measure.py
+# herd records every exec in its history by default (where the engine has history); keep that cost in the
+# numbers but write the records here, not into the user's own history.
+export HERD_HISTORY=$BENCH_WORK/history.db
 RAW=$BENCH_WORK/raw.tsv
 
 close_masters() { # $1 = control socket folder: ends the pooled masters it holds (ssh -O exit), bounded
