@@ -25,6 +25,15 @@ status=${PIPESTATUS[0]}
 read -r passed failed skipped < <(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
   sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' |
   awk '{p+=$1; f+=$2; s+=$3} END {printf "%d %d %d\n", p, f, s}')
+# Every test project must report: a test host that died (killed, crashed) can leave dotnet test exiting 0 with
+# no summary, and that must never read as success.
+expected=$(grep -l 'Microsoft.NET.Test.Sdk' tests/*/*.csproj | wc -l)
+reported=$(grep -cE '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$log")
+if [ "$reported" -lt "$expected" ]; then
+  echo "test.sh: only $reported of $expected test projects reported results (a test host died?)" >&2
+  [ "$status" -ne 0 ] || status=1
+  failed=$(( ${failed:-0} > 0 ? failed : 1 ))
+fi
 if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
   echo "dotnet test exited $status without a failed test (build error or crashed test host)" >&2
   failed=1

@@ -102,17 +102,38 @@ namespace HerdPS.Tests.Transport
         [Fact]
         public void TheWrapperPrintsATrailerTheCaptureRecognises()
         {
-            var p = Process.Start(new ProcessStartInfo("/bin/sh", new[] { "-c", RemoteCommand.Wrap("echo out; echo err >&2; exit 4") })
+            // Run the wrapper as sshd would: in a session (and process group) of its own, with stdin held open
+            // by us. Its watcher ends the whole group when stdin closes, so it must never share ours.
+            var psi = new ProcessStartInfo("setsid", new[] { "/bin/sh", "-c", RemoteCommand.Wrap("echo out; echo err >&2; exit 4") })
             {
                 RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            })!;
-            p.StandardInput.Close();
+            };
+            using var p = Process.Start(psi)!;
             var err = p.StandardError.ReadToEnd();
             p.WaitForExit();
+            p.StandardInput.Close();
             Assert.Equal(4, p.ExitCode);
             using var c = Capture(err, trailer: true);
             Assert.Equal("err\n", c.Text());
             Assert.Equal(4, c.ReportedExitCode);
+        }
+
+        [Fact]
+        public void TheWrappersWatcherEndsTheCommandWhenStdinCloses()
+        {
+            var sleep = Execution.LocalRunnerTests.UniqueSleep();
+            var psi = new ProcessStartInfo("setsid", new[] { "/bin/sh", "-c", RemoteCommand.Wrap($"sleep {sleep}; echo never") })
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            };
+            using var p = Process.Start(psi)!;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Fleet.ProcessTable.FindByCommandLine(sleep).All(x => x.Name != "sleep") && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(20);
+            Assert.Contains(Fleet.ProcessTable.FindByCommandLine(sleep), x => x.Name == "sleep");
+            p.StandardInput.Close(); // what a dying ssh client does to the remote session's stdin
+            Assert.True(p.WaitForExit(30_000));
+            Assert.Empty(Fleet.ProcessTable.WaitUntilGone(x => x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(10)));
+            Assert.Equal("", p.StandardOutput.ReadToEnd());
         }
     }
 
