@@ -126,6 +126,9 @@ run_tool() {
     herd-warm-raw)
       HERD_CONTROL_DIR=$BENCH_WORK/cm-herd $PY "$MEASURE" --stdout "$out" -- \
         "$HERD" exec -F "$cfg" -i "$hosts" --insecure --raw -T $THROTTLE -- "$cmd" ;;
+    herd-warm-nohist) # every other herd row records its run in the history; this one shows what that costs
+      HERD_CONTROL_DIR=$BENCH_WORK/cm-herd $PY "$MEASURE" --stdout "$out" -- \
+        "$HERD" exec -F "$cfg" -i "$hosts" --insecure --no-history -T $THROTTLE -- "$cmd" ;;
     herd-nomux)
       $PY "$MEASURE" --stdout "$out" -- "$HERD" exec -F "$cfg" -i "$hosts" --insecure --no-multiplex -T $THROTTLE -- "$cmd" ;;
     pdsh)
@@ -205,7 +208,8 @@ run_unit() { # size cmdname unit rep
   case $u in
     herd)
       close_masters "$BENCH_WORK/cm-herd"; rm -rf "$BENCH_WORK/cm-herd"
-      one_run "$n" "$c" herd-cold "$r"; one_run "$n" "$c" herd-warm "$r"; one_run "$n" "$c" herd-warm-raw "$r"
+      one_run "$n" "$c" herd-cold "$r"; one_run "$n" "$c" herd-warm "$r"; one_run "$n" "$c" herd-warm-nohist "$r"
+      one_run "$n" "$c" herd-warm-raw "$r"
       close_masters "$BENCH_WORK/cm-herd" ;;
     pdsh-cm)
       mkdir -p "$BENCH_WORK/cm-pdsh"; chmod 700 "$BENCH_WORK/cm-pdsh"; close_masters "$BENCH_WORK/cm-pdsh"

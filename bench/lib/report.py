@@ -17,12 +17,12 @@ for r in rows:
 def med(rs, key):
     return statistics.median(float(r[key]) for r in rs)
 
-ORDER = ["pdsh", "herd-cold", "herd-nomux", "pssh", "clush", "ansible", "pdsh-cm-cold", "herd-warm", "herd-warm-raw", "pdsh-warm"]
+ORDER = ["pdsh", "herd-cold", "herd-nomux", "pssh", "clush", "ansible", "pdsh-cm-cold", "herd-warm", "herd-warm-nohist", "herd-warm-raw", "pdsh-warm"]
 LABEL = {
     "pdsh": "pdsh cold (baseline)", "herd-cold": "herd exec cold (pooling on, empty pool)",
     "herd-nomux": "herd exec cold --no-multiplex", "pssh": "parallel-ssh cold", "clush": "clush cold",
     "ansible": "ansible -m raw cold", "pdsh-cm-cold": "pdsh cold, opening ControlMaster sockets",
-    "herd-warm": "herd exec warm (pooled)", "herd-warm-raw": "herd exec warm --raw (no remote wrapper)", "pdsh-warm": "pdsh warm (same kind of pooled sockets)",
+    "herd-warm": "herd exec warm (pooled)", "herd-warm-nohist": "herd exec warm --no-history (recording off)", "herd-warm-raw": "herd exec warm --raw (no remote wrapper)", "pdsh-warm": "pdsh warm (same kind of pooled sockets)",
 }
 lines = []
 w = lines.append

@@ -16,6 +16,9 @@ namespace HerdPS.History
         private readonly int _batchSize;
         private readonly object _gate = new object();
         private readonly List<FleetResult> _pending;
+        private long _pendingChars;
+        /// <summary>Output characters buffered before a batch is written regardless of its count (about 8 MiB of text).</summary>
+        internal const long MaxPendingChars = 4L * 1024 * 1024;
         private Counts _counts;
         private bool _completed;
 
@@ -38,8 +41,10 @@ namespace HerdPS.History
             {
                 if (_completed) throw new InvalidOperationException($"Run {Id} is already complete.");
                 _pending.Add(result);
+                _pendingChars += result.StdOut.Length + result.StdErr.Length;
                 _counts = _counts.With(result);
-                if (_pending.Count >= _batchSize) WritePending(finishedUtc: null);
+                // A batch is bounded by size as well as count: 32 hosts of 5 MiB each must not sit in memory together.
+                if (_pending.Count >= _batchSize || _pendingChars >= MaxPendingChars) WritePending(finishedUtc: null);
             }
         }
 
@@ -83,6 +88,7 @@ namespace HerdPS.History
             // If the write throws, the batch stays pending and goes with the next one.
             _store.WriteResults(Id, _pending, _counts, finishedUtc);
             _pending.Clear();
+            _pendingChars = 0;
         }
 
         /// <summary>How many results the run has and how they went; written with every batch.</summary>
