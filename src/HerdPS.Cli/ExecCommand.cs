@@ -62,9 +62,7 @@ namespace HerdPS.Cli
         {
             if (commandText.Trim().Length == 0) throw new UsageException("the command is empty");
             if (!record) request.NoHistory = true;
-            var target = FleetEngine.Resolve(request);
-            if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
-            if (request.Insecure) Console.Error.WriteLine("herd: " + FleetCommandRequest.InsecureWarning);
+            var target = Cli.Resolve(request);
             // The history is opened and the run begun before any host is touched: a history that can't be
             // written stops here with exit 2 (HistoryException), rather than running unrecorded.
             using var recording = ExecRecording.Begin(request, target, commandText, diffLast);

@@ -32,7 +32,7 @@ namespace HerdPS.Cli
                 var request = o.ToRequest(p);
                 var options = new FileDriftOptions { SaveDirectory = p.GetValue(save) };
                 if (CliOptions.SizeOf(p.GetValue(maxSize), "--max-size") is long cap) options.MaxFileBytes = cap;
-                var target = Prepare(request);
+                var target = Cli.Resolve(request);
                 var asJson = p.GetValue(json);
                 var progress = asJson ? null : ConsoleProgress.IfTerminal();
                 var report = await FileDrift.CompareAsync(target, request, p.GetValue(path)!, options, progress == null ? null : progress.Report, null, ct);
@@ -66,7 +66,7 @@ namespace HerdPS.Cli
                 if (!File.Exists(localPath)) throw new UsageException(Directory.Exists(localPath) ? $"{localPath} is a directory; push sends one file" : $"{localPath} does not exist");
                 var options = new FilePushOptions { Force = p.GetValue(force), Mode = RemoteFileScripts.NormalizeMode(p.GetValue(mode)) };
                 RemoteFileScripts.ValidateRemotePath(p.GetValue(remote)!);
-                var target = Prepare(request);
+                var target = Cli.Resolve(request);
                 return await Report(FileTransfer.PushAsync(target, request, localPath, p.GetValue(remote)!, options, null, ct), p.GetValue(json), ct);
             }));
             return c;
@@ -88,19 +88,12 @@ namespace HerdPS.Cli
             {
                 var request = o.ToRequest(p);
                 RemoteFileScripts.ValidateRemotePath(p.GetValue(remote)!);
-                var target = Prepare(request);
+                var target = Cli.Resolve(request);
                 return await Report(FileTransfer.PullAsync(target, request, p.GetValue(remote)!, p.GetValue(local)!, new FilePullOptions { Force = p.GetValue(force) }, null, ct), p.GetValue(json), ct);
             }));
             return c;
         }
 
-        private static FleetTarget Prepare(FleetCommandRequest request)
-        {
-            var target = FleetEngine.Resolve(request);
-            if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
-            if (request.Insecure) Console.Error.WriteLine("herd: " + FleetCommandRequest.InsecureWarning);
-            return target;
-        }
 
         private static async Task<int> Report(System.Collections.Generic.IAsyncEnumerable<FileTransferResult> results, bool json, CancellationToken ct)
         {
@@ -132,7 +125,7 @@ namespace HerdPS.Cli
             c.SetAction((p, ct) => Cli.Guard(async () =>
             {
                 var request = o.ToRequest(p);
-                var target = Prepare(request);
+                var target = Cli.Resolve(request);
                 var asJson = p.GetValue(json);
                 var progress = asJson ? null : ConsoleProgress.IfTerminal();
                 var snapshot = await FleetSnapshots.CaptureAsync(target, request, progress == null ? null : progress.Report, null, ct);

@@ -19,8 +19,7 @@ namespace HerdPS.Cli
             c.Options.Add(json);
             c.SetAction((p, ct) => Cli.Guard(() =>
             {
-                var target = FleetEngine.Resolve(o.ToRequest(p));
-                if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
+                var target = Cli.Resolve(o.ToRequest(p));
                 if (p.GetValue(json))
                 {
                     foreach (var h in target.Hosts)
@@ -51,8 +50,7 @@ namespace HerdPS.Cli
             c.Options.Add(json);
             c.SetAction((p, ct) => Cli.Guard(() =>
             {
-                var target = FleetEngine.Resolve(o.ToRequest(p));
-                if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
+                var target = Cli.Resolve(o.ToRequest(p));
                 // Tags of the selected hosts only, so 'herd tags -g web' answers for the web group.
                 var selected = new HerdPS.Inventory.FleetInventory(target.Hosts, target.Inventory.GroupNames, target.Inventory.Defaults, target.Inventory.SourcePath);
                 var tags = InventoryQueries.Tags(selected);

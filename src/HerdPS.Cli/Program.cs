@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.IO;
 using System.Text;
 using System.Threading.Tasks;
+using HerdPS.Execution;
 using HerdPS.Inventory;
 using HerdPS.Selection;
 
@@ -46,6 +47,19 @@ namespace HerdPS.Cli
     /// <summary>Turns the engine's "you asked for something wrong" exceptions into exit code 2 with a clear message.</summary>
     internal static class Cli
     {
+        /// <summary>
+        /// Loads the inventory and selects hosts, then tells the user on stderr what they must know before
+        /// anything runs: that the local machine stands in for a missing inventory, and, on every run that turns
+        /// host key checking off, that it is off. Every command resolves its hosts through here.
+        /// </summary>
+        public static FleetTarget Resolve(FleetCommandRequest request)
+        {
+            var target = FleetEngine.Resolve(request);
+            if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
+            if (request.Insecure) Console.Error.WriteLine("herd: " + FleetCommandRequest.InsecureWarning);
+            return target;
+        }
+
         public static async Task<int> Guard(Func<Task<int>> action)
         {
             try

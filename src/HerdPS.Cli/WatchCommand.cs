@@ -47,9 +47,7 @@ namespace HerdPS.Cli
         private static async Task<int> RunAsync(FleetCommandRequest request, string commandText, FleetWatchOptions options, bool changesOnly, bool json, CancellationToken ct)
         {
             if (commandText.Trim().Length == 0) throw new UsageException("the command is empty");
-            var target = FleetEngine.Resolve(request);
-            if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
-            if (request.Insecure) Console.Error.WriteLine("herd: " + FleetCommandRequest.InsecureWarning);
+            var target = Cli.Resolve(request);
             using var history = FleetHistory.OpenForRun(request, target); // exit 2 before anything runs if it can't be used
             var progress = json ? null : ConsoleProgress.IfTerminal();
             var stdout = Console.Out;
