@@ -31,14 +31,16 @@ namespace HerdPS.Transport
 
         public async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken cancellationToken)
         {
-            // The inventory already rejects such names; this is the last line, right before ssh sees them.
-            if (!IsSafeDestination(host.Name) || host.Address != null && !IsSafeDestination(host.Address))
+            // The inventory already rejects such names; this is the last line, right before ssh sees them, and it
+            // applies the inventory's own rule, so no host can pass here that the inventory would refuse.
+            string why;
+            if (!NameRules.IsValidHostName(host.Name, out why) || host.Address != null && !NameRules.IsValidHostName(host.Address, out why))
             {
                 return new TransportOutcome
                 {
                     Status = FleetStatus.Unreachable,
                     ErrorKind = FleetErrorKind.TransportError,
-                    ErrorMessage = $"refused to pass the host name '{host.Name}' to ssh: it could be read as an option or holds unsafe characters",
+                    ErrorMessage = $"refused to pass the host '{host.Name}' to ssh: {why}",
                     StartTime = DateTime.UtcNow,
                     OutputHash = OutputCapture.HashOf("", "", null),
                 };
@@ -75,14 +77,6 @@ namespace HerdPS.Transport
             if (failure != null || raw || exit != 255) return failure;
             return new SshFailure(FleetErrorKind.TransportError,
                 $"the connection to {hostName} ended before the command reported its exit status (ssh exited 255); the command may have run in part", false);
-        }
-
-        internal static bool IsSafeDestination(string name)
-        {
-            if (name.Length == 0 || name[0] == '-') return false;
-            foreach (var c in name)
-                if (char.IsWhiteSpace(c) || char.IsControl(c) || "'\"`$;&|<>(){}\\*?!".IndexOf(c) >= 0) return false;
-            return true;
         }
 
         /// <summary>The full ssh argument vector for one command on one host. Public so tests can inspect it.</summary>
