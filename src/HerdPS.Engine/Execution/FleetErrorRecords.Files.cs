@@ -53,13 +53,13 @@ namespace HerdPS.Execution
                 case RemoteFileStatus.TooLarge:
                     return null;
                 case RemoteFileStatus.Missing:
-                    return Make(result.HostName, result.ErrorMessage, result, FileMissing, "ObjectNotFound", null);
+                    return Missing(result.HostName, result.ErrorMessage, result);
                 case RemoteFileStatus.IsDirectory:
                     return Make(result.HostName, result.ErrorMessage, result, FileIsDirectory, "InvalidType", "Name a file, not a directory.");
                 case RemoteFileStatus.PermissionDenied:
-                    return Make(result.HostName, result.ErrorMessage, result, FilePermissionDenied, "PermissionDenied", "Connect as a user who can read the file (-UserName, or the inventory's user).");
+                    return ReadDenied(result.HostName, result.ErrorMessage, result);
                 case RemoteFileStatus.NotRegularFile:
-                    return Make(result.HostName, result.ErrorMessage, result, FileNotRegular, "InvalidType", "FIFOs, devices and sockets are never read: they might not end.");
+                    return NotRegular(result.HostName, result.ErrorMessage, result);
                 case RemoteFileStatus.Failed:
                     return Make(result.HostName, result.ErrorMessage, result, FileReadFailed, "ReadError", null);
                 case RemoteFileStatus.Unreachable:
@@ -70,6 +70,16 @@ namespace HerdPS.Execution
                     return NotRun(result.HostName, result.ErrorMessage, result, FleetStatus.Cancelled, result.ErrorKind);
             }
         }
+
+        // The problems a read and a transfer share are worded once, so the two can't drift apart.
+        private static FleetErrorInfo Missing(string host, string? message, object result) =>
+            Make(host, message, result, FileMissing, "ObjectNotFound", null);
+
+        private static FleetErrorInfo ReadDenied(string host, string? message, object result) =>
+            Make(host, message, result, FilePermissionDenied, "PermissionDenied", "Connect as a user who can read the file (-UserName, or the inventory's user).");
+
+        private static FleetErrorInfo NotRegular(string host, string? message, object result) =>
+            Make(host, message, result, FileNotRegular, "InvalidType", "FIFOs, devices and sockets are never read: they might not end.");
 
         /// <summary>The error for one host's push or pull, or null when it was Transferred.</summary>
         public static FleetErrorInfo? ForTransfer(FileTransferResult result)
@@ -84,13 +94,13 @@ namespace HerdPS.Execution
                     return Make(result.HostName, result.ErrorMessage, result, DestinationExists, "ResourceExists",
                         push ? "Use -Force to replace the remote file." : "Use -Force to replace the local copy, or pull into another folder.");
                 case FileTransferStatus.Missing:
-                    return Make(result.HostName, result.ErrorMessage, result, FileMissing, "ObjectNotFound", null);
+                    return Missing(result.HostName, result.ErrorMessage, result);
                 case FileTransferStatus.IsDirectory:
                     return Make(result.HostName, result.ErrorMessage, result, FileIsDirectory, "InvalidType", push ? "End the remote path with / to copy into the directory." : "Name a file, not a directory.");
                 case FileTransferStatus.PermissionDenied:
-                    return Make(result.HostName, result.ErrorMessage, result, FilePermissionDenied, "PermissionDenied", "Connect as a user who can read the file (-UserName, or the inventory's user).");
+                    return ReadDenied(result.HostName, result.ErrorMessage, result);
                 case FileTransferStatus.NotRegularFile:
-                    return Make(result.HostName, result.ErrorMessage, result, FileNotRegular, "InvalidType", "FIFOs, devices and sockets are never read: they might not end.");
+                    return NotRegular(result.HostName, result.ErrorMessage, result);
                 case FileTransferStatus.NoSuchDirectory:
                     return Make(result.HostName, result.ErrorMessage, result, RemoteDirectoryMissing, "ObjectNotFound", "Create the remote directory first (Invoke-FleetCommand 'mkdir -p ...').");
                 case FileTransferStatus.NotWritable:
