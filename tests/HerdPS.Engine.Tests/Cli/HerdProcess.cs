@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Threading.Tasks;
 
 namespace HerdPS.Tests.Cli
@@ -30,6 +31,39 @@ namespace HerdPS.Tests.Cli
             psi.Environment["HERD_HISTORY"] = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "herd-test-history", "history.db");
             if (env != null) foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
             return psi;
+        }
+
+        /// <summary>
+        /// Starts herd, waits until <paramref name="expectedSleeps"/> remote <c>sleep</c> processes carrying
+        /// <paramref name="sleepMarker"/> run, then sends SIGINT as Ctrl-C does and waits for herd to end.
+        /// herd is started through <c>env --default-signal=INT</c>: a shell starts background jobs with SIGINT
+        /// ignored, and a test host started that way (CI in the background, <c>./test.sh &amp;</c>) would hand that
+        /// on, so herd would rightly ignore the Ctrl-C this test sends.
+        /// </summary>
+        public static async Task<Outcome> InterruptAsync(IEnumerable<string> args, IDictionary<string, string> env, string sleepMarker, int expectedSleeps)
+        {
+            var psi = StartInfo(args, env);
+            psi.ArgumentList.Insert(0, psi.FileName);
+            psi.ArgumentList.Insert(0, "--default-signal=INT");
+            psi.FileName = "env";
+            using var p = Process.Start(psi)!;
+            try
+            {
+                var stdout = p.StandardOutput.ReadToEndAsync();
+                var stderr = p.StandardError.ReadToEndAsync();
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                while (Fleet.ProcessTable.FindByCommandLine(sleepMarker).Count(x => x.Name == "sleep") < expectedSleeps && DateTime.UtcNow < deadline)
+                    await Task.Delay(20);
+                Assert.Equal(expectedSleeps, Fleet.ProcessTable.FindByCommandLine(sleepMarker).Count(x => x.Name == "sleep"));
+                Fleet.ProcessTable.Signal(p.Id, 2); // SIGINT; env exec'd herd, so this is herd's pid
+                using var cts = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await p.WaitForExitAsync(cts.Token);
+                return new Outcome(p.ExitCode, await stdout, await stderr);
+            }
+            finally
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+            }
         }
 
         public static async Task<Outcome> RunAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, TimeSpan? timeout = null)

@@ -202,18 +202,10 @@ namespace HerdPS.Tests.Watch
         public async Task InterruptingAWatchEndsWith130AndLeavesNoSshClient()
         {
             var sleep = Execution.LocalRunnerTests.UniqueSleep();
-            using var p = System.Diagnostics.Process.Start(HerdProcess.StartInfo(
-                Herd("watch", "-H", $"{_fleet.Hosts[120]},{_fleet.Hosts[121]}", "--interval", "1s", $"sleep {sleep}"), _env))!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (ProcessTable.FindByCommandLine(sleep).Count(x => x.Name == "sleep") < 2 && DateTime.UtcNow < deadline) await Task.Delay(20);
-            Assert.Equal(2, ProcessTable.FindByCommandLine(sleep).Count(x => x.Name == "sleep"));
-            ProcessTable.Signal(p.Id, 2); // SIGINT, as Ctrl-C sends
-            using var cts = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await p.WaitForExitAsync(cts.Token);
-            Assert.True(130 == p.ExitCode, $"exit {p.ExitCode}\n{await stdout}\n{await stderr}");
-            Assert.Contains("2 cancelled", await stdout);
+            var o = await HerdProcess.InterruptAsync(
+                Herd("watch", "-H", $"{_fleet.Hosts[120]},{_fleet.Hosts[121]}", "--interval", "1s", $"sleep {sleep}"), _env, sleep, 2);
+            Assert.True(130 == o.ExitCode, $"exit {o.ExitCode}\n{o.StdOut}\n{o.StdErr}");
+            Assert.Contains("2 cancelled", o.StdOut);
             Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "ssh" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(10)));
             Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "sleep" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(15)));
         }
