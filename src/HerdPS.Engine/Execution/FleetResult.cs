@@ -44,8 +44,14 @@ namespace HerdPS
         /// <summary>Null when the command never ran (unreachable, cancelled before start).</summary>
         public int? ExitCode { get; set; }
         public bool Succeeded => Status == FleetStatus.Succeeded;
-        public string StdOut { get; set; } = "";
-        public string StdErr { get; set; } = "";
+        private readonly Transport.OutputText _stdOut = new Transport.OutputText();
+        private readonly Transport.OutputText _stdErr = new Transport.OutputText();
+        /// <summary>
+        /// The command's stdout (within the output cap). When the run spilled a large output to a temporary file
+        /// (<c>herd exec</c> does), it is read into this string the first time it is asked for.
+        /// </summary>
+        public string StdOut { get => _stdOut.Text; set => _stdOut.Text = value; }
+        public string StdErr { get => _stdErr.Text; set => _stdErr.Text = value; }
         /// <summary>True when stdout or stderr went past the output cap; the hash still covers everything.</summary>
         public bool Truncated { get; set; }
         /// <summary>When the first attempt started, in UTC.</summary>
@@ -58,6 +64,36 @@ namespace HerdPS
         public string OutputHash { get; set; } = "";
         public string[] Groups { get; set; } = Array.Empty<string>();
         public string[] Tags { get; set; } = Array.Empty<string>();
+
+        /// <summary>
+        /// Frees the temporary files of a spilled output nobody has read into <see cref="StdOut"/> or
+        /// <see cref="StdErr"/> (a streaming front end calls it once it has written the result). Reading them
+        /// afterwards is an error, never a silent empty string. Output held in memory is untouched.
+        /// </summary>
+        public void ReleaseOutput()
+        {
+            _stdOut.Release();
+            _stdErr.Release();
+        }
+
+        /// <summary>Stdout still in its spill file (not read into a string); null when it is in memory.</summary>
+        internal Transport.CapturedOutput? SpilledStdOut => _stdOut.Spilled;
+        internal Transport.CapturedOutput? SpilledStdErr => _stdErr.Spilled;
+        internal bool HasSpilledOutput => _stdOut.Spilled != null || _stdErr.Spilled != null;
+
+        /// <summary>Holds spilled outputs instead of text (this result now owns them); null leaves a stream as it is.</summary>
+        internal void SetSpilledOutput(Transport.CapturedOutput? stdout, Transport.CapturedOutput? stderr)
+        {
+            if (stdout != null) _stdOut.SetSpilled(stdout);
+            if (stderr != null) _stdErr.SetSpilled(stderr);
+        }
+
+        /// <summary>Takes an attempt's output over: in-memory text is copied, a spill file changes owner.</summary>
+        internal void TakeOutput(Transport.TransportOutcome outcome)
+        {
+            if (outcome.StdOutText.TakeSpilled() is Transport.CapturedOutput o) _stdOut.SetSpilled(o); else StdOut = outcome.StdOut;
+            if (outcome.StdErrText.TakeSpilled() is Transport.CapturedOutput e) _stdErr.SetSpilled(e); else StdErr = outcome.StdErr;
+        }
 
         public override string ToString() => $"{HostName}: {Status}" + (ExitCode is int c ? $" ({c})" : "");
     }

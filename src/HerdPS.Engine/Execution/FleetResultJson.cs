@@ -33,8 +33,8 @@ namespace HerdPS.Execution
             w.WriteString("status", r.Status.ToString());
             if (r.ExitCode is int code) w.WriteNumber("exitCode", code); else w.WriteNull("exitCode");
             w.WriteBoolean("succeeded", r.Succeeded);
-            w.WriteString("stdOut", r.StdOut);
-            w.WriteString("stdErr", r.StdErr);
+            WriteOutput(w, "stdOut", r.SpilledStdOut, r);
+            WriteOutput(w, "stdErr", r.SpilledStdErr, r);
             w.WriteBoolean("truncated", r.Truncated);
             w.WriteString("startTime", r.StartTime.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
             w.WriteNumber("duration", Math.Round(r.Duration.TotalSeconds, 3));
@@ -48,6 +48,25 @@ namespace HerdPS.Execution
             w.WriteStartArray("tags");
             foreach (var t in r.Tags) w.WriteStringValue(t);
             w.WriteEndArray();
+        }
+
+        /// <summary>
+        /// A spilled output is written from its file in segments, flushing the writer after each, so a host's
+        /// megabytes never become one string (or one JSON buffer) in memory.
+        /// </summary>
+        private static void WriteOutput(Utf8JsonWriter w, string name, Transport.CapturedOutput? spilled, FleetResult r)
+        {
+            if (spilled == null)
+            {
+                w.WriteString(name, name == "stdOut" ? r.StdOut : r.StdErr);
+                return;
+            }
+            w.WritePropertyName(name);
+            spilled.ForEachTextChunk((chars, count, final) =>
+            {
+                w.WriteStringValueSegment(new ReadOnlySpan<char>(chars, 0, count), final);
+                w.Flush();
+            });
         }
     }
 }

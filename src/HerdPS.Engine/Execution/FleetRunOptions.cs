@@ -25,6 +25,11 @@ namespace HerdPS.Execution
         public bool FailFast { get; set; }
         /// <summary>Cap on kept stdout and on kept stderr per host; past it output is hashed but not kept.</summary>
         public long MaxOutputBytes { get; set; } = DefaultMaxOutputBytes;
+        /// <summary>
+        /// Keep output past a size in temporary files instead of memory (each result then reads it on demand; see
+        /// <see cref="FleetResult.ReleaseOutput"/>). Null, the default, keeps all output in memory.
+        /// </summary>
+        public Transport.OutputSpill? Spill { get; set; }
 
         public void Validate()
         {

@@ -140,6 +140,7 @@ namespace HerdPS.Execution
                 OutputLimit = options.MaxOutputBytes,
                 Timeout = options.CommandTimeout,
                 ConnectTimeout = options.ConnectTimeout,
+                Spill = options.Spill,
             };
             prepare?.Invoke(host, invocation);
             var started = DateTime.UtcNow;
@@ -151,6 +152,7 @@ namespace HerdPS.Execution
                 attempts++;
                 outcome = await transport.ExecuteAsync(host, invocation, token).ConfigureAwait(false);
                 if (attempts > options.Retries || token.IsCancellationRequested || !ShouldRetry(outcome, options)) break;
+                outcome.ReleaseOutput();
                 try
                 {
                     await Task.Delay(Backoff.Delay(attempts, options.RetryBaseDelay, options.RetryMaxDelay), token).ConfigureAwait(false);
@@ -160,14 +162,12 @@ namespace HerdPS.Execution
                     break;
                 }
             }
-            return new FleetResult
+            var result = new FleetResult
             {
                 HostName = host.Name,
                 Command = command,
                 Status = outcome.Status,
                 ExitCode = outcome.ExitCode,
-                StdOut = outcome.StdOut,
-                StdErr = outcome.StdErr,
                 Truncated = outcome.Truncated,
                 StartTime = started,
                 Duration = watch.Elapsed,
@@ -178,6 +178,8 @@ namespace HerdPS.Execution
                 Groups = host.Groups.ToArray(),
                 Tags = host.Tags.ToArray(),
             };
+            result.TakeOutput(outcome);
+            return result;
         }
 
         /// <summary>Connection failures before a session are retried; a command that ran only when asked.</summary>

@@ -65,7 +65,11 @@ namespace HerdPS.Grouping
         private readonly Dictionary<(FleetStatus, FleetErrorKind), NotRunGroup> _notRun = new Dictionary<(FleetStatus, FleetErrorKind), NotRunGroup>();
         private readonly GroupedResults _result = new GroupedResults();
 
-        public void Add(FleetResult result)
+        /// <summary>
+        /// Adds one result. Returns true when it became a group's sample: its output is needed until
+        /// <see cref="Complete"/> and rendering; any other result's output may be released at once.
+        /// </summary>
+        public bool Add(FleetResult result)
         {
             _result.Total++;
             switch (result.Status)
@@ -81,15 +85,18 @@ namespace HerdPS.Grouping
                 var key = (result.Status, result.ErrorKind);
                 if (!_notRun.TryGetValue(key, out var nr)) _notRun[key] = nr = new NotRunGroup(result.Status, result.ErrorKind);
                 nr.Hosts.Add(new KeyValuePair<string, string>(result.HostName, result.ErrorMessage ?? result.Status.ToString()));
-                return;
+                return false;
             }
+            var isSample = false;
             if (!_groups.TryGetValue(result.OutputHash, out var group))
             {
                 group = new OutputGroup(result.OutputHash, result);
                 _groups[result.OutputHash] = group;
                 _order.Add(group);
+                isSample = true;
             }
             group.HostNames.Add(result.HostName);
+            return isSample;
         }
 
         public GroupedResults Complete()

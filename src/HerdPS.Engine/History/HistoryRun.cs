@@ -41,10 +41,14 @@ namespace HerdPS.History
             {
                 if (_completed) throw new InvalidOperationException($"Run {Id} is already complete.");
                 _pending.Add(result);
-                _pendingChars += result.StdOut.Length + result.StdErr.Length;
+                var spilled = result.HasSpilledOutput;
+                if (result.SpilledStdOut == null) _pendingChars += result.StdOut.Length;
+                if (result.SpilledStdErr == null) _pendingChars += result.StdErr.Length;
                 _counts = _counts.With(result);
                 // A batch is bounded by size as well as count: 32 hosts of 5 MiB each must not sit in memory together.
-                if (_pending.Count >= _batchSize || _pendingChars >= MaxPendingChars) WritePending(finishedUtc: null);
+                // A result whose output is in a spill file is written at once, from the file: the caller frees
+                // that file as soon as Add returns (FleetResult.ReleaseOutput), so the batch must not outlive it.
+                if (spilled || _pending.Count >= _batchSize || _pendingChars >= MaxPendingChars) WritePending(finishedUtc: null);
             }
         }
 

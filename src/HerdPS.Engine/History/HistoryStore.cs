@@ -174,8 +174,9 @@ namespace HerdPS.History
                 insert.CommandText =
                     "INSERT INTO results (run_id, host, status, exit_code, stdout, stderr, duration_ms, output_hash, " +
                     "truncated, error_kind, error_message, attempts, start_utc, groups, tags) VALUES ($run_id, $host, " +
-                    "$status, $exit_code, $stdout, $stderr, $duration_ms, $output_hash, $truncated, $error_kind, " +
-                    "$error_message, $attempts, $start_utc, $groups, $tags)";
+                    "$status, $exit_code, coalesce($stdout, CAST(zeroblob($stdout_len) AS TEXT)), " +
+                    "coalesce($stderr, CAST(zeroblob($stderr_len) AS TEXT)), $duration_ms, $output_hash, $truncated, $error_kind, " +
+                    "$error_message, $attempts, $start_utc, $groups, $tags) RETURNING rowid";
                 var p = insert.Parameters;
                 p.AddWithValue("$run_id", runId);
                 var host = p.Add("$host", SqliteType.Text);
@@ -183,6 +184,8 @@ namespace HerdPS.History
                 var exitCode = p.Add("$exit_code", SqliteType.Integer);
                 var stdout = p.Add("$stdout", SqliteType.Text);
                 var stderr = p.Add("$stderr", SqliteType.Text);
+                var stdoutLength = p.Add("$stdout_len", SqliteType.Integer);
+                var stderrLength = p.Add("$stderr_len", SqliteType.Integer);
                 var durationMs = p.Add("$duration_ms", SqliteType.Real);
                 var outputHash = p.Add("$output_hash", SqliteType.Text);
                 var truncated = p.Add("$truncated", SqliteType.Integer);
@@ -199,8 +202,16 @@ namespace HerdPS.History
                     host.Value = result.HostName ?? "";
                     status.Value = result.Status.ToString();
                     exitCode.Value = (object?)result.ExitCode ?? DBNull.Value;
-                    stdout.Value = result.StdOut ?? "";
-                    stderr.Value = result.StdErr ?? "";
+                    // A spilled output is not read into a string: its row gets room of the right size, filled below
+                    // straight from the temporary file.
+                    var spilledOut = result.SpilledStdOut;
+                    var spilledErr = result.SpilledStdErr;
+                    var outLength = spilledOut?.TextUtf8Length() ?? 0;
+                    var errLength = spilledErr?.TextUtf8Length() ?? 0;
+                    stdout.Value = spilledOut == null ? result.StdOut ?? "" : (object)DBNull.Value;
+                    stderr.Value = spilledErr == null ? result.StdErr ?? "" : (object)DBNull.Value;
+                    stdoutLength.Value = outLength;
+                    stderrLength.Value = errLength;
                     durationMs.Value = result.Duration.Ticks / (double)TimeSpan.TicksPerMillisecond;
                     outputHash.Value = result.OutputHash ?? "";
                     truncated.Value = result.Truncated ? 1 : 0;
@@ -210,8 +221,22 @@ namespace HerdPS.History
                     startUtc.Value = HistoryTime.ToText(result.StartTime);
                     groups.Value = JsonSerializer.Serialize(result.Groups ?? Array.Empty<string>());
                     tags.Value = JsonSerializer.Serialize(result.Tags ?? Array.Empty<string>());
-                    insert.ExecuteNonQuery();
+                    var rowid = (long)insert.ExecuteScalar()!;
+                    if (spilledOut != null) FillText(connection, "stdout", rowid, spilledOut, outLength);
+                    if (spilledErr != null) FillText(connection, "stderr", rowid, spilledErr, errLength);
                 }
+            }
+        }
+
+        /// <summary>Writes a spilled output into the room its row was given, in chunks, through SQLite's blob I/O.</summary>
+        private static void FillText(SqliteConnection connection, string column, long rowid, Transport.CapturedOutput output, long length)
+        {
+            if (length == 0) return;
+            using (var blob = new SqliteBlob(connection, "results", column, rowid))
+            {
+                if (blob.Length != length)
+                    throw new InvalidOperationException($"the history row for {column} has {blob.Length} bytes of room, not {length}");
+                output.CopyTextUtf8To(blob);
             }
         }
 

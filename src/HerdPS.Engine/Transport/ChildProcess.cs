@@ -55,6 +55,8 @@ namespace HerdPS.Transport
         public bool ExpectExitTrailer { get; set; }
         /// <summary>Called with every chunk of stdout as it arrives (before the cap).</summary>
         public Action<byte[], int>? OnStdOut { get; set; }
+        /// <summary>Where kept output past a size goes instead of memory (both streams); null keeps it in memory.</summary>
+        public OutputSpill? Spill { get; set; }
     }
 
     /// <summary>
@@ -67,6 +69,8 @@ namespace HerdPS.Transport
         {
             var outcome = new ChildProcessOutcome(new OutputCapture(settings.OutputLimit), new OutputCapture(settings.OutputLimit));
             outcome.StdOut.OnChunk = settings.OnStdOut;
+            outcome.StdOut.Spill = settings.Spill;
+            outcome.StdErr.Spill = settings.Spill;
             outcome.StdErr.ExpectExitTrailer = settings.ExpectExitTrailer;
             var psi = new ProcessStartInfo(fileName, ProcessArguments.Join(arguments))
             {

@@ -33,6 +33,7 @@ namespace HerdPS.Transport
                 StdinBytes = invocation.Stdin,
                 StdinSource = invocation.StdinSource,
                 OnStdOut = invocation.OnStdOut,
+                Spill = invocation.Spill,
             };
             using var run = await ChildProcess.RunAsync(file, args, settings, cancellationToken).ConfigureAwait(false);
             return TransportOutcome.FromChildProcess(run, invocation.Timeout, "", null);

@@ -54,6 +54,7 @@ namespace HerdPS.Transport
                 StdinBytes = invocation.Stdin,
                 StdinSource = invocation.StdinSource,
                 OnStdOut = invocation.OnStdOut,
+                Spill = invocation.Spill,
                 ExpectExitTrailer = !invocation.Raw,
             };
             // Belt and braces with BatchMode: no askpass program may pop up from a scheduled task.
@@ -62,7 +63,7 @@ namespace HerdPS.Transport
 
             using var run = await ChildProcess.RunAsync(_options.SshPath, args, settings, cancellationToken).ConfigureAwait(false);
             return TransportOutcome.FromChildProcess(run, invocation.Timeout, " (is the OpenSSH client installed and on PATH?)",
-                (exit, stderr) => ClassifyExit(exit, stderr, run.StdErr.ReportedExitCode, invocation.Raw, host.Name));
+                (exit, stderr) => run.StdErr.ReportedExitCode != null ? null : ClassifyExit(exit, stderr(), null, invocation.Raw, host.Name));
         }
 
         /// <summary>

@@ -32,6 +32,22 @@ namespace HerdPS.Transport
         }
 
         /// <summary>
+        /// Where kept output past <see cref="OutputSpill.Threshold"/> goes instead of memory; null keeps it all in
+        /// memory (within the cap). Set before the first byte arrives.
+        /// </summary>
+        public OutputSpill? Spill { get; set; }
+
+        // Once the kept bytes pass the spill threshold they move to this file and later ones are appended to it.
+        private FileStream? _spillFile;
+        private bool _spillFailed;
+
+        /// <summary>True when the kept output is in a spill file rather than memory.</summary>
+        public bool IsSpilled
+        {
+            get { lock (_gate) return _spillFile != null; }
+        }
+
+        /// <summary>
         /// Watch for the remote wrapper's exit trailer (<see cref="RemoteCommand.ExitTrailerPrefix"/>) at the very
         /// end of this stream: the last bytes are held back until the end, and a trailer found there is removed
         /// from the output and hash and reported as <see cref="ReportedExitCode"/>.
@@ -113,6 +129,78 @@ namespace HerdPS.Transport
             _hash.AppendData(buffer, offset, count);
             TotalBytes += count;
             var take = (int)Math.Max(0, Math.Min(_limit - _keptLength, count));
+            if (take > 0 && ShouldSpill(take))
+            {
+                try
+                {
+                    _spillFile!.Write(buffer, offset, take);
+                    _keptLength += take;
+                    return;
+                }
+                catch (IOException e)
+                {
+                    // Disk full mid-output: what is in the file so far comes back into memory, and the rest stays there.
+                    SpillFailed(e);
+                    if (_spillFile != null) Unspill();
+                }
+            }
+            AppendKept(buffer, offset, take);
+        }
+
+        private bool ShouldSpill(int take)
+        {
+            if (_spillFile != null) return true;
+            if (Spill == null || _spillFailed || _keptLength + take <= Spill.Threshold) return false;
+            try
+            {
+                _spillFile = Spill.CreateFile();
+                foreach (var (chunk, length) in KeptChunks()) _spillFile.Write(chunk, 0, length);
+                _chunks.Clear();
+                return true;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                SpillFailed(e);
+                if (_spillFile != null) Unspill();
+                return false;
+            }
+        }
+
+        private void SpillFailed(Exception e)
+        {
+            _spillFailed = true;
+            try { Spill?.OnFailure?.Invoke($"could not keep large output in a temporary file in {Spill.Directory} ({e.Message}); keeping it in memory instead"); }
+            catch (Exception) { /* a front end's warning must not break the capture */ }
+        }
+
+        /// <summary>Brings what reached the spill file back into memory chunks and drops the file.</summary>
+        private void Unspill()
+        {
+            var file = _spillFile!;
+            _spillFile = null;
+            var kept = _keptLength;
+            _keptLength = 0;
+            _chunks.Clear();
+            try
+            {
+                file.Flush();
+                file.Position = 0;
+                var buffer = new byte[ChunkSize];
+                long left = kept;
+                while (left > 0)
+                {
+                    var n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                    if (n <= 0) break;
+                    AppendKept(buffer, 0, n);
+                    left -= n;
+                }
+            }
+            catch (IOException) { /* the file can't even be read back: what it held is lost, and the warning said so */ }
+            finally { file.Dispose(); }
+        }
+
+        private void AppendKept(byte[] buffer, int offset, int take)
+        {
             while (take > 0)
             {
                 var used = (int)(_keptLength % ChunkSize);
@@ -122,6 +210,35 @@ namespace HerdPS.Transport
                 offset += n;
                 take -= n;
                 _keptLength += n;
+            }
+        }
+
+        private IEnumerable<(byte[] chunk, int length)> KeptChunks()
+        {
+            long at = 0;
+            foreach (var chunk in _chunks)
+            {
+                var n = (int)Math.Min(ChunkSize, _keptLength - at);
+                yield return (chunk, n);
+                at += n;
+            }
+        }
+
+        /// <summary>
+        /// After the stream has ended: hands the spill file over as a <see cref="CapturedOutput"/> the caller now
+        /// owns (null when the output stayed in memory; read it with <see cref="Text"/>).
+        /// </summary>
+        public CapturedOutput? TakeSpilled()
+        {
+            lock (_gate)
+            {
+                if (!_sealed) FinishTail();
+                _sealed = true;
+                if (_spillFile == null) return null;
+                var file = _spillFile;
+                _spillFile = null;
+                file.Flush();
+                return new CapturedOutput(file, _keptLength);
             }
         }
 
@@ -175,6 +292,20 @@ namespace HerdPS.Transport
         private byte[] Contiguous()
         {
             var all = new byte[_keptLength];
+            if (_spillFile != null)
+            {
+                _spillFile.Flush();
+                _spillFile.Position = 0;
+                var at0 = 0;
+                while (at0 < all.Length)
+                {
+                    var n = _spillFile.Read(all, at0, all.Length - at0);
+                    if (n <= 0) throw new IOException("the temporary file holding this output ended early");
+                    at0 += n;
+                }
+                _spillFile.Position = _keptLength;
+                return all;
+            }
             long at = 0;
             foreach (var chunk in _chunks)
             {
@@ -191,7 +322,7 @@ namespace HerdPS.Transport
             lock (_gate)
             {
                 if (_keptLength == 0) return "";
-                if (_chunks.Count == 1) return Utf8.GetString(_chunks[0], 0, (int)_keptLength);
+                if (_chunks.Count == 1 && _spillFile == null) return Utf8.GetString(_chunks[0], 0, (int)_keptLength);
                 return Utf8.GetString(Contiguous());
             }
         }
@@ -203,10 +334,12 @@ namespace HerdPS.Transport
                 _sealed = true;
                 _hash.Dispose();
                 _chunks.Clear();
+                _spillFile?.Dispose();
+                _spillFile = null;
             }
         }
 
-        private static readonly Encoding Utf8 = new UTF8Encoding(false, false);
+        private static Encoding Utf8 => OutputText.Utf8;
 
         /// <summary>
         /// The contract's OutputHash: SHA-256 over the digests of stdout and stderr and the exit code, in that

@@ -32,6 +32,8 @@ namespace HerdPS.Transport
         public Func<System.IO.Stream>? StdinSource { get; set; }
         /// <summary>Sees every chunk of stdout as it arrives, before the cap (streaming file reads).</summary>
         public Action<byte[], int>? OnStdOut { get; set; }
+        /// <summary>Where output past a size goes instead of memory; null keeps it in memory.</summary>
+        public OutputSpill? Spill { get; set; }
     }
 
     /// <summary>What one attempt on one host produced. The runner turns attempts into a <see cref="FleetResult"/>.</summary>
@@ -39,8 +41,11 @@ namespace HerdPS.Transport
     {
         public FleetStatus Status { get; set; }
         public int? ExitCode { get; set; }
-        public string StdOut { get; set; } = "";
-        public string StdErr { get; set; } = "";
+        internal OutputText StdOutText { get; } = new OutputText();
+        internal OutputText StdErrText { get; } = new OutputText();
+        /// <summary>The command's stdout; a spilled one is read from its temporary file on first use.</summary>
+        public string StdOut { get => StdOutText.Text; set => StdOutText.Text = value; }
+        public string StdErr { get => StdErrText.Text; set => StdErrText.Text = value; }
         public bool Truncated { get; set; }
         public string OutputHash { get; set; } = "";
         public FleetErrorKind ErrorKind { get; set; }
@@ -54,16 +59,16 @@ namespace HerdPS.Transport
         /// Reads a finished child process into an outcome. <paramref name="classifyExit"/> may claim an exit code
         /// as a transport failure (ssh's 255); any other exit is the command's own.
         /// </summary>
-        internal static TransportOutcome FromChildProcess(ChildProcessOutcome run, TimeSpan? timeout, string startHint, Func<int, string, SshFailure?>? classifyExit)
+        internal static TransportOutcome FromChildProcess(ChildProcessOutcome run, TimeSpan? timeout, string startHint, Func<int, Func<string>, SshFailure?>? classifyExit)
         {
             var outcome = new TransportOutcome
             {
                 StartTime = run.StartTime,
                 Duration = run.Duration,
-                StdOut = run.StdOut.Text(),
-                StdErr = run.StdErr.Text(),
                 Truncated = run.StdOut.Truncated || run.StdErr.Truncated,
             };
+            Take(run.StdOut, outcome.StdOutText);
+            Take(run.StdErr, outcome.StdErrText);
             if (run.StartError != null)
             {
                 outcome.Status = FleetStatus.Unreachable;
@@ -84,7 +89,8 @@ namespace HerdPS.Transport
             else
             {
                 var exit = run.ExitCode!.Value;
-                var failure = classifyExit?.Invoke(exit, outcome.StdErr);
+                // stderr is read only if the classifier needs it: a spilled stderr stays in its file otherwise.
+                var failure = classifyExit?.Invoke(exit, () => outcome.StdErr);
                 if (failure != null)
                 {
                     // A connection lost mid-command is Unreachable too: the command never reported an exit.
@@ -101,6 +107,19 @@ namespace HerdPS.Transport
             }
             outcome.OutputHash = OutputCapture.CombineHash(run.StdOut.Digest(), run.StdErr.Digest(), outcome.ExitCode);
             return outcome;
+        }
+
+        private static void Take(OutputCapture capture, OutputText into)
+        {
+            if (capture.TakeSpilled() is CapturedOutput spilled) into.SetSpilled(spilled);
+            else into.Text = capture.Text();
+        }
+
+        /// <summary>Frees spilled output of an attempt nobody will read (one that is retried).</summary>
+        internal void ReleaseOutput()
+        {
+            StdOutText.Release();
+            StdErrText.Release();
         }
     }
 

@@ -53,6 +53,16 @@ namespace HerdPS.Tests.History
             }
         }
 
+        public static string ScalarText(string path, string sql)
+        {
+            using (var connection = RawConnection(path))
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = sql;
+                return Convert.ToString(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) ?? "";
+            }
+        }
+
         public static void Execute(string path, string sql)
         {
             using (var connection = RawConnection(path))
