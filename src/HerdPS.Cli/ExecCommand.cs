@@ -72,18 +72,24 @@ namespace HerdPS.Cli
             // byte[] -> string -> Console's encoder) made four copies of every host's output, two of them UTF-16.
             using var ndjson = json ? new NdjsonWriter(Console.OpenStandardOutput()) : null;
             var grouper = new OutputGrouper();
-            using var run = FleetEngine.Start(target, commandText, request, progress == null ? null : progress.Report, ct);
+            // Output past 256 KiB per host waits in a private temporary file, not in memory, until it is written
+            // out and recorded; each result's file is freed as soon as this loop is done with it.
+            var spill = Cli.OutputSpill();
+            using var run = FleetEngine.Start(target, commandText, request, progress == null ? null : progress.Report, ct,
+                configure: options => options.Spill = spill);
             var anyFailed = false;
             await foreach (var result in run.ReadAllAsync(CancellationToken.None))
             {
                 if (!result.Succeeded) anyFailed = true;
                 var change = recording.Add(result);
+                var keep = false;
                 if (json)
                 {
-                    if (errorsOnly && result.Succeeded) continue;
-                    ndjson!.Write(result, recording.ComparesWithLast ? w => ChangeView.WriteJsonFields(w, change) : (Action<System.Text.Json.Utf8JsonWriter>?)null);
+                    if (!errorsOnly || !result.Succeeded)
+                        ndjson!.Write(result, recording.ComparesWithLast ? w => ChangeView.WriteJsonFields(w, change) : (Action<System.Text.Json.Utf8JsonWriter>?)null);
                 }
-                else grouper.Add(result);
+                else keep = grouper.Add(result);
+                if (!keep) result.ReleaseOutput();
             }
             progress?.Clear();
             var difference = recording.Complete(cancelled: ct.IsCancellationRequested);

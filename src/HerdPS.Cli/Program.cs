@@ -60,6 +60,23 @@ namespace HerdPS.Cli
             return target;
         }
 
+        /// <summary>
+        /// Where this process keeps large outputs (see <see cref="HerdPS.Transport.OutputSpill"/>): $HERD_SPILL_DIR,
+        /// else herd-&lt;user&gt; in $TMPDIR. If a spill file can't be made, the output stays in memory and stderr
+        /// says so, once per process.
+        /// </summary>
+        public static HerdPS.Transport.OutputSpill OutputSpill()
+        {
+            var warned = 0;
+            return new HerdPS.Transport.OutputSpill(HerdPS.Transport.OutputSpill.DefaultDirectory(Environment.GetEnvironmentVariable))
+            {
+                OnFailure = message =>
+                {
+                    if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Console.Error.WriteLine("herd: warning: " + message);
+                },
+            };
+        }
+
         public static async Task<int> Guard(Func<Task<int>> action)
         {
             try
