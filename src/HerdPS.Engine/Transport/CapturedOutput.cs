@@ -67,7 +67,9 @@ namespace HerdPS.Transport
             }
             var path = Path.Combine(Directory, "out-" + Guid.NewGuid().ToString("N"));
             var options = PrivateDirectory.IsWindows ? FileOptions.DeleteOnClose : FileOptions.None;
-            var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, options);
+            // Unbuffered (a buffer size of 1): each write reaches the OS or throws, so after a failed write the
+            // file holds exactly the bytes written before it, and the capture can take them back intact.
+            var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, options);
             if (!PrivateDirectory.IsWindows)
             {
                 try { File.Delete(path); }
@@ -122,7 +124,8 @@ namespace HerdPS.Transport
             if (chunk == null) throw new ArgumentNullException(nameof(chunk));
             var decoder = OutputText.Utf8.GetDecoder();
             var bytes = new byte[32 * 1024];
-            var chars = new char[OutputText.Utf8.GetMaxCharCount(bytes.Length) + 2];
+            // Room for the decoder's carried-over bytes of a character split between reads, too.
+            var chars = new char[OutputText.Utf8.GetMaxCharCount(bytes.Length + 4)];
             using var reader = OpenRead();
             while (true)
             {

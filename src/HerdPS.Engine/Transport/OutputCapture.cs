@@ -160,8 +160,10 @@ namespace HerdPS.Transport
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
+                // The chunks are still all here (they are cleared only once the file holds them): drop the file.
                 SpillFailed(e);
-                if (_spillFile != null) Unspill();
+                _spillFile?.Dispose();
+                _spillFile = null;
                 return false;
             }
         }
@@ -235,9 +237,17 @@ namespace HerdPS.Transport
                 if (!_sealed) FinishTail();
                 _sealed = true;
                 if (_spillFile == null) return null;
+                try { _spillFile.Flush(); }
+                catch (IOException e)
+                {
+                    // The last bytes could not reach the disk: keep what can be read back, in memory. What could
+                    // not is missing, so the result says Truncated, and OnFailure has said why.
+                    SpillFailed(e);
+                    Unspill();
+                    return null;
+                }
                 var file = _spillFile;
                 _spillFile = null;
-                file.Flush();
                 return new CapturedOutput(file, _keptLength);
             }
         }
