@@ -219,8 +219,8 @@ namespace HerdPS.History
                     errorMessage.Value = (object?)result.ErrorMessage ?? DBNull.Value;
                     attempts.Value = result.Attempts;
                     startUtc.Value = HistoryTime.ToText(result.StartTime);
-                    groups.Value = JsonSerializer.Serialize(result.Groups ?? Array.Empty<string>());
-                    tags.Value = JsonSerializer.Serialize(result.Tags ?? Array.Empty<string>());
+                    groups.Value = StringListJson(result.Groups);
+                    tags.Value = StringListJson(result.Tags);
                     var rowid = (long)insert.ExecuteScalar()!;
                     if (spilledOut != null) FillText(connection, "stdout", rowid, spilledOut, outLength);
                     if (spilledErr != null) FillText(connection, "stderr", rowid, spilledErr, errLength);
@@ -359,9 +359,52 @@ namespace HerdPS.History
                 ErrorMessage = reader.IsDBNull(10) ? null : reader.GetString(10),
                 Attempts = reader.GetInt32(11),
                 StartTime = HistoryTime.Parse(reader.GetString(12)),
-                Groups = JsonSerializer.Deserialize<string[]>(reader.GetString(13)) ?? Array.Empty<string>(),
-                Tags = JsonSerializer.Deserialize<string[]>(reader.GetString(14)) ?? Array.Empty<string>(),
+                Groups = ParseStringList(reader.GetString(13), "groups", runId, host),
+                Tags = ParseStringList(reader.GetString(14), "tags", runId, host),
             };
+        }
+
+        // Groups and tags are JSON arrays of strings. Written and read with the plain writer and reader, not
+        // JsonSerializer: its first use in a process costs 20-30 ms of reflection, most of what recording
+        // added to a short warm run (bench/results.md).
+        internal static string StringListJson(string[]? values)
+        {
+            using (var buffer = new MemoryStream())
+            {
+                using (var w = new Utf8JsonWriter(buffer))
+                {
+                    w.WriteStartArray();
+                    foreach (var v in values ?? Array.Empty<string>()) w.WriteStringValue(v);
+                    w.WriteEndArray();
+                }
+                return Encoding.UTF8.GetString(buffer.ToArray());
+            }
+        }
+
+        private string[] ParseStringList(string json, string what, long runId, string host)
+        {
+            try
+            {
+                using (var doc = JsonDocument.Parse(json))
+                {
+                    if (doc.RootElement.ValueKind == JsonValueKind.Null) return Array.Empty<string>();
+                    if (doc.RootElement.ValueKind == JsonValueKind.Array)
+                    {
+                        var list = new List<string>(doc.RootElement.GetArrayLength());
+                        foreach (var e in doc.RootElement.EnumerateArray())
+                        {
+                            if (e.ValueKind != JsonValueKind.String) throw new FormatException("an element is not a string");
+                            list.Add(e.GetString()!);
+                        }
+                        return list.ToArray();
+                    }
+                }
+                throw new FormatException("not a JSON array");
+            }
+            catch (Exception e) when (e is JsonException || e is FormatException)
+            {
+                throw new HistoryException(DatabasePath, $"run {runId}, host '{host}': {what} is not a list of names ({e.Message}).");
+            }
         }
 
         // A name this build doesn't know was written by a newer HerdPS; guessing a value would misreport the run.

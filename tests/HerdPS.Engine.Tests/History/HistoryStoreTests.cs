@@ -338,6 +338,30 @@ namespace HerdPS.Tests.History
         }
 
         [Fact]
+        public void GroupsAndTagsAreStoredAsJsonArraysAndADamagedOneIsAHistoryError()
+        {
+            using (var store = HistoryStore.Open(DbPath))
+            {
+                var r = Result("h1");
+                r.Groups = new[] { "web", "quote\"and\\slash", "ü" };
+                r.Tags = Array.Empty<string>();
+                var id = Record(store, "tags", "all", Now, results: r);
+                var back = store.ReadResults(id).Single();
+                Assert.Equal(r.Groups, back.Groups);
+                Assert.Empty(back.Tags);
+            }
+            // Any JSON writer reads them: the stored text is the plain JSON form.
+            Assert.Equal("[\"web\",\"quote\\u0022and\\\\slash\",\"\\u00FC\"]", HistoryTestData.ScalarText(DbPath, "SELECT groups FROM results"));
+            HistoryTestData.Execute(DbPath, "UPDATE results SET tags = '{\"not\": \"a list\"}'");
+            using (var store = HistoryStore.Open(DbPath))
+            {
+                var error = Assert.Throws<HistoryException>(() => store.ReadResults(store.ListRuns(new HistoryQuery()).Single().Id).ToList());
+                Assert.Contains("tags is not a list of names", error.Message);
+                Assert.Contains(DbPath, error.Message);
+            }
+        }
+
+        [Fact]
         public void StoreClosesTheFileOnDisposeSoItCanBeMovedAside()
         {
             using (var store = HistoryStore.Open(DbPath))
