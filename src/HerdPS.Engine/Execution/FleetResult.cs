@@ -76,6 +76,8 @@ namespace HerdPS
             _stdErr.Release();
         }
 
+        internal Transport.OutputText StdOutText => _stdOut;
+        internal Transport.OutputText StdErrText => _stdErr;
         /// <summary>Stdout still in its spill file (not read into a string); null when it is in memory.</summary>
         internal Transport.CapturedOutput? SpilledStdOut => _stdOut.Spilled;
         internal Transport.CapturedOutput? SpilledStdErr => _stdErr.Spilled;
@@ -91,8 +93,8 @@ namespace HerdPS
         /// <summary>Takes an attempt's output over: in-memory text is copied, a spill file changes owner.</summary>
         internal void TakeOutput(Transport.TransportOutcome outcome)
         {
-            if (outcome.StdOutText.TakeSpilled() is Transport.CapturedOutput o) _stdOut.SetSpilled(o); else StdOut = outcome.StdOut;
-            if (outcome.StdErrText.TakeSpilled() is Transport.CapturedOutput e) _stdErr.SetSpilled(e); else StdErr = outcome.StdErr;
+            _stdOut.MoveFrom(outcome.StdOutText);
+            _stdErr.MoveFrom(outcome.StdErrText);
         }
 
         public override string ToString() => $"{HostName}: {Status}" + (ExitCode is int c ? $" ({c})" : "");

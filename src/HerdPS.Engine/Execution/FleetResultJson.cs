@@ -33,8 +33,8 @@ namespace HerdPS.Execution
             w.WriteString("status", r.Status.ToString());
             if (r.ExitCode is int code) w.WriteNumber("exitCode", code); else w.WriteNull("exitCode");
             w.WriteBoolean("succeeded", r.Succeeded);
-            WriteOutput(w, "stdOut", r.SpilledStdOut, r);
-            WriteOutput(w, "stdErr", r.SpilledStdErr, r);
+            WriteOutput(w, "stdOut", r.StdOutText);
+            WriteOutput(w, "stdErr", r.StdErrText);
             w.WriteBoolean("truncated", r.Truncated);
             w.WriteString("startTime", r.StartTime.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
             w.WriteNumber("duration", Math.Round(r.Duration.TotalSeconds, 3));
@@ -54,11 +54,12 @@ namespace HerdPS.Execution
         /// A spilled output is written from its file in segments, flushing the writer after each, so a host's
         /// megabytes never become one string (or one JSON buffer) in memory.
         /// </summary>
-        private static void WriteOutput(Utf8JsonWriter w, string name, Transport.CapturedOutput? spilled, FleetResult r)
+        private static void WriteOutput(Utf8JsonWriter w, string name, Transport.OutputText output)
         {
+            var spilled = output.Spilled;
             if (spilled == null)
             {
-                w.WriteString(name, name == "stdOut" ? r.StdOut : r.StdErr);
+                w.WriteString(name, output.Text);
                 return;
             }
             w.WritePropertyName(name);

@@ -286,15 +286,17 @@ namespace HerdPS.Transport
             }
         }
 
-        /// <summary>Hands the spilled output over to a new owner (null when there is none).</summary>
-        public CapturedOutput? TakeSpilled()
+        /// <summary>Takes <paramref name="source"/>'s output over: its text is copied, its spill file changes owner.</summary>
+        public void MoveFrom(OutputText source)
         {
-            lock (_gate)
+            CapturedOutput? spilled;
+            lock (source._gate)
             {
-                var s = _spilled;
-                _spilled = null;
-                return s;
+                spilled = source._spilled;
+                source._spilled = null;
             }
+            if (spilled != null) SetSpilled(spilled);
+            else Text = source.Text;
         }
 
         /// <summary>Frees a spilled output nobody read; reading the text afterwards is an error, not an empty string.</summary>

@@ -63,7 +63,7 @@ namespace HerdPS.Transport
 
             using var run = await ChildProcess.RunAsync(_options.SshPath, args, settings, cancellationToken).ConfigureAwait(false);
             return TransportOutcome.FromChildProcess(run, invocation.Timeout, " (is the OpenSSH client installed and on PATH?)",
-                (exit, stderr) => run.StdErr.ReportedExitCode != null ? null : ClassifyExit(exit, stderr(), null, invocation.Raw, host.Name));
+                (exit, stderr) => ClassifyExit(exit, stderr, run.StdErr.ReportedExitCode, invocation.Raw, host.Name));
         }
 
         /// <summary>
@@ -71,10 +71,11 @@ namespace HerdPS.Transport
         /// reported exit is the command's; a 255 with no trailer and no ssh message means the connection went away
         /// before the command could report (a multiplexed client says nothing when its master dies).
         /// </summary>
-        internal static SshFailure? ClassifyExit(int exit, string stderr, int? reportedExit, bool raw, string hostName)
+        /// <param name="stderr">Read only when the trailer doesn't settle it: a spilled stderr stays in its file otherwise.</param>
+        internal static SshFailure? ClassifyExit(int exit, Func<string> stderr, int? reportedExit, bool raw, string hostName)
         {
             if (reportedExit != null) return null;
-            var failure = SshErrorClassifier.Classify(exit, stderr, hostName);
+            var failure = SshErrorClassifier.Classify(exit, stderr(), hostName);
             if (failure != null || raw || exit != 255) return failure;
             return new SshFailure(FleetErrorKind.TransportError,
                 $"the connection to {hostName} ended before the command reported its exit status (ssh exited 255); the command may have run in part", false);

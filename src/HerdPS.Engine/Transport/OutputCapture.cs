@@ -301,27 +301,14 @@ namespace HerdPS.Transport
 
         private byte[] Contiguous()
         {
+            // Spilled output is read through the CapturedOutput that TakeSpilled hands over, never copied whole.
+            if (_spillFile != null) throw new InvalidOperationException("this output is in a spill file; take it with TakeSpilled()");
             var all = new byte[_keptLength];
-            if (_spillFile != null)
+            var at = 0;
+            foreach (var (chunk, length) in KeptChunks())
             {
-                _spillFile.Flush();
-                _spillFile.Position = 0;
-                var at0 = 0;
-                while (at0 < all.Length)
-                {
-                    var n = _spillFile.Read(all, at0, all.Length - at0);
-                    if (n <= 0) throw new IOException("the temporary file holding this output ended early");
-                    at0 += n;
-                }
-                _spillFile.Position = _keptLength;
-                return all;
-            }
-            long at = 0;
-            foreach (var chunk in _chunks)
-            {
-                var n = (int)Math.Min(ChunkSize, _keptLength - at);
-                Buffer.BlockCopy(chunk, 0, all, (int)at, n);
-                at += n;
+                Buffer.BlockCopy(chunk, 0, all, at, length);
+                at += length;
             }
             return all;
         }
@@ -332,7 +319,7 @@ namespace HerdPS.Transport
             lock (_gate)
             {
                 if (_keptLength == 0) return "";
-                if (_chunks.Count == 1 && _spillFile == null) return Utf8.GetString(_chunks[0], 0, (int)_keptLength);
+                if (_chunks.Count == 1) return Utf8.GetString(_chunks[0], 0, (int)_keptLength);
                 return Utf8.GetString(Contiguous());
             }
         }

@@ -89,7 +89,6 @@ namespace HerdPS.Transport
             else
             {
                 var exit = run.ExitCode!.Value;
-                // stderr is read only if the classifier needs it: a spilled stderr stays in its file otherwise.
                 var failure = classifyExit?.Invoke(exit, () => outcome.StdErr);
                 if (failure != null)
                 {

@@ -58,11 +58,11 @@ namespace HerdPS.Tests.Transport
         [Fact]
         public void WithTheWrapperA255WithoutTrailerIsALostConnectionAndWithOneIsTheCommands()
         {
-            var lost = OpenSshTransport.ClassifyExit(255, "", reportedExit: null, raw: false, "h");
+            var lost = OpenSshTransport.ClassifyExit(255, () => "", reportedExit: null, raw: false, "h");
             Assert.Equal(FleetErrorKind.TransportError, lost!.Kind);
             Assert.False(lost.BeforeSession); // the command may have run: never retried
-            Assert.Null(OpenSshTransport.ClassifyExit(255, "Permission denied (publickey).", reportedExit: 255, raw: false, "h"));
-            Assert.Null(OpenSshTransport.ClassifyExit(255, "", reportedExit: null, raw: true, "h"));
+            Assert.Null(OpenSshTransport.ClassifyExit(255, () => "Permission denied (publickey).", reportedExit: 255, raw: false, "h"));
+            Assert.Null(OpenSshTransport.ClassifyExit(255, () => "", reportedExit: null, raw: true, "h"));
         }
     }
 
