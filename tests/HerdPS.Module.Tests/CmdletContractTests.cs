@@ -136,6 +136,33 @@ namespace HerdPS.Module.Tests
             NoBreaches(breaches);
         }
 
+        /// <summary>
+        /// PowerShell resolves [HerdPS.FleetResult] and -is only against its default load context, where HerdPS.dll
+        /// and HerdPS.Contracts.dll live; the engine lives in the module's own context. So every type a cmdlet writes
+        /// or takes must come from one of those two (or from the framework and PowerShell), never from the engine.
+        /// </summary>
+        [Fact]
+        public void Every_type_a_cmdlet_writes_or_takes_is_one_PowerShell_can_name()
+        {
+            var nameable = new HashSet<string>(StringComparer.Ordinal) { "HerdPS", "HerdPS.Contracts", "System.Management.Automation" };
+            var breaches = new List<string>();
+            void Check(string cmdlet, string what, Type type)
+            {
+                while (type.HasElementType) type = type.GetElementType()!;
+                if (type.IsGenericType) foreach (var argument in type.GetGenericArguments()) Check(cmdlet, what, argument);
+                var assembly = type.Assembly.GetName().Name!;
+                if (assembly.StartsWith("HerdPS", StringComparison.Ordinal) && !nameable.Contains(assembly))
+                    breaches.Add($"{cmdlet} {what}: {type.FullName} is in {assembly}, which PowerShell loads in isolation (move it to HerdPS.Contracts)");
+            }
+            foreach (var c in Cmdlets())
+            {
+                foreach (var output in OutputTypes(c.Type)) Check(c.Name, "writes", output);
+                foreach (var property in c.Type.GetProperties().Where(p => p.GetCustomAttributesData().Any(a => a.AttributeType.Name == "ParameterAttribute")))
+                    Check(c.Name, "-" + property.Name, property.PropertyType);
+            }
+            NoBreaches(breaches);
+        }
+
         internal static List<Type> OutputTypes(Type cmdlet) =>
             cmdlet.GetCustomAttributesData().Where(a => a.AttributeType.FullName == "System.Management.Automation.OutputTypeAttribute")
                 .SelectMany(a => a.ConstructorArguments.SelectMany(arg => arg.Value is IEnumerable<CustomAttributeTypedArgument> many ? many.Select(m => m.Value) : new[] { arg.Value }))

@@ -101,7 +101,7 @@ namespace HerdPS.Module.Tests
         private static XDocument Formats => XDocument.Load(ModuleFiles.Repo("src/HerdPS/HerdPS.format.ps1xml"));
 
         private static Type? Find(string fullName) =>
-            ModuleFiles.Module.GetType(fullName) ?? ModuleFiles.Engine.GetType(fullName);
+            ModuleFiles.Module.GetType(fullName) ?? ModuleFiles.Contracts.GetType(fullName);
 
         [Fact]
         public void Every_view_names_a_real_type_and_real_properties()
@@ -111,7 +111,7 @@ namespace HerdPS.Module.Tests
             {
                 var typeName = view.Element("ViewSelectedBy")!.Element("TypeName")!.Value;
                 var type = Find(typeName);
-                if (type == null) { breaches.Add($"view {view.Element("Name")!.Value}: no type {typeName} in HerdPS.dll or HerdPS.Engine.dll"); continue; }
+                if (type == null) { breaches.Add($"view {view.Element("Name")!.Value}: no type {typeName} in HerdPS.dll or HerdPS.Contracts.dll (the types PowerShell can name)"); continue; }
                 foreach (var property in view.Descendants("PropertyName").Select(p => p.Value))
                     if (type.GetProperty(property) == null) breaches.Add($"view {view.Element("Name")!.Value}: {typeName} has no property {property}");
                 foreach (var label in view.Descendants("TableColumnHeader").Select(h => h.Element("Label")?.Value))

@@ -17,6 +17,7 @@ namespace HerdPS.Module.Tests
         public static string SmaReference => Meta("SmaReference");
         public static string ModuleDir => Path.Combine(RepoRoot, "out", "HerdPS", Version);
         public static string ModuleDll => Path.Combine(ModuleDir, "HerdPS.dll");
+        public static string ContractsDll => Path.Combine(ModuleDir, "HerdPS.Contracts.dll");
         public static string Repo(string relative) => Path.Combine(RepoRoot, relative);
 
         private static readonly Lazy<MetadataLoadContext> Context = new(() =>
@@ -27,6 +28,7 @@ namespace HerdPS.Module.Tests
                 .Concat(Directory.GetFiles(Path.Combine(ModuleDir, "Dependencies"), "*.dll"))
                 .Append(SmaReference)
                 .Append(ModuleDll)
+                .Append(ContractsDll)
                 // One file per simple name: the module's copies of framework packages yield to the runtime's.
                 .GroupBy(p => Path.GetFileNameWithoutExtension(p), StringComparer.OrdinalIgnoreCase)
                 .Select(g => g.First());
@@ -35,6 +37,8 @@ namespace HerdPS.Module.Tests
 
         public static Assembly Module => Context.Value.LoadFromAssemblyPath(ModuleDll);
         public static Assembly Engine => Context.Value.LoadFromAssemblyName("HerdPS.Engine");
+        /// <summary>The types users name ([HerdPS.FleetResult]): the assembly PowerShell loads into its default context.</summary>
+        public static Assembly Contracts => Context.Value.LoadFromAssemblyPath(ContractsDll);
         public static Assembly Sma => Context.Value.LoadFromAssemblyName("System.Management.Automation");
         public static Type SmaType(string name) => Sma.GetType("System.Management.Automation." + name, throwOnError: true)!;
     }

@@ -8,7 +8,7 @@ namespace HerdPS.Execution
     /// <summary>Listings of a request's selection (<c>Get-FleetHost</c>, <c>Get-FleetTag</c>): the same inventory and selection a run would use.</summary>
     public static class FleetQueries
     {
-        public static IReadOnlyList<FleetHostInfo> Hosts(FleetTarget target) => target.Hosts.Select(FleetHostInfo.From).ToArray();
+        public static IReadOnlyList<FleetHostInfo> Hosts(FleetTarget target) => target.Hosts.Select(FleetHostInfoFactory.From).ToArray();
 
         /// <summary>Tags carried by the selected hosts (every tag of the inventory when nothing is selected), each with the selected hosts carrying it.</summary>
         public static IReadOnlyList<TagSummary> Tags(FleetTarget target) =>

@@ -178,7 +178,9 @@ namespace HerdPS.Execution
                 Groups = host.Groups.ToArray(),
                 Tags = host.Tags.ToArray(),
             };
-            result.TakeOutput(outcome);
+            // Takes the attempt's output over: in-memory text is copied, a spill file changes owner.
+            result.StdOutText.MoveFrom(outcome.StdOutText);
+            result.StdErrText.MoveFrom(outcome.StdErrText);
             return result;
         }
 

@@ -12,54 +12,6 @@ using HerdPS.Transport;
 
 namespace HerdPS.Files
 {
-    public enum FileTransferDirection { Push, Pull }
-
-    /// <summary>How one host's transfer ended. Only Transferred is success.</summary>
-    public enum FileTransferStatus
-    {
-        /// <summary>Copied, and the checksum on the far side matched (see <see cref="FileTransferResult.Verified"/>).</summary>
-        Transferred,
-        /// <summary>The destination exists and force was not given: nothing was copied.</summary>
-        Exists,
-        /// <summary>Pull: the remote file does not exist.</summary>
-        Missing,
-        IsDirectory,
-        PermissionDenied,
-        NotRegularFile,
-        /// <summary>Push: the remote directory does not exist.</summary>
-        NoSuchDirectory,
-        /// <summary>Push: no file can be created in the remote directory. Nothing was left behind.</summary>
-        NotWritable,
-        /// <summary>The bytes that arrived don't hash to what was sent (a cut connection, a file changing meanwhile); the copy was discarded.</summary>
-        ChecksumMismatch,
-        Failed,
-        Unreachable,
-        TimedOut,
-        Cancelled,
-    }
-
-    /// <summary>One host's push or pull (PowerShell type <c>HerdPS.FileTransferResult</c>).</summary>
-    public sealed class FileTransferResult
-    {
-        public string HostName { get; set; } = "";
-        public FileTransferDirection Direction { get; set; }
-        /// <summary>Push: the source file. Pull: the host's copy (&lt;dir&gt;/&lt;host&gt;/&lt;name&gt;).</summary>
-        public string LocalPath { get; set; } = "";
-        public string RemotePath { get; set; } = "";
-        public FileTransferStatus Status { get; set; }
-        public bool Succeeded => Status == FileTransferStatus.Transferred;
-        /// <summary>Bytes copied (0 when nothing was).</summary>
-        public long Bytes { get; set; }
-        /// <summary>SHA-256 of the content copied.</summary>
-        public string? Sha256 { get; set; }
-        /// <summary>The far side's SHA-256 was computed after the copy and matched.</summary>
-        public bool Verified { get; set; }
-        public TimeSpan Duration { get; set; }
-        public FleetErrorKind ErrorKind { get; set; }
-        public string? ErrorMessage { get; set; }
-        public string[] Groups { get; set; } = Array.Empty<string>();
-        public string[] Tags { get; set; } = Array.Empty<string>();
-    }
 
     public sealed class FilePushOptions
     {
@@ -86,6 +38,16 @@ namespace HerdPS.Files
     /// </summary>
     public static class FileTransfer
     {
+        /// <summary><see cref="PushAsync"/> for a caller that reads on one thread (the cmdlets); see <see cref="BlockingReader{T}"/>.</summary>
+        public static BlockingReader<FileTransferResult> Push(FleetTarget target, FleetCommandRequest request, string localPath, string remotePath,
+            FilePushOptions options, Action<FleetProgress>? progress, CancellationToken cancellationToken) =>
+            BlockingReader.Of(PushAsync(target, request, localPath, remotePath, options, progress, cancellationToken), cancellationToken);
+
+        /// <summary><see cref="PullAsync"/> for a caller that reads on one thread (the cmdlets); see <see cref="BlockingReader{T}"/>.</summary>
+        public static BlockingReader<FileTransferResult> Pull(FleetTarget target, FleetCommandRequest request, string remotePath, string localDirectory,
+            FilePullOptions options, Action<FleetProgress>? progress, CancellationToken cancellationToken) =>
+            BlockingReader.Of(PullAsync(target, request, remotePath, localDirectory, options, progress, cancellationToken), cancellationToken);
+
         /// <summary>Copies <paramref name="localPath"/> to <paramref name="remotePath"/> on every host; results stream as hosts finish.</summary>
         /// <exception cref="FileNotFoundException">The local file doesn't exist (nothing ran).</exception>
         public static async IAsyncEnumerable<FileTransferResult> PushAsync(FleetTarget target, FleetCommandRequest request, string localPath, string remotePath,

@@ -3,15 +3,6 @@ using System.Collections.Generic;
 
 namespace HerdPS.Inventory
 {
-    /// <summary>How a command reaches a host.</summary>
-    public enum HostTransportKind
-    {
-        /// <summary>The OpenSSH client, honouring the user's ssh_config.</summary>
-        Ssh,
-        /// <summary>This machine, without SSH (the embedded default, and <c>transport: local</c>).</summary>
-        Local,
-    }
-
     /// <summary>
     /// One host of the inventory. <see cref="Name"/> is what the user calls it and what ssh gets as the
     /// destination (so ssh_config <c>Host</c> blocks apply to it as they would for <c>ssh name</c>);

@@ -79,6 +79,9 @@ namespace HerdPS.Watch
         /// <summary>The history's watch id once the first iteration is recorded.</summary>
         public long? WatchId { get; private set; }
 
+        /// <summary><see cref="RunAsync"/> for a caller that reads on one thread (the cmdlets); see <see cref="BlockingReader{T}"/>.</summary>
+        public BlockingReader<WatchResult> Start(CancellationToken cancellationToken) => BlockingReader.Of(RunAsync(cancellationToken), cancellationToken);
+
         /// <summary>
         /// Runs the watch, yielding one <see cref="WatchResult"/> per host per iteration as hosts finish. Can be
         /// enumerated once.

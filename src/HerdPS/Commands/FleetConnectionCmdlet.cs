@@ -73,24 +73,23 @@ namespace HerdPS.Commands
         {
             var progress = new ConcurrentQueue<FleetProgress>();
             using var run = FleetEngine.Start(target, command, request, progress.Enqueue, StopToken);
+            using var results = BlockingReader.Of(run);
             while (true)
             {
-                var ready = run.Results.WaitToReadAsync().AsTask();
                 // Waking every 200 ms keeps the progress bar moving while no host finishes.
-                while (!ready.Wait(200)) WriteLatestProgress(progress, command);
-                if (!ready.Result) break;
-                while (run.Results.TryRead(out var result))
-                {
-                    WriteLatestProgress(progress, command);
-                    WriteVerbose($"{result.HostName}: {result.Status} after {result.Duration.TotalSeconds:0.00}s, {result.Attempts} attempt(s)" + (result.ErrorMessage != null ? ": " + result.ErrorMessage : ""));
-                    WriteObject(shape(result));
-                    var error = FleetErrorRecords.ForResult(result);
-                    if (error != null) WriteError(ToErrorRecord(error));
-                }
+                var step = results.Next(ProgressTick, out var result);
+                WriteLatestProgress(progress, command);
+                if (step == ReadStep.End) break;
+                if (step == ReadStep.Idle) continue;
+                WriteVerbose($"{result.HostName}: {result.Status} after {result.Duration.TotalSeconds:0.00}s, {result.Attempts} attempt(s)" + (result.ErrorMessage != null ? ": " + result.ErrorMessage : ""));
+                WriteObject(shape(result));
+                var error = FleetErrorRecords.ForResult(result);
+                if (error != null) WriteError(ToErrorRecord(error));
             }
-            run.Completion.GetAwaiter().GetResult();
-            WriteLatestProgress(progress, command);
         }
+
+        /// <summary>How often a waiting cmdlet wakes to write progress while no result arrives.</summary>
+        internal static readonly TimeSpan ProgressTick = TimeSpan.FromMilliseconds(200);
 
         protected void WriteLatestProgress(ConcurrentQueue<FleetProgress> queue, string command)
         {

@@ -48,13 +48,13 @@ namespace HerdPS.Commands
             try
             {
                 using var run = FleetEngine.Start(_target, _command, _request, null, _stop.Token);
-                foreach (var result in ReadAll(run))
+                using var results = BlockingReader.Of(run);
+                foreach (var result in results.ReadToEnd())
                 {
                     Output.Add(PSObject.AsPSObject(_recording == null ? result : InvokeFleetCommandCommand.WithChange(result, _recording)));
                     var error = FleetErrorRecords.ForResult(result);
                     if (error != null) Error.Add(FleetCmdlet.ToErrorRecord(error));
                 }
-                run.Completion.GetAwaiter().GetResult();
                 if (_recording != null) Complete(_recording);
                 SetJobState(_stop.IsCancellationRequested ? JobState.Stopped : JobState.Completed);
             }
@@ -77,13 +77,6 @@ namespace HerdPS.Commands
             var difference = recording.Complete(cancelled: _stop.IsCancellationRequested);
             if (ExecRecording.RemovedHostsNotice(difference) is string removed) Warning.Add(new WarningRecord(removed));
             if (recording.FailureWarning is string failure) Warning.Add(new WarningRecord(failure));
-        }
-
-        private static System.Collections.Generic.IEnumerable<FleetResult> ReadAll(FleetRun run)
-        {
-            while (run.Results.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
-                while (run.Results.TryRead(out var result))
-                    yield return result;
         }
 
         public override void StopJob() => StopJob(false, null);

@@ -15,18 +15,16 @@ namespace HerdPS.Commands
     /// </summary>
     public abstract class InventoryNameCompleter : IArgumentCompleter
     {
-        private readonly NameKind _kind;
-
-        protected InventoryNameCompleter(NameKind kind) { _kind = kind; }
+        // No field or signature of an engine type here: PowerShell loads every exported type of HerdPS.dll before
+        // the module initializer makes the engine loadable (see Loading/ModuleInitializer.cs).
+        private protected abstract IEnumerable<string> Names(string? inventoryPath, string wordToComplete);
 
         public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
             CommandAst commandAst, IDictionary fakeBoundParameters)
         {
             try
             {
-                var path = fakeBoundParameters?["InventoryPath"] as string;
-                var inventory = InventoryLoader.LoadOrDefault(path, Environment.GetEnvironmentVariable, out _);
-                return NameCompletion.Complete(inventory, _kind, wordToComplete)
+                return Names(fakeBoundParameters?["InventoryPath"] as string, wordToComplete)
                     .Select(n => new CompletionResult(NameCompletion.Quote(n), n, CompletionResultType.ParameterValue, n))
                     .ToArray();
             }
@@ -35,9 +33,26 @@ namespace HerdPS.Commands
                 return Array.Empty<CompletionResult>();
             }
         }
+
+        private protected static IEnumerable<string> Complete(string? inventoryPath, NameKind kind, string wordToComplete)
+        {
+            var inventory = InventoryLoader.LoadOrDefault(inventoryPath, Environment.GetEnvironmentVariable, out _);
+            return NameCompletion.Complete(inventory, kind, wordToComplete);
+        }
     }
 
-    public sealed class HostNameCompleter : InventoryNameCompleter { public HostNameCompleter() : base(NameKind.Host) { } }
-    public sealed class GroupCompleter : InventoryNameCompleter { public GroupCompleter() : base(NameKind.Group) { } }
-    public sealed class TagCompleter : InventoryNameCompleter { public TagCompleter() : base(NameKind.Tag) { } }
+    public sealed class HostNameCompleter : InventoryNameCompleter
+    {
+        private protected override IEnumerable<string> Names(string? inventoryPath, string wordToComplete) => Complete(inventoryPath, NameKind.Host, wordToComplete);
+    }
+
+    public sealed class GroupCompleter : InventoryNameCompleter
+    {
+        private protected override IEnumerable<string> Names(string? inventoryPath, string wordToComplete) => Complete(inventoryPath, NameKind.Group, wordToComplete);
+    }
+
+    public sealed class TagCompleter : InventoryNameCompleter
+    {
+        private protected override IEnumerable<string> Names(string? inventoryPath, string wordToComplete) => Complete(inventoryPath, NameKind.Tag, wordToComplete);
+    }
 }

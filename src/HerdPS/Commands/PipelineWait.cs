@@ -39,24 +39,17 @@ namespace HerdPS.Commands
         }
 
         /// <summary>Hands each item of <paramref name="items"/> to <paramref name="each"/> on the pipeline thread, as it arrives.</summary>
-        public void ForEach<T>(IAsyncEnumerable<T> items, Action<T> each)
+        public void ForEach<T>(BlockingReader<T> items, Action<T> each)
         {
-            var e = items.GetAsyncEnumerator(CancellationToken.None);
-            try
+            using (items)
             {
                 while (true)
                 {
-                    var next = e.MoveNextAsync().AsTask();
-                    Block(next);
-                    if (!next.GetAwaiter().GetResult()) break;
-                    each(e.Current);
+                    var step = items.Next(FleetConnectionCmdlet.ProgressTick, out var item);
+                    if (step == ReadStep.End) break;
+                    if (step == ReadStep.Item) each(item);
                     Tick();
                 }
-            }
-            finally
-            {
-                var disposed = e.DisposeAsync().AsTask();
-                disposed.GetAwaiter().GetResult();
             }
             Tick();
         }
@@ -64,7 +57,7 @@ namespace HerdPS.Commands
         private void Block(Task task)
         {
             // WaitOne rather than Task.Wait: a faulted task is rethrown unwrapped by GetResult, not as AggregateException.
-            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(200)) Tick();
+            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(FleetConnectionCmdlet.ProgressTick)) Tick();
             Tick();
         }
 

@@ -32,7 +32,7 @@ namespace HerdPS.Commands
             var target = Resolve(request);
             if (!ShouldProcess(FleetQueries.Describe(target), what)) return;
             var wait = new PipelineWait(this, $"Receiving {Path}");
-            wait.ForEach(FileTransfer.PullAsync(target, request, Path, local, options, wait.Progress.Enqueue, StopToken), result =>
+            wait.ForEach(FileTransfer.Pull(target, request, Path, local, options, wait.Progress.Enqueue, StopToken), result =>
             {
                 WriteVerbose($"{result.HostName}: {result.Status}, {result.Bytes} bytes" + (result.ErrorMessage != null ? ": " + result.ErrorMessage : ""));
                 WriteObject(result);

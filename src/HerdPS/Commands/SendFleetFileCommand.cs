@@ -35,7 +35,7 @@ namespace HerdPS.Commands
             var target = Resolve(request);
             if (!ShouldProcess(FleetQueries.Describe(target), FileTransfer.DescribePush(local, Destination, options))) return;
             var wait = new PipelineWait(this, $"Sending {System.IO.Path.GetFileName(local)} to {Destination}");
-            wait.ForEach(FileTransfer.PushAsync(target, request, local, Destination, options, wait.Progress.Enqueue, StopToken), WriteResult);
+            wait.ForEach(FileTransfer.Push(target, request, local, Destination, options, wait.Progress.Enqueue, StopToken), WriteResult);
         }
 
         private void WriteResult(FileTransferResult result)

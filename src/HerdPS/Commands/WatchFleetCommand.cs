@@ -48,20 +48,16 @@ namespace HerdPS.Commands
 
             // Cancelled by Ctrl-C (through StopToken) and when the pipeline stops reading (Select-Object -First).
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
-            var results = watcher.RunAsync(stop.Token).GetAsyncEnumerator(stop.Token);
-            Task<bool>? pending = null;
+            var results = watcher.Start(stop.Token);
             try
             {
                 while (true)
                 {
-                    pending = results.MoveNextAsync().AsTask();
                     // Only this thread writes; waking every 200 ms keeps progress and warnings flowing between results.
-                    while (!pending.Wait(200)) WriteQueued(events, progress);
-                    var more = pending.Result;
-                    pending = null;
+                    var step = results.Next(ProgressTick, out var result);
                     WriteQueued(events, progress);
-                    if (!more) break;
-                    var result = results.Current;
+                    if (step == ReadStep.End) break;
+                    if (step == ReadStep.Idle) continue;
                     if (WatchArguments.Writes(result, ChangesOnly)) WriteObject(result);
                     if (WatchArguments.ErrorFor(result) is FleetErrorInfo error) WriteError(ToErrorRecord(error));
                 }
@@ -70,8 +66,7 @@ namespace HerdPS.Commands
             {
                 // Ends the running iteration (its ssh children too) and leaves its history record unfinished.
                 stop.Cancel();
-                try { pending?.Wait(); } catch (AggregateException) { }
-                results.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                results.Dispose();
             }
         }
 

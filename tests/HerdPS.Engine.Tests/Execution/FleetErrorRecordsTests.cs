@@ -144,7 +144,7 @@ namespace HerdPS.Tests.Execution
             var hosts = HostSelector.Select(inventory, p.ToRequest().Selection);
             Assert.Equal(new[] { "web-02", "10.0.0.9" }, new[] { hosts[0].Name, hosts[1].Name });
             Assert.Equal(2222, hosts[1].Port);
-            Assert.Equal(new[] { "staging" }, FleetHostInfo.From(hosts[0]).Tags);
+            Assert.Equal(new[] { "staging" }, FleetHostInfoFactory.From(hosts[0]).Tags);
         }
     }
 

@@ -90,13 +90,6 @@ namespace HerdPS
             if (stderr != null) _stdErr.SetSpilled(stderr);
         }
 
-        /// <summary>Takes an attempt's output over: in-memory text is copied, a spill file changes owner.</summary>
-        internal void TakeOutput(Transport.TransportOutcome outcome)
-        {
-            _stdOut.MoveFrom(outcome.StdOutText);
-            _stdErr.MoveFrom(outcome.StdErrText);
-        }
-
         public override string ToString() => $"{HostName}: {Status}" + (ExitCode is int c ? $" ({c})" : "");
     }
 }

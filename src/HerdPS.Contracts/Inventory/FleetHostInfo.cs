@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 
 namespace HerdPS.Inventory
 {
@@ -21,23 +20,6 @@ namespace HerdPS.Inventory
         public string[] Tags { get; set; } = Array.Empty<string>();
         /// <summary>"file:line" where the host is defined; null for a host named only on the command line.</summary>
         public string? Source { get; set; }
-
-        public static FleetHostInfo From(FleetHost host)
-        {
-            if (host == null) throw new ArgumentNullException(nameof(host));
-            return new FleetHostInfo
-            {
-                HostName = host.Name,
-                Address = host.Address,
-                Port = host.Port,
-                User = host.User,
-                IdentityFile = host.IdentityFile,
-                Transport = host.Transport,
-                Groups = host.Groups.ToArray(),
-                Tags = host.Tags.ToArray(),
-                Source = host.Source,
-            };
-        }
 
         public override string ToString() => HostName;
     }
