@@ -62,7 +62,7 @@ namespace HerdPS.Execution
                 throw new ArgumentException("choose either accepting new host keys or insecure (no host key checking), not both");
             var ssh = new SshOptions
             {
-                ConfigFile = SshConfigPath,
+                ConfigFile = SshConfigFile(),
                 User = User,
                 IdentityFile = IdentityFile,
                 HostKeyPolicy = Insecure ? HostKeyPolicy.Insecure : AcceptNewHostKeys ? HostKeyPolicy.AcceptNew : HostKeyPolicy.Strict,
@@ -72,6 +72,26 @@ namespace HerdPS.Execution
             if (NoMultiplex) ssh.Multiplex = false;
             if (ControlPersist is TimeSpan p) ssh.ControlPersist = p;
             return ssh;
+        }
+
+        /// <summary>The environment variable that names an ssh_config when <c>--ssh-config</c> / <c>-SshConfigPath</c> is not given.</summary>
+        public const string SshConfigVariable = "HERD_SSH_CONFIG";
+
+        /// <summary>
+        /// <see cref="SshConfigPath"/>, else <c>$HERD_SSH_CONFIG</c> (a scheduled task or a team sets it once, as it
+        /// sets <c>$HERD_INVENTORY</c>), else null (ssh reads the user's own config). A file that isn't there stops
+        /// the run before any host is touched: ssh would otherwise fail on every host with the same message.
+        /// </summary>
+        public string? SshConfigFile(Func<string, string?>? getEnv = null)
+        {
+            var fromEnvironment = string.IsNullOrWhiteSpace(SshConfigPath);
+            var path = fromEnvironment ? (getEnv ?? Environment.GetEnvironmentVariable)(SshConfigVariable) : SshConfigPath;
+            if (string.IsNullOrWhiteSpace(path)) return null;
+            if (!System.IO.File.Exists(path))
+                throw new ArgumentException(fromEnvironment
+                    ? $"the ssh_config file named by ${SshConfigVariable} does not exist: {path}"
+                    : $"the ssh_config file does not exist: {path}");
+            return path;
         }
 
         /// <summary>The warning every insecure run must show, worded once for both front ends.</summary>
