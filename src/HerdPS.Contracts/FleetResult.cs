@@ -62,8 +62,8 @@ namespace HerdPS
         public string? ErrorMessage { get; set; }
         /// <summary>SHA-256 (hex) over stdout, stderr and exit code, so identical outputs group.</summary>
         public string OutputHash { get; set; } = "";
-        public string[] Groups { get; set; } = Array.Empty<string>();
-        public string[] Tags { get; set; } = Array.Empty<string>();
+        public NameList Groups { get; set; } = NameList.Empty;
+        public NameList Tags { get; set; } = NameList.Empty;
 
         /// <summary>
         /// Frees the temporary files of a spilled output nobody has read into <see cref="StdOut"/> or

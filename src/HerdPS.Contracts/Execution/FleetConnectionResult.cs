@@ -21,8 +21,8 @@ namespace HerdPS.Execution
         public FleetErrorKind ErrorKind { get; set; }
         public string? ErrorMessage { get; set; }
         public DateTime StartTime { get; set; }
-        public string[] Groups { get; set; } = Array.Empty<string>();
-        public string[] Tags { get; set; } = Array.Empty<string>();
+        public NameList Groups { get; set; } = NameList.Empty;
+        public NameList Tags { get; set; } = NameList.Empty;
 
         public static FleetConnectionResult From(FleetResult result)
         {

@@ -50,7 +50,7 @@ namespace HerdPS.Files
         public TimeSpan Duration { get; set; }
         public FleetErrorKind ErrorKind { get; set; }
         public string? ErrorMessage { get; set; }
-        public string[] Groups { get; set; } = Array.Empty<string>();
-        public string[] Tags { get; set; } = Array.Empty<string>();
+        public NameList Groups { get; set; } = NameList.Empty;
+        public NameList Tags { get; set; } = NameList.Empty;
     }
 }

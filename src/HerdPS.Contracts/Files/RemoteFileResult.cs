@@ -48,8 +48,8 @@ namespace HerdPS.Files
         public string? SavedPath { get; set; }
         public string? ErrorMessage { get; set; }
         public FleetErrorKind ErrorKind { get; set; }
-        public string[] Groups { get; set; } = Array.Empty<string>();
-        public string[] Tags { get; set; } = Array.Empty<string>();
+        public NameList Groups { get; set; } = NameList.Empty;
+        public NameList Tags { get; set; } = NameList.Empty;
         /// <summary>The file was read (Ok or TooLarge).</summary>
         public bool Readable => Status == RemoteFileStatus.Ok || Status == RemoteFileStatus.TooLarge;
     }

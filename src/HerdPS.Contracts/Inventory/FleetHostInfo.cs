@@ -16,8 +16,8 @@ namespace HerdPS.Inventory
         public string? User { get; set; }
         public string? IdentityFile { get; set; }
         public HostTransportKind Transport { get; set; }
-        public string[] Groups { get; set; } = Array.Empty<string>();
-        public string[] Tags { get; set; } = Array.Empty<string>();
+        public NameList Groups { get; set; } = NameList.Empty;
+        public NameList Tags { get; set; } = NameList.Empty;
         /// <summary>"file:line" where the host is defined; null for a host named only on the command line.</summary>
         public string? Source { get; set; }
 

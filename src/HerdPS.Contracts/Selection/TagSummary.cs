@@ -10,13 +10,13 @@ namespace HerdPS.Selection
         public TagSummary(string tag, IReadOnlyList<string> hostNames)
         {
             Tag = tag;
-            HostNames = hostNames;
+            HostNames = new NameList(hostNames);
         }
 
         public string Tag { get; }
         public int HostCount => HostNames.Count;
         /// <summary>In inventory order.</summary>
-        public IReadOnlyList<string> HostNames { get; }
+        public NameList HostNames { get; }
     }
 
     /// <summary>One group and its hosts; an empty group has a count of zero.</summary>
@@ -25,12 +25,12 @@ namespace HerdPS.Selection
         public GroupSummary(string group, IReadOnlyList<string> hostNames)
         {
             Group = group;
-            HostNames = hostNames;
+            HostNames = new NameList(hostNames);
         }
 
         public string Group { get; }
         public int HostCount => HostNames.Count;
         /// <summary>In inventory order.</summary>
-        public IReadOnlyList<string> HostNames { get; }
+        public NameList HostNames { get; }
     }
 }

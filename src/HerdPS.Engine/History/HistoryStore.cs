@@ -219,8 +219,8 @@ namespace HerdPS.History
                     errorMessage.Value = (object?)result.ErrorMessage ?? DBNull.Value;
                     attempts.Value = result.Attempts;
                     startUtc.Value = HistoryTime.ToText(result.StartTime);
-                    groups.Value = StringListJson(result.Groups);
-                    tags.Value = StringListJson(result.Tags);
+                    groups.Value = StringListJson(result.Groups.ToArray());
+                    tags.Value = StringListJson(result.Tags.ToArray());
                     var rowid = (long)insert.ExecuteScalar()!;
                     if (spilledOut != null) FillText(connection, "stdout", rowid, spilledOut, outLength);
                     if (spilledErr != null) FillText(connection, "stderr", rowid, spilledErr, errLength);

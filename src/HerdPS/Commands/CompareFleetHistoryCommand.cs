@@ -40,7 +40,7 @@ namespace HerdPS.Commands
                 return;
             }
             WriteVerbose($"{difference.Unchanged} unchanged, {difference.Changed} changed, {difference.Added} only in run {DifferenceRun}, {difference.Removed} only in run {ReferenceRun}.");
-            foreach (var change in difference.Changes) WriteObject(change);
+            foreach (var change in difference.Changes) WriteObject(PowerShellView.Of(change));
         }
     }
 }

@@ -1,4 +1,7 @@
 using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
@@ -9,8 +12,10 @@ namespace HerdPS.Commands
 {
     /// <summary>
     /// Invoke-FleetCommand -AsJob: the same run on a background task (as ThreadJob does it), with each host's
-    /// FleetResult in Output and each host's error in Error, so Receive-Job, Wait-Job and Stop-Job behave as for
-    /// any job. The connection pool is process-wide, so jobs and the foreground share it.
+    /// FleetResult in Output and each host's error in Error, so Receive-Job, Wait-Job, Stop-Job, Remove-Job and
+    /// Receive-Job -AutoRemoveJob behave as for any job. The job is registered through PowerShell's JobManager
+    /// with <see cref="FleetJobSourceAdapter"/>, which is what lets Remove-Job find it. Its name is the command
+    /// it runs. The connection pool is process-wide, so jobs and the foreground share it.
     /// </summary>
     public sealed class FleetJob : Job2
     {
@@ -22,8 +27,8 @@ namespace HerdPS.Commands
         private int _started;
 
         /// <param name="recording">The run's history record (and -DiffLast comparison), begun on the pipeline thread; the job completes it.</param>
-        public FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording = null)
-            : base(commandLine, "FleetJob")
+        private FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording)
+            : base(commandLine, PowerShellView.JobName(command))
         {
             _target = target;
             _command = command;
@@ -32,7 +37,17 @@ namespace HerdPS.Commands
             PSJobTypeName = "FleetJob";
         }
 
-        public override string Location => $"{_target.Hosts.Count} host(s)";
+        /// <summary>Makes the job and registers it with the session's JobManager (Get-Job lists it from then on).</summary>
+        internal static FleetJob Create(PSCmdlet cmdlet, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording)
+        {
+            var job = new FleetJob(cmdlet.MyInvocation.Line, target, command, request, recording);
+            var definition = new JobDefinition(typeof(FleetJobSourceAdapter), job.Command, job.Name);
+            var registered = cmdlet.JobManager.NewJob(new JobInvocationInfo(definition, new Dictionary<string, object> { [FleetJobSourceAdapter.JobParameter] = job }));
+            if (!ReferenceEquals(registered, job)) throw new InvalidOperationException("PowerShell's job manager did not register the fleet job");
+            return job;
+        }
+
+        public override string Location => FleetQueries.Describe(_target);
         public override string StatusMessage => JobStateInfo.State.ToString();
         public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Progress.Count > 0;
 
@@ -51,7 +66,7 @@ namespace HerdPS.Commands
                 using var results = BlockingReader.Of(run);
                 foreach (var result in results.ReadToEnd())
                 {
-                    Output.Add(PSObject.AsPSObject(_recording == null ? result : InvokeFleetCommandCommand.WithChange(result, _recording)));
+                    Output.Add(PSObject.AsPSObject(_recording == null ? PowerShellView.Of(result) : InvokeFleetCommandCommand.WithChange(result, _recording)));
                     var error = FleetErrorRecords.ForResult(result);
                     if (error != null) Error.Add(FleetCmdlet.ToErrorRecord(error));
                 }
@@ -101,6 +116,43 @@ namespace HerdPS.Commands
         {
             if (disposing) _stop.Cancel();
             base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the session's fleet jobs for PowerShell's JobManager (Get-Job, Remove-Job, Receive-Job -AutoRemoveJob),
+    /// as ThreadJob's adapter does. The JobManager makes one instance per session.
+    /// </summary>
+    public sealed class FleetJobSourceAdapter : JobSourceAdapter
+    {
+        internal const string JobParameter = "FleetJob";
+        private readonly ConcurrentDictionary<Guid, Job2> _jobs = new ConcurrentDictionary<Guid, Job2>();
+
+        public FleetJobSourceAdapter() { Name = nameof(FleetJobSourceAdapter); }
+
+        public override Job2 NewJob(JobInvocationInfo specification)
+        {
+            var job = specification?.Parameters.SelectMany(p => p).FirstOrDefault(p => p.Name == JobParameter)?.Value as FleetJob
+                ?? throw new ArgumentException("a fleet job is made by Invoke-FleetCommand -AsJob", nameof(specification));
+            _jobs[job.InstanceId] = job;
+            return job;
+        }
+
+        public override IList<Job2> GetJobs() => _jobs.Values.ToList();
+        public override IList<Job2> GetJobsByName(string name, bool recurse) =>
+            _jobs.Values.Where(j => new WildcardPattern(name, WildcardOptions.IgnoreCase).IsMatch(j.Name)).ToList();
+        public override IList<Job2> GetJobsByCommand(string command, bool recurse) =>
+            _jobs.Values.Where(j => new WildcardPattern(command, WildcardOptions.IgnoreCase).IsMatch(j.Command)).ToList();
+        public override Job2? GetJobByInstanceId(Guid instanceId, bool recurse) => _jobs.TryGetValue(instanceId, out var job) ? job : null;
+        public override Job2? GetJobBySessionId(int id, bool recurse) => _jobs.Values.FirstOrDefault(j => j.Id == id);
+        public override IList<Job2> GetJobsByState(JobState state, bool recurse) => _jobs.Values.Where(j => j.JobStateInfo.State == state).ToList();
+        public override IList<Job2> GetJobsByFilter(Dictionary<string, object> filter, bool recurse) => throw new PSNotSupportedException("fleet jobs can't be filtered by a hash table; use Where-Object");
+
+        public override void RemoveJob(Job2 job)
+        {
+            if (job == null || !_jobs.TryRemove(job.InstanceId, out var removed)) return;
+            removed.StopJob();
+            removed.Dispose();
         }
     }
 }

@@ -57,13 +57,13 @@ namespace HerdPS.Commands
                     foreach (var id in Id)
                     {
                         // One unknown id is a non-terminating error, as Get-Item reports a missing path; the others still come.
-                        try { WriteObject(FleetHistory.GetRun(store, id)); }
+                        try { WriteObject(PowerShellView.Of(FleetHistory.GetRun(store, id))); }
                         catch (HistoryRunNotFoundException e) { WriteError(FleetCmdlet.ToErrorRecord(FleetErrorRecords.ForException(e))); }
                     }
                     return;
                 }
                 var query = HistoryArguments.Query(null, Bound(nameof(Last)) ? Last : (int?)null, Command, Bound(nameof(Since)) ? Since : (DateTime?)null);
-                foreach (var run in FleetHistory.GetRuns(store, query, includeResults: true)) WriteObject(run);
+                foreach (var run in FleetHistory.GetRuns(store, query, includeResults: true)) WriteObject(PowerShellView.Of(run));
             }
         }
 

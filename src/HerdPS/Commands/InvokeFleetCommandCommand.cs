@@ -43,8 +43,7 @@ namespace HerdPS.Commands
             else if (recording.Reference is HistoryRunRecord reference) WriteVerbose($"Comparing with {FleetHistory.RunLabel(reference)}.");
             if (AsJob)
             {
-                var job = new FleetJob(MyInvocation.Line, target, Command, request, recording);
-                JobRepository.Add(job);
+                var job = FleetJob.Create(this, target, Command, request, recording);
                 job.StartJob();
                 WriteObject(job);
                 return;
@@ -63,8 +62,9 @@ namespace HerdPS.Commands
         internal static object WithChange(FleetResult result, ExecRecording recording)
         {
             var change = recording.Add(result);
-            if (!recording.ComparesWithLast) return result;
-            var shaped = PSObject.AsPSObject(result);
+            var shown = PowerShellView.Of(result);
+            if (!recording.ComparesWithLast) return shown;
+            var shaped = PSObject.AsPSObject(shown);
             foreach (var field in HostChangeFields.For(change))
                 shaped.Properties.Add(new PSNoteProperty(field.Key, field.Value));
             return shaped;

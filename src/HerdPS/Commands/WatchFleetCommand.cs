@@ -58,7 +58,7 @@ namespace HerdPS.Commands
                     WriteQueued(events, progress);
                     if (step == ReadStep.End) break;
                     if (step == ReadStep.Idle) continue;
-                    if (WatchArguments.Writes(result, ChangesOnly)) WriteObject(result);
+                    if (WatchArguments.Writes(result, ChangesOnly)) WriteObject(PowerShellView.Of(result));
                     if (WatchArguments.ErrorFor(result) is FleetErrorInfo error) WriteError(ToErrorRecord(error));
                 }
             }

@@ -1,0 +1,134 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using HerdPS.Tests.Fleet;
+
+namespace HerdPS.PowerShell.Tests
+{
+    /// <summary>
+    /// A real sshd fleet on loopback (the engine tests' <see cref="SshFleet"/>), dressed as the fleet the docs talk
+    /// about: an inventory with groups web, db and pis, tags prod, staging, nginx and debian12, and an ssh_config
+    /// that points each of those names at the loopback sshd. It is what a user's machine would have, set the way a
+    /// user sets it: $HERD_INVENTORY, $HERD_SSH_CONFIG, $HERD_HISTORY and the module on $PSModulePath, so the
+    /// documented examples run exactly as written. The history starts with a few runs and snapshots, as a user's
+    /// does after a while.
+    /// </summary>
+    public sealed class ModuleFleet : IDisposable
+    {
+        public static readonly string[] WebHosts = { "web-01", "web-02", "web-03" };
+        public static readonly string[] DbHosts = { "db01", "db02" };
+        public static readonly string[] PiHosts = { "pi-garage", "pi-livingroom", "pi-workshop", "pi-backyard" };
+        public static IEnumerable<string> AllHosts => WebHosts.Concat(DbHosts).Concat(PiHosts);
+
+        private readonly Dictionary<string, string?> _savedEnvironment = new Dictionary<string, string?>();
+
+        public ModuleFleet()
+        {
+            Assert.True(File.Exists(TestPaths.Manifest), $"packaged module missing: {TestPaths.Manifest} (build this test project, or run: dotnet publish src/HerdPS)");
+            Ssh = SshFleet.Start(10);
+            try
+            {
+                WorkDir = Directory.CreateTempSubdirectory("herdps-module-").FullName;
+                Scratch = Directory.CreateDirectory(Path.Combine(WorkDir, "scratch")).FullName;
+                InventoryPath = Path.Combine(WorkDir, "inventory.yaml");
+                SshConfigPath = Path.Combine(WorkDir, "ssh_config");
+                HistoryPath = Path.Combine(WorkDir, "history", "history.db");
+                File.WriteAllText(InventoryPath, Inventory());
+                File.WriteAllText(SshConfigPath, ClientConfig());
+                WriteScratchFiles();
+
+                SetEnvironment("HERD_INVENTORY", InventoryPath);
+                SetEnvironment("HERD_SSH_CONFIG", SshConfigPath);
+                SetEnvironment("HERD_HISTORY", HistoryPath);
+                SetEnvironment("HERD_CONTROL_DIR", Ssh.ControlDirectory);
+                SetEnvironment("PSModulePath", TestPaths.ModuleRoot + Path.PathSeparator + Environment.GetEnvironmentVariable("PSModulePath"));
+                SeedHistory();
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public SshFleet Ssh { get; }
+        public string WorkDir { get; } = "";
+        /// <summary>A user's working folder: the examples' relative paths (servers.csv, .\nginx.conf, .\collected) resolve here.</summary>
+        public string Scratch { get; } = "";
+        public string InventoryPath { get; } = "";
+        public string SshConfigPath { get; } = "";
+        public string HistoryPath { get; } = "";
+
+        /// <summary>A fresh runspace with the packaged module imported, in the scratch folder.</summary>
+        public PowerShellSession Session(bool importModule = true) => PowerShellSession.Start(importModule, Scratch);
+
+        private string Inventory()
+        {
+            var y = new StringBuilder();
+            y.Append("# The fleet the docs talk about, every host on the loopback test sshd.\n");
+            y.Append("defaults: { connect_timeout: 10s }\n");
+            y.Append("groups:\n");
+            y.Append("  web:\n    tags: [nginx]\n    hosts:\n");
+            y.Append("      - { host: web-01, tags: [prod, debian12] }\n");
+            y.Append("      - { host: web-02, tags: [prod, debian12] }\n");
+            y.Append("      - { host: web-03, tags: [staging] }\n");
+            y.Append("  db:\n    tags: [prod]\n    hosts: [ \"db[01-02]\" ]\n");
+            y.Append("  pis:\n    tags: [arm64]\n    hosts: [ ").Append(string.Join(", ", PiHosts)).Append(" ]\n");
+            // Hosts that fail in the ways users meet: a closed port, a changed host key, a key that is not authorized.
+            y.Append("  faults:\n    hosts: [ ").Append(string.Join(", ", Ssh.RefusedHost, Ssh.MismatchKeyHost, Ssh.AuthFailHost)).Append(" ]\n");
+            return y.ToString();
+        }
+
+        private string ClientConfig()
+        {
+            // The fleet's own config first (user, key, known_hosts, the fault hosts); then the docs' names, all on the
+            // loopback sshd, checked against the key known for h001.
+            var c = new StringBuilder();
+            c.Append("Include ").Append(Ssh.SshConfigPath).Append('\n');
+            c.Append("Host ").Append(string.Join(' ', AllHosts)).Append('\n');
+            c.Append("  HostName 127.0.0.1\n  Port ").Append(Ssh.Port).Append("\n  HostKeyAlias ").Append(Ssh.Hosts[0]).Append('\n');
+            return c.ToString();
+        }
+
+        private void WriteScratchFiles()
+        {
+            File.WriteAllText(Path.Combine(Scratch, "servers.csv"), "ComputerName,Role\nweb-01,web\ndb01,db\n");
+            File.WriteAllText(Path.Combine(Scratch, "nginx.conf"), "worker_processes auto;\nevents { worker_connections 768; }\n");
+            File.WriteAllText(Path.Combine(Scratch, "deploy.sh"), "#!/bin/sh\necho deployed\n");
+        }
+
+        /// <summary>Runs and snapshots a user would have in their history before reading the history docs.</summary>
+        private void SeedHistory()
+        {
+            using var session = Session();
+            session.Run(@"
+                foreach ($command in 'dpkg -l | sort', 'rpm -qa | sort', 'df -h / | tail -1') {
+                    Invoke-FleetCommand -Group web -Command $command | Out-Null
+                    Invoke-FleetCommand -Group web -Command $command | Out-Null
+                }
+                Get-FleetSnapshot -Group web | Out-Null
+                Get-FleetSnapshot -Group web | Out-Null").AssertClean();
+        }
+
+        private void SetEnvironment(string name, string value)
+        {
+            if (!_savedEnvironment.ContainsKey(name)) _savedEnvironment[name] = Environment.GetEnvironmentVariable(name);
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
+        public void Dispose()
+        {
+            foreach (var saved in _savedEnvironment) Environment.SetEnvironmentVariable(saved.Key, saved.Value);
+            Ssh.Dispose();
+            if (Directory.Exists(WorkDir)) Directory.Delete(WorkDir, recursive: true);
+        }
+    }
+
+    [CollectionDefinition(Name)]
+    public sealed class ModuleFleetCollection : ICollectionFixture<ModuleFleet>
+    {
+        public const string Name = "module fleet";
+    }
+}
