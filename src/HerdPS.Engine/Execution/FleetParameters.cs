@@ -27,6 +27,14 @@ namespace HerdPS.Execution
         public int? RetryCount { get; set; }
         public bool FailFast { get; set; }
         public bool AcceptNewHostKey { get; set; }
+        /// <summary>-Insecure: no host key checking (the cmdlet warns on every run, as herd does).</summary>
+        public bool Insecure { get; set; }
+        public bool NoMultiplex { get; set; }
+        public int? ControlPersistSec { get; set; }
+        public double? RetryDelaySec { get; set; }
+        public bool RetryFailed { get; set; }
+        public long? MaxOutputBytes { get; set; }
+        public bool Raw { get; set; }
         /// <summary>-HistoryPath: the history database this run records into (null: $HERD_HISTORY, else the per-user file).</summary>
         public string? HistoryPath { get; set; }
         /// <summary>-NoHistory: don't record this run.</summary>
@@ -62,6 +70,8 @@ namespace HerdPS.Execution
         {
             if (ThrottleLimit is int t && t < 1) throw new ArgumentOutOfRangeException("ThrottleLimit", t, "-ThrottleLimit must be at least 1");
             if (RetryCount is int r && r < 0) throw new ArgumentOutOfRangeException("RetryCount", r, "-RetryCount can't be negative");
+            if (MaxOutputBytes is long m && m < 1) throw new ArgumentOutOfRangeException("MaxOutputBytes", m, "-MaxOutputBytes must be at least 1 (e.g. 10MB)");
+            if (AcceptNewHostKey && Insecure) throw new ArgumentException("-AcceptNewHostKey and -Insecure contradict each other; choose one", "Insecure");
             var request = new FleetCommandRequest
             {
                 InventoryPath = Blank(InventoryPath),
@@ -74,6 +84,13 @@ namespace HerdPS.Execution
                 Retries = RetryCount,
                 FailFast = FailFast,
                 AcceptNewHostKeys = AcceptNewHostKey,
+                Insecure = Insecure,
+                NoMultiplex = NoMultiplex,
+                ControlPersist = Seconds(ControlPersistSec, "ControlPersistSec"),
+                RetryDelay = FractionalSeconds(RetryDelaySec, "RetryDelaySec"),
+                RetryOnFailure = RetryFailed,
+                MaxOutputBytes = MaxOutputBytes,
+                Raw = Raw,
                 HistoryPath = Blank(HistoryPath),
                 NoHistory = NoHistory,
             };
@@ -90,6 +107,14 @@ namespace HerdPS.Execution
         {
             if (value == null) return null;
             if (value <= 0) throw new ArgumentOutOfRangeException(parameter, value, $"-{parameter} must be a positive number of seconds");
+            return TimeSpan.FromSeconds(value.Value);
+        }
+
+        private static TimeSpan? FractionalSeconds(double? value, string parameter)
+        {
+            if (value == null) return null;
+            if (double.IsNaN(value.Value) || double.IsInfinity(value.Value) || value <= 0)
+                throw new ArgumentOutOfRangeException(parameter, value, $"-{parameter} must be a positive number of seconds");
             return TimeSpan.FromSeconds(value.Value);
         }
 

@@ -30,12 +30,6 @@ namespace HerdPS.History
             };
         }
 
-        /// <summary>
-        /// -Since as the user gave it: a DateTime (local unless it says UTC), a TimeSpan back from now, a number of
-        /// days back, or text: a duration back from now (<c>2h</c>, <c>7d</c>) or a date/time (<c>2026-02-27</c>,
-        /// <c>2026-02-27T14:30</c>, local unless it ends in Z). Returns UTC.
-        /// </summary>
-        /// <exception cref="ArgumentException">Text that is neither.</exception>
         /// <summary>A "since" given as text (both front ends): a duration back from now (2h, 7d), or a date/time, local unless it says otherwise.</summary>
         public static bool TryParseSinceText(string text, DateTime nowUtc, out DateTime since)
         {
@@ -52,6 +46,13 @@ namespace HerdPS.History
 
         public static string SinceTextError(string text) => $"'{text.Trim()}' is neither a duration (2h, 7d) nor a date (2026-02-27, 2026-02-27T14:30)";
 
+        /// <summary>
+        /// -Since as the user gave it: a DateTime (local unless it says UTC), a DateTimeOffset, a TimeSpan back from now,
+        /// or text: a duration back from now (<c>'2h'</c>, <c>'7d'</c>) or a date/time (<c>'2026-02-27'</c>,
+        /// <c>'2026-02-27T14:30'</c>, local unless it ends in Z). Returns UTC. A number is refused: PowerShell reads
+        /// an unquoted 7d as the number 7, and guessing its unit is how a week became seven ticks.
+        /// </summary>
+        /// <exception cref="ArgumentException">Anything else, with what to write instead.</exception>
         public static DateTime Since(object? value, DateTime nowUtc)
         {
             switch (value)
@@ -59,16 +60,17 @@ namespace HerdPS.History
                 case DateTime d: return ToUtc(d);
                 case DateTimeOffset o: return o.UtcDateTime;
                 case TimeSpan t: return nowUtc - t.Duration();
-                case int days: return nowUtc - TimeSpan.FromDays(Math.Abs(days));
-                case long days: return nowUtc - TimeSpan.FromDays(Math.Abs(days));
-                case double days: return nowUtc - TimeSpan.FromDays(Math.Abs(days));
                 case string text:
                     if (TryParseSinceText(text, nowUtc, out var since)) return since;
                     throw new ArgumentException("-Since: " + SinceTextError(text), "Since");
                 case null:
                     throw new ArgumentNullException("Since");
                 default:
-                    throw new ArgumentException($"-Since takes a date, a TimeSpan or a duration such as 7d, not a {value.GetType().Name}", "Since");
+                    if (Watch.WatchArguments.IsNumber(value))
+                        throw new ArgumentException(
+                            $"-Since takes a date, a TimeSpan or a quoted duration, not the number {Convert.ToString(value, CultureInfo.InvariantCulture)} " +
+                            "(PowerShell reads 7d as the number 7): write -Since '7d', -Since (New-TimeSpan -Days 7) or -Since (Get-Date).AddDays(-7)", "Since");
+                    throw new ArgumentException($"-Since takes a date, a TimeSpan or a quoted duration such as '7d', not a {value.GetType().Name}", "Since");
             }
         }
 

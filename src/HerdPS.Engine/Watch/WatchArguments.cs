@@ -13,29 +13,50 @@ namespace HerdPS.Watch
     public static class WatchArguments
     {
         /// <summary>
-        /// -Interval as the user gave it: a TimeSpan, a number of seconds (<c>-Interval 30</c>; PowerShell would
-        /// otherwise read 30 as 30 ticks), or text: a duration (<c>30s</c>, <c>5m</c>, <c>1h</c>) or a TimeSpan
-        /// (<c>00:00:30</c>).
+        /// -Interval as the user gave it: a TimeSpan (<c>New-TimeSpan -Seconds 30</c>, <c>'00:00:30'</c>) or a quoted
+        /// duration (<c>'30s'</c>, <c>'5m'</c>, <c>'1h'</c>). A number is refused, never guessed at: PowerShell reads
+        /// <c>30s</c> as the short integer 30 and <c>2d</c> as the decimal 2, and a plain TimeSpan parameter would turn
+        /// 30 into 30 ticks. A number of seconds goes to -IntervalSec.
         /// </summary>
-        /// <exception cref="ArgumentException">Anything else.</exception>
+        /// <exception cref="ArgumentException">Anything else, with what to write instead.</exception>
         public static TimeSpan Interval(object? value)
         {
             switch (value)
             {
                 case TimeSpan t: return t;
-                case int s: return TimeSpan.FromSeconds(s);
-                case long s: return TimeSpan.FromSeconds(s);
-                case double s: return TimeSpan.FromSeconds(s);
-                case decimal s: return TimeSpan.FromSeconds((double)s);
                 case string text:
                     text = text.Trim();
                     if (Duration.TryParse(text, out var d)) return d;
-                    if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)) return TimeSpan.FromSeconds(seconds);
                     if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span)) return span;
-                    throw new ArgumentException($"-Interval: '{text}' is not a duration (30s, 5m) or a number of seconds", "Interval");
+                    throw new ArgumentException($"-Interval: '{text}' is not a duration ('30s', '5m') or a TimeSpan ('00:00:30'); for a number of seconds use -IntervalSec", "Interval");
+                case null:
+                    throw new ArgumentNullException("Interval");
                 default:
-                    throw new ArgumentException($"-Interval takes a duration (30s, 5m), a number of seconds or a TimeSpan, not '{value}'", "Interval");
+                    if (IsNumber(value))
+                        throw new ArgumentException(
+                            $"-Interval takes a TimeSpan or a quoted duration, not the number {Convert.ToString(value, CultureInfo.InvariantCulture)} " +
+                            "(PowerShell reads 30s as the number 30 and 2d as 2): write -IntervalSec 30, -Interval '30s' or -Interval (New-TimeSpan -Seconds 30)", "Interval");
+                    throw new ArgumentException($"-Interval takes a TimeSpan or a quoted duration ('30s', '5m'), not a {value.GetType().Name}", "Interval");
             }
+        }
+
+        /// <summary>True for every numeric type PowerShell's parser can make from a literal (30, 30s, 2d, 1kb, 0x1F, 1e3).</summary>
+        internal static bool IsNumber(object value) => value is sbyte || value is byte || value is short || value is ushort || value is int || value is uint
+            || value is long || value is ulong || value is float || value is double || value is decimal || value is System.Numerics.BigInteger;
+
+        /// <summary>
+        /// The interval from -IntervalSec (a number of seconds, as Start-Sleep -Seconds) or -Interval (a TimeSpan), at
+        /// most one of them; null when neither was given.
+        /// </summary>
+        public static TimeSpan? Interval(double? intervalSec, TimeSpan? interval)
+        {
+            if (intervalSec != null && interval != null) throw new ArgumentException("give the interval once: -IntervalSec or -Interval, not both", "IntervalSec");
+            if (intervalSec is double seconds)
+            {
+                if (double.IsNaN(seconds) || double.IsInfinity(seconds) || seconds <= 0) throw new ArgumentOutOfRangeException("IntervalSec", seconds, "-IntervalSec must be a positive number of seconds");
+                return TimeSpan.FromSeconds(seconds);
+            }
+            return interval;
         }
 
         /// <summary>The watch's options: interval default 30 s and at least 1 s; count, when given, at least 1.</summary>
@@ -43,7 +64,7 @@ namespace HerdPS.Watch
         {
             var options = new FleetWatchOptions { Interval = interval ?? FleetWatchOptions.DefaultInterval, Count = count };
             if (options.Interval < FleetWatchOptions.MinimumInterval)
-                throw new ArgumentOutOfRangeException("Interval", options.Interval, "-Interval must be at least 1 second");
+                throw new ArgumentOutOfRangeException("Interval", options.Interval, "the interval must be at least 1 second");
             if (count is int n && n < 1) throw new ArgumentOutOfRangeException("Count", n, "-Count must be at least 1");
             options.Validate();
             return options;

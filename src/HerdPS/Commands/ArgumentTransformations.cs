@@ -27,7 +27,7 @@ namespace HerdPS.Commands
         protected abstract object Convert(object? value);
     }
 
-    /// <summary>-Interval: 30s, 5m, a number of seconds, or a TimeSpan.</summary>
+    /// <summary>-Interval: a TimeSpan or a quoted duration ('30s'); numbers are refused (PowerShell reads 30s as 30).</summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
     public sealed class IntervalTransformationAttribute : EngineArgumentTransformation
     {

@@ -81,6 +81,7 @@ namespace HerdPS.Commands
         {
             var target = FleetEngine.Resolve(request);
             if (target.Notice != null) WriteWarning(target.Notice);
+            if (request.Insecure) WriteWarning(FleetCommandRequest.InsecureWarning);
             WriteVerbose($"Inventory: {target.Inventory.SourcePath ?? "(built-in: this machine)"}; selection '{request.Selection}' matched {target.Hosts.Count} host(s).");
             return target;
         }

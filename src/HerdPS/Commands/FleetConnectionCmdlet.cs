@@ -49,6 +49,21 @@ namespace HerdPS.Commands
         [Parameter]
         public SwitchParameter AcceptNewHostKey { get; set; }
 
+        /// <summary>No host key checking at all (herd --insecure); warned about on every run.</summary>
+        [Parameter]
+        public SwitchParameter Insecure { get; set; }
+
+        [Parameter]
+        public SwitchParameter NoMultiplex { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, 31 * 24 * 3600)]
+        public int ControlPersistSec { get; set; }
+
+        [Parameter]
+        [ValidateRange(0.001, 3600.0)]
+        public double RetryDelaySec { get; set; }
+
         protected override void FillParameters(FleetParameters p)
         {
             p.SshConfigPath = SshConfigPath is string config ? GetUnresolvedProviderPathFromPSPath(config) : null;
@@ -59,6 +74,10 @@ namespace HerdPS.Commands
             p.ConnectTimeoutSec = Bound(nameof(ConnectTimeoutSec), ConnectTimeoutSec);
             p.RetryCount = Bound(nameof(RetryCount), RetryCount);
             p.AcceptNewHostKey = AcceptNewHostKey.IsPresent;
+            p.Insecure = Insecure.IsPresent;
+            p.NoMultiplex = NoMultiplex.IsPresent;
+            p.ControlPersistSec = Bound(nameof(ControlPersistSec), ControlPersistSec);
+            p.RetryDelaySec = MyInvocation.BoundParameters.ContainsKey(nameof(RetryDelaySec)) ? RetryDelaySec : (double?)null;
         }
 
         /// <summary>Null when the user didn't give the parameter, so the inventory's default applies.</summary>

@@ -4,8 +4,9 @@ using HerdPS.Execution;
 namespace HerdPS.Commands
 {
     /// <summary>
-    /// The history parameters of every cmdlet whose runs are recorded (Invoke-FleetCommand, Watch-Fleet), spelled
-    /// once: -HistoryPath and -NoHistory, as herd's --history and --no-history.
+    /// The parameters of the cmdlets that run the user's command and record it (Invoke-FleetCommand, Watch-Fleet),
+    /// spelled once, as herd exec and herd watch spell them: -HistoryPath and -NoHistory (--history, --no-history),
+    /// -Raw, -MaxOutputBytes and -RetryFailed (--raw, --max-output, --retry-failed).
     /// </summary>
     public abstract class FleetRecordingCmdlet : FleetConnectionCmdlet
     {
@@ -16,11 +17,27 @@ namespace HerdPS.Commands
         [Parameter]
         public SwitchParameter NoHistory { get; set; }
 
+        /// <summary>The command goes to the host as it is, without the POSIX wrapper (hosts without /bin/sh).</summary>
+        [Parameter]
+        public SwitchParameter Raw { get; set; }
+
+        /// <summary>Cap on kept stdout and on kept stderr per host, in bytes (10MB works); the hash still covers all of it.</summary>
+        [Parameter]
+        [ValidateRange(1L, long.MaxValue)]
+        public long MaxOutputBytes { get; set; }
+
+        /// <summary>Also retry hosts whose command ran and exited non-zero.</summary>
+        [Parameter]
+        public SwitchParameter RetryFailed { get; set; }
+
         protected override void FillParameters(FleetParameters p)
         {
             base.FillParameters(p);
             p.HistoryPath = HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null;
             p.NoHistory = NoHistory.IsPresent;
+            p.Raw = Raw.IsPresent;
+            p.MaxOutputBytes = MyInvocation.BoundParameters.ContainsKey(nameof(MaxOutputBytes)) ? MaxOutputBytes : (long?)null;
+            p.RetryFailed = RetryFailed.IsPresent;
         }
     }
 }

@@ -25,6 +25,11 @@ namespace HerdPS.Commands
         [ValidateNotNullOrEmpty]
         public string Command { get; set; } = "";
 
+        /// <summary>Seconds from the start of one iteration to the next (as Start-Sleep -Seconds).</summary>
+        [Parameter]
+        public double IntervalSec { get; set; }
+
+        /// <summary>The same as a TimeSpan ('00:00:30', New-TimeSpan) or a quoted duration ('30s'); a bare number is refused.</summary>
         [Parameter]
         [IntervalTransformation]
         public TimeSpan Interval { get; set; }
@@ -38,7 +43,8 @@ namespace HerdPS.Commands
 
         protected override void Execute(FleetCommandRequest request)
         {
-            var options = WatchArguments.Options(Bound(nameof(Interval)) ? Interval : (TimeSpan?)null, Bound(nameof(Count)) ? Count : (int?)null);
+            var interval = WatchArguments.Interval(Bound(nameof(IntervalSec)) ? IntervalSec : (double?)null, Bound(nameof(Interval)) ? Interval : (TimeSpan?)null);
+            var options = WatchArguments.Options(interval, Bound(nameof(Count)) ? Count : (int?)null);
             var target = Resolve(request);
             using var history = FleetHistory.OpenForRun(request, target); // a history that can't be used stops here, before anything runs
             var progress = new ConcurrentQueue<FleetProgress>();

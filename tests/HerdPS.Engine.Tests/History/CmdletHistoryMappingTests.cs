@@ -33,7 +33,10 @@ namespace HerdPS.Tests.History
         {
             Assert.Equal(Now.AddDays(-7), HistoryArguments.Since("7d", Now));
             Assert.Equal(Now.AddHours(-2), HistoryArguments.Since(TimeSpan.FromHours(2), Now));
-            Assert.Equal(Now.AddDays(-3), HistoryArguments.Since(3, Now));
+            // PowerShell reads an unquoted 7d as the decimal 7: a number is refused, never taken as days.
+            Assert.Contains("'7d'", Assert.Throws<ArgumentException>(() => HistoryArguments.Since(7m, Now)).Message);
+            Assert.Throws<ArgumentException>(() => HistoryArguments.Since(3, Now));
+            Assert.Equal(Now.AddHours(-1), HistoryArguments.Since(new DateTimeOffset(Now.AddHours(-1)), Now));
             Assert.Equal(new DateTime(2026, 2, 27, 14, 30, 0, DateTimeKind.Utc), HistoryArguments.Since("2026-02-27T14:30Z", Now));
             var local = new DateTime(2026, 2, 27, 8, 0, 0, DateTimeKind.Unspecified);
             Assert.Equal(DateTime.SpecifyKind(local, DateTimeKind.Local).ToUniversalTime(), HistoryArguments.Since(local, Now));

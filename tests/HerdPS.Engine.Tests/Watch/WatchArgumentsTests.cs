@@ -12,13 +12,39 @@ namespace HerdPS.Tests.Watch
         {
             Assert.Equal(TimeSpan.FromSeconds(30), WatchArguments.Interval("30s"));
             Assert.Equal(TimeSpan.FromMinutes(5), WatchArguments.Interval("5m"));
-            Assert.Equal(TimeSpan.FromSeconds(30), WatchArguments.Interval(30)); // not 30 ticks
-            Assert.Equal(TimeSpan.FromSeconds(1.5), WatchArguments.Interval(1.5));
             Assert.Equal(TimeSpan.FromSeconds(45), WatchArguments.Interval("45"));
             Assert.Equal(TimeSpan.FromSeconds(30), WatchArguments.Interval("00:00:30"));
             Assert.Equal(TimeSpan.FromSeconds(10), WatchArguments.Interval(TimeSpan.FromSeconds(10)));
             Assert.ThrowsAny<ArgumentException>(() => WatchArguments.Interval("often"));
             Assert.ThrowsAny<ArgumentException>(() => WatchArguments.Interval(null));
+        }
+
+        /// <summary>
+        /// What PowerShell's parser makes of unquoted durations: 30s is the short 30, 2d the decimal 2, 30 an int.
+        /// Each is refused with what to write instead, never read as seconds, days or ticks.
+        /// </summary>
+        [Theory]
+        [InlineData((short)30)]
+        [InlineData(30)]
+        [InlineData(2.5)]
+        [InlineData(30L)]
+        public void A_number_for_Interval_is_refused_with_the_forms_that_work(object number)
+        {
+            var e = Assert.Throws<ArgumentException>(() => WatchArguments.Interval(number));
+            Assert.Contains("-IntervalSec", e.Message);
+            Assert.Contains("'30s'", e.Message);
+            Assert.Throws<ArgumentException>(() => WatchArguments.Interval(2m));
+        }
+
+        [Fact]
+        public void IntervalSec_is_seconds_and_only_one_form_may_be_given()
+        {
+            Assert.Equal(TimeSpan.FromSeconds(1.5), WatchArguments.Interval(1.5, null));
+            Assert.Equal(TimeSpan.FromMinutes(1), WatchArguments.Interval(null, TimeSpan.FromMinutes(1)));
+            Assert.Null(WatchArguments.Interval(null, null));
+            Assert.Throws<ArgumentException>(() => WatchArguments.Interval(5, TimeSpan.FromSeconds(5)));
+            Assert.Throws<ArgumentOutOfRangeException>(() => WatchArguments.Interval(0, null));
+            Assert.Throws<ArgumentOutOfRangeException>(() => WatchArguments.Interval(double.NaN, null));
         }
 
         [Fact]
