@@ -6,7 +6,7 @@ namespace HerdPS.Commands
     /// <summary>
     /// The parameters of the cmdlets that run the user's command and record it (Invoke-FleetCommand, Watch-Fleet),
     /// spelled once, as herd exec and herd watch spell them: -HistoryPath and -NoHistory (--history, --no-history),
-    /// -Raw, -MaxOutputBytes and -RetryFailed (--raw, --max-output, --retry-failed).
+    /// -Raw, -MaxOutputBytes, -RetryFailed and -FailFast (--raw, --max-output, --retry-failed, --fail-fast).
     /// </summary>
     public abstract class FleetRecordingCmdlet : FleetConnectionCmdlet
     {
@@ -26,6 +26,10 @@ namespace HerdPS.Commands
         [ValidateRange(1L, long.MaxValue)]
         public long MaxOutputBytes { get; set; }
 
+        /// <summary>Start no new host after the first one that does not succeed; the rest are reported Cancelled.</summary>
+        [Parameter]
+        public SwitchParameter FailFast { get; set; }
+
         /// <summary>Also retry hosts whose command ran and exited non-zero.</summary>
         [Parameter]
         public SwitchParameter RetryFailed { get; set; }
@@ -38,6 +42,7 @@ namespace HerdPS.Commands
             p.Raw = Raw.IsPresent;
             p.MaxOutputBytes = MyInvocation.BoundParameters.ContainsKey(nameof(MaxOutputBytes)) ? MaxOutputBytes : (long?)null;
             p.RetryFailed = RetryFailed.IsPresent;
+            p.FailFast = FailFast.IsPresent;
         }
     }
 }

@@ -19,19 +19,10 @@ namespace HerdPS.Commands
         public string Command { get; set; } = "";
 
         [Parameter]
-        public SwitchParameter FailFast { get; set; }
-
-        [Parameter]
         public SwitchParameter AsJob { get; set; }
 
         [Parameter]
         public SwitchParameter DiffLast { get; set; }
-
-        protected override void FillParameters(FleetParameters parameters)
-        {
-            base.FillParameters(parameters);
-            parameters.FailFast = FailFast.IsPresent;
-        }
 
         protected override void Execute(FleetCommandRequest request)
         {
