@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds and runs every test project, then prints one line summing them all: "N passed, N failed, N skipped".
-# Integration tests start real sshd servers on loopback; /usr/sbin/sshd must exist (.ci/run installs it).
+# Builds and runs every test: the xunit projects (engine, module contract, the module in PowerShell 7.6 with every
+# documented example), then the Pester suite under the pwsh built from Microsoft.PowerShell.SDK (tools/pwsh).
+# Ends with one line summing them all: "N passed, N failed, N skipped". Exits non-zero when anything failed.
+# Extra arguments go to `dotnet test` (e.g. ./test.sh -c Release, ./test.sh --filter ...).
+# Integration tests start real sshd servers on loopback; /usr/sbin/sshd must exist (installed here when root).
 set -uo pipefail
 cd "$(dirname "$0")"
 # The integration tests start real OpenSSH servers; a fresh Debian machine has only the client.
@@ -12,30 +15,51 @@ if [ ! -x /usr/sbin/sshd ]; then
     exit 1
   fi
 fi
-# The .ps1/.psd1 syntax check (an xunit test) parses with tree-sitter-powershell from npm.
-if [ ! -d tests/ps-syntax/node_modules ]; then
-  command -v npm >/dev/null || { echo "test.sh: npm is missing (needed for the PowerShell syntax check); install nodejs and npm" >&2; exit 1; }
-  (cd tests/ps-syntax && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) || exit 1
-fi
+configuration=Debug
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in
+    -c|--configuration) configuration=${args[$((i + 1))]:-Debug} ;;
+    --configuration=*) configuration=${args[$i]#*=} ;;
+  esac
+done
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 dotnet test HerdPS.sln --nologo "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# dotnet test prints one "Passed!/Failed!  - Failed: N, Passed: N, Skipped: N, Total: N" line per test project.
-read -r passed failed skipped < <(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
-  sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' |
-  awk '{p+=$1; f+=$2; s+=$3} END {printf "%d %d %d\n", p, f, s}')
-# Every test project must report: a test host that died (killed, crashed) can leave dotnet test exiting 0 with
-# no summary, and that must never read as success.
-expected=$(grep -l 'Microsoft.NET.Test.Sdk' tests/*/*.csproj | wc -l)
-reported=$(grep -cE '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$log")
+
+# Pester, under our own pwsh, against the module the test build packaged in out/.
+pwsh=tools/pwsh/bin/$configuration/net10.0/pwsh
+packages=$(dotnet nuget locals global-packages --list | sed -E 's/^global-packages: *//')
+pester=${packages%/}/pester/5.7.1/tools/Pester.psd1
+if [ -x "$pwsh" ] && [ -f "$pester" ]; then
+  "$pwsh" -NoProfile -NonInteractive -File tests/Pester/Invoke-PesterSuite.ps1 -PesterPath "$pester" 2>&1 | tee -a "$log"
+  pester_status=${PIPESTATUS[0]}
+  [ "$pester_status" -eq 0 ] || status=1
+else
+  echo "test.sh: Pester did not run: $pwsh or $pester is missing (the build failed?)" >&2
+  status=1
+fi
+
+# dotnet test prints one "Passed!/Failed!  - Failed: N, Passed: N, Skipped: N, Total: N" line per test project;
+# the Pester runner prints "Pester: N passed, N failed, N skipped".
+read -r passed failed skipped < <(
+  { grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
+      sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/'
+    grep -E '^Pester: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" |
+      sed -E 's/^Pester: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/'
+  } | awk '{p+=$1; f+=$2; s+=$3} END {printf "%d %d %d\n", p, f, s}')
+# Every test project and Pester must report: a test host that died (killed, crashed) can leave dotnet test exiting 0
+# with no summary, and that must never read as success.
+expected=$(( $(grep -l 'Microsoft.NET.Test.Sdk' tests/*/*.csproj | wc -l) + 1 ))
+reported=$(( $(grep -cE '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$log") + $(grep -cE '^Pester: [0-9]+ passed' "$log") ))
 if [ "$reported" -lt "$expected" ]; then
-  echo "test.sh: only $reported of $expected test projects reported results (a test host died?)" >&2
+  echo "test.sh: only $reported of $expected test suites reported results (a test host died?)" >&2
   [ "$status" -ne 0 ] || status=1
   failed=$(( ${failed:-0} > 0 ? failed : 1 ))
 fi
 if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
-  echo "dotnet test exited $status without a failed test (build error or crashed test host)" >&2
+  echo "test.sh: a step exited non-zero without a failed test (build error or crashed test host)" >&2
   failed=1
 fi
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"

@@ -218,7 +218,7 @@ namespace HerdPS.PowerShell.Tests
             using var session = _fleet.Session();
             IEnumerable<string> Complete(string line) =>
                 session.Run($"(TabExpansion2 -inputScript '{line}' -cursorColumn {line.Length}).CompletionMatches.CompletionText").AssertClean().Output.Select(o => o.ToString());
-            Assert.Equal(new[] { "db", "faults", "pis", "web" }, Complete("Invoke-FleetCommand -Group ").OrderBy(x => x));
+            Assert.Equal(new[] { "db", "faults", "local", "pis", "web" }, Complete("Invoke-FleetCommand -Group ").OrderBy(x => x));
             Assert.Contains("prod", Complete("Get-FleetHost -Tag "));
             Assert.Contains("debian12", Complete("Get-FleetHost -Tag deb"));
             Assert.Equal(ModuleFleet.WebHosts, Complete("Test-FleetConnection -HostName web-").OrderBy(x => x));
@@ -275,7 +275,7 @@ namespace HerdPS.PowerShell.Tests
                     (Send-FleetFile -Path nginx.conf -Destination '{remote}' -HostName web-01).Status.ToString()
                     (Compare-FleetFile -Path '{remote}' -HostName web-01).Status.ToString()
                     (Receive-FleetFile -Path '{remote}' -Destination '{collected}' -HostName web-01).Verified
-                    $new, $old = Get-FleetSnapshot -List -Last 2
+                    $old = Get-FleetSnapshot -Group web; $new = Get-FleetSnapshot -Group web
                     @(Compare-FleetSnapshot -ReferenceId $old.Id -DifferenceId $new.Id).Count
                     $runs = Get-FleetHistory -Command 'dpkg -l*' -Last 2
                     @(Compare-FleetHistory -ReferenceRun $runs[1] -DifferenceRun $runs[0]).Count

@@ -76,6 +76,8 @@ namespace HerdPS.PowerShell.Tests
             y.Append("      - { host: web-03, tags: [staging] }\n");
             y.Append("  db:\n    tags: [prod]\n    hosts: [ \"db[01-02]\" ]\n");
             y.Append("  pis:\n    tags: [arm64]\n    hosts: [ ").Append(string.Join(", ", PiHosts)).Append(" ]\n");
+            // This machine without SSH, as README's inventory shows it.
+            y.Append("  local:\n    hosts:\n      - { host: this-box, transport: local }\n");
             // Hosts that fail in the ways users meet: a closed port, a changed host key, a key that is not authorized.
             y.Append("  faults:\n    hosts: [ ").Append(string.Join(", ", Ssh.RefusedHost, Ssh.MismatchKeyHost, Ssh.AuthFailHost)).Append(" ]\n");
             return y.ToString();
@@ -99,17 +101,37 @@ namespace HerdPS.PowerShell.Tests
             File.WriteAllText(Path.Combine(Scratch, "deploy.sh"), "#!/bin/sh\necho deployed\n");
         }
 
-        /// <summary>Runs and snapshots a user would have in their history before reading the history docs.</summary>
+        /// <summary>
+        /// The history a user has after a while, shaped as the docs tell it: runs 140 and 142 are `rpm -qa | sort` on
+        /// group web (Compare-FleetHistory 140 142), snapshot 12 is of web and 20 and 23 of pis (Compare-FleetSnapshot
+        /// 20 23). Runs and snapshots in between are of this machine (transport: local), which costs no SSH.
+        /// </summary>
         private void SeedHistory()
         {
             using var session = Session();
             session.Run(@"
-                foreach ($command in 'dpkg -l | sort', 'rpm -qa | sort', 'df -h / | tail -1') {
+                function Fill-Runs([long] $until) {
+                    while (((Get-FleetHistory -Last 1).Id ?? 0) -lt $until) { Invoke-FleetCommand -HostName this-box -Command 'true' | Out-Null }
+                }
+                function Fill-Snapshots([long] $until) {
+                    while (((Get-FleetSnapshot -List -Last 1).Id ?? 0) -lt $until) { Get-FleetSnapshot -HostName this-box | Out-Null }
+                }
+                foreach ($command in 'dpkg -l | sort', 'df -h / | tail -1') {
                     Invoke-FleetCommand -Group web -Command $command | Out-Null
                     Invoke-FleetCommand -Group web -Command $command | Out-Null
                 }
+                Fill-Runs 139
+                Invoke-FleetCommand -Group web -Command 'rpm -qa | sort' | Out-Null
+                Invoke-FleetCommand -Group pis -Command 'df -h / | tail -1' | Out-Null
+                Invoke-FleetCommand -Group web -Command 'rpm -qa | sort' | Out-Null
+                Fill-Snapshots 11
                 Get-FleetSnapshot -Group web | Out-Null
-                Get-FleetSnapshot -Group web | Out-Null").AssertClean();
+                Fill-Snapshots 19
+                Get-FleetSnapshot -Group pis | Out-Null
+                Fill-Snapshots 22
+                Get-FleetSnapshot -Group pis | Out-Null
+                if ((Get-FleetHistory -Id 142).Command -ne 'rpm -qa | sort' -or (Get-FleetSnapshot -List -Last 1).Id -ne 23) { throw 'the seeded history is not the one the docs tell' }",
+                TimeSpan.FromMinutes(5)).AssertClean();
         }
 
         private void SetEnvironment(string name, string value)

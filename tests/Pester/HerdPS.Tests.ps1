@@ -8,7 +8,8 @@ BeforeAll {
     $version = ([xml](Get-Content (Join-Path $repo 'Directory.Build.props'))).Project.PropertyGroup.HerdVersion | Where-Object { $_ } | Select-Object -First 1
     $moduleDir = Join-Path $repo "out/HerdPS/$version"
     if (-not (Test-Path (Join-Path $moduleDir 'HerdPS.psd1'))) { throw "Package the module first: ./build.ps1 Package (or dotnet publish src/HerdPS)" }
-    Import-Module (Join-Path $moduleDir 'HerdPS.psd1') -Force
+    $script:manifest = Join-Path $moduleDir 'HerdPS.psd1'
+    Import-Module $script:manifest -Force
 
     $script:fleetDir = Join-Path ([IO.Path]::GetTempPath()) ("herd-pester-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
     $settings = @{}
@@ -110,7 +111,9 @@ Describe 'Invoke-FleetCommand' {
     }
     It 'shares the pool across runspaces' -Skip:($PSVersionTable.PSVersion.Major -lt 7) {
         $c = $common
-        $results = 1..3 | ForEach-Object -Parallel { Invoke-FleetCommand @using:c -Group web -Command 'true' } -ThrottleLimit 3
+        $m = $script:manifest
+        # A parallel runspace starts without the caller's modules: a module imported by path is imported again there.
+        $results = 1..3 | ForEach-Object -Parallel { Import-Module $using:m; Invoke-FleetCommand @using:c -Group web -Command 'true' -NoHistory } -ThrottleLimit 3
         $results.Count | Should -Be 9
         ($results.Status | Select-Object -Unique) | Should -Be 'Succeeded'
     }
@@ -205,7 +208,7 @@ Describe 'Watch-Fleet' {
         $file = Join-Path $TestDrive 'watched.txt'
         'version 1' | Set-Content $file
         # The file changes when iteration 1's result reaches the pipeline: only possible if objects stream.
-        $results = Watch-Fleet @common -HostName good-01 -Command "cat '$file'" -Interval 1 -Count 3 -HistoryPath $history |
+        $results = Watch-Fleet @common -HostName good-01 -Command "cat '$file'" -IntervalSec 1 -Count 3 -HistoryPath $history |
             ForEach-Object { if ($_.Iteration -eq 1) { 'version 2' | Set-Content $file }; $_ }
         $results.Count | Should -Be 3
         $results[0].PSObject.TypeNames[0] | Should -Be 'HerdPS.Watch.WatchResult'
@@ -213,13 +216,14 @@ Describe 'Watch-Fleet' {
         ($results | Where-Object Changed).Diff | Should -Match '\+version 2'
         (Get-FleetHistory -HistoryPath $history -Last 3).Kind | Select-Object -Unique | Should -Be 'watch'
     }
-    It 'writes only changes with -ChangesOnly and takes 1s, 2 or a timespan as -Interval' {
+    It 'writes only changes with -ChangesOnly and takes a quoted duration or a timespan as -Interval, never a bare number' {
         Watch-Fleet @common -HostName good-01 -Command 'echo same' -Interval '1s' -Count 2 -ChangesOnly -NoHistory | Should -BeNullOrEmpty
         { Watch-Fleet @common -HostName good-01 -Command 'true' -Interval ([timespan]::FromMilliseconds(100)) -Count 1 -NoHistory } | Should -Throw
+        { Watch-Fleet @common -HostName good-01 -Command 'true' -Interval 2 -Count 1 -NoHistory -ErrorAction Stop } | Should -Throw -ExpectedMessage "*-IntervalSec*"
     }
     It 'stops when the pipeline stops reading' {
         $sw = [Diagnostics.Stopwatch]::StartNew()
-        $first = Watch-Fleet @common -HostName good-01 -Command 'date +%s%N' -Interval 1 -NoHistory | Where-Object Changed | Select-Object -First 1
+        $first = Watch-Fleet @common -HostName good-01 -Command 'date +%s%N' -IntervalSec 1 -NoHistory | Where-Object Changed | Select-Object -First 1
         $first.Iteration | Should -Be 2
         $sw.Elapsed.TotalSeconds | Should -BeLessThan 30
     }
@@ -240,23 +244,26 @@ Describe 'Compare-FleetFile' {
         ($r.GroupId | Select-Object -Unique) | Should -Be 1
         $r.IsNorm | Should -Not -Contain $false
         ($r.Sha256 | Select-Object -Unique) | Should -Be (Get-FileHash $script:same -Algorithm SHA256).Hash.ToLowerInvariant()
-        $r[0].Length | Should -Be 19
+        $r[0].Length | Should -Be ([System.IO.FileInfo]$script:same).Length
+        $r[0].Length | Should -Be 18
     }
     It 'reports a missing file as a status and a FileMissing error per host, never as an empty file' {
         $r = Compare-FleetFile @common -Group web -Path (Join-Path $TestDrive 'nope.conf') -ErrorVariable errs -ErrorAction SilentlyContinue
         ($r.Status | Select-Object -Unique) | Should -Be 'Missing'
-        $r.Length | Should -BeNullOrEmpty
+        # Each host's Length is null (not read), never 0: $r.Length would be the array's length, not theirs.
+        $r | ForEach-Object { $_.Length | Should -BeNullOrEmpty }
         $errs.Count | Should -Be 3
         ($errs | ForEach-Object { ($_.FullyQualifiedErrorId -split ',')[0] } | Select-Object -Unique) | Should -Be 'FileMissing'
         ($errs.TargetObject | Sort-Object) | Should -Be @('good-01', 'good-02', 'good-03')
         $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
     It 'treats a hostile path as a file name, never as code' {
-        $marker = Join-Path $TestDrive 'pwned'
+        # A file name can't hold '/', so the payload touches a file in the remote shell's current folder (the home).
+        $marker = 'pwned-' + [guid]::NewGuid().ToString('N')
         $hostile = Join-Path $TestDrive ('$(touch ' + $marker + ')')
         'x' | Set-Content $hostile
         (Compare-FleetFile @common -HostName good-01 -Path $hostile).Status | Should -Be 'Ok'
-        Test-Path $marker | Should -BeFalse
+        (Invoke-FleetCommand @common -HostName good-01 -Command "test -e $marker" -NoHistory).ExitCode | Should -Be 1
     }
     It 'keeps every host copy with -Destination and compares by hash over -MaxFileBytes' {
         $dest = Join-Path $TestDrive 'copies'

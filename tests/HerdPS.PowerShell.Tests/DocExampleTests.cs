@@ -1,0 +1,96 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation.Language;
+
+namespace HerdPS.PowerShell.Tests
+{
+    /// <summary>
+    /// Every PowerShell example in README.md and docs/*.md runs, as written, against the docs' fleet (web, db, pis on
+    /// the loopback sshd), in a fresh runspace with the module on $PSModulePath and a working folder of its own
+    /// holding the files the examples name (servers.csv, nginx.conf, deploy.sh). An example passes when it runs to
+    /// its end with no error record and no terminating error; a documented example that fails is a failing test.
+    /// Blocks marked "not run" (with the reason) are parsed by PowerShell's parser instead.
+    /// </summary>
+    [Collection(ModuleFleetCollection.Name)]
+    public sealed class DocExampleTests
+    {
+        private readonly ModuleFleet _fleet;
+
+        public DocExampleTests(ModuleFleet fleet) { _fleet = fleet; }
+
+        public static IEnumerable<object[]> Examples() => DocExample.All().Select(e => new object[] { e.Id });
+
+        [Fact]
+        public void The_docs_have_examples_and_most_of_them_run()
+        {
+            var all = DocExample.All();
+            Assert.True(all.Count >= 40, $"only {all.Count} examples found: is the extractor still reading the docs?");
+            var notRun = all.Where(e => e.NotRunBecause != null).ToList();
+            Assert.True(notRun.Count * 5 <= all.Count, "more than a fifth of the examples are marked 'not run': " + string.Join(", ", notRun));
+        }
+
+        [Theory]
+        [MemberData(nameof(Examples))]
+        public void Documented_example_runs(string example)
+        {
+            var e = DocExample.All().Single(x => x.Id == example);
+            Parser.ParseInput(e.Script, out _, out var errors);
+            Assert.True(errors.Length == 0, $"{e.Id} does not parse:\n" + string.Join("\n", errors.Select(x => $"  line {x.Extent.StartLineNumber}: {x.Message}")) + "\n" + e.Script);
+            if (e.NotRunBecause != null) return;
+
+            var folder = WorkingFolder(e);
+            try
+            {
+                using var session = PowerShellSession.Start(importModule: false, location: folder);
+                if (e.RunsUntilStopped)
+                {
+                    RunUntilStopped(session, e, folder);
+                    return;
+                }
+                var run = session.Run(e.ScriptFor(folder) + "\n$global:__exampleExit = $LASTEXITCODE", TimeSpan.FromMinutes(3));
+                Assert.True(run.Terminating == null && run.Errors.Count == 0, $"{e.Id} failed:\n{run.Describe()}\n--- the example as run:\n{e.ScriptFor(folder)}");
+                var exit = session.Run("$global:__exampleExit").Output.SingleOrDefault()?.BaseObject;
+                Assert.True(exit == null || Equals(exit, 0), $"{e.Id} exited {exit}");
+            }
+            finally { Directory.Delete(folder, recursive: true); }
+        }
+
+        /// <summary>A watch that runs until Ctrl-C: still running after <see cref="DocExample.RunFor"/>, stopped then, no error written.</summary>
+        private static void RunUntilStopped(PowerShellSession session, DocExample e, string folder)
+        {
+            var (shell, pending, _) = session.Begin(e.ScriptFor(folder));
+            using (shell)
+            {
+                var ended = pending.AsyncWaitHandle.WaitOne(DocExample.RunFor);
+                var errors = shell.Streams.Error.ReadAll();
+                Assert.False(ended, $"{e.Id} is marked 'runs until stopped' but ended by itself ({shell.InvocationStateInfo.State}): " + string.Join("; ", errors));
+                shell.Stop();
+                Assert.True(pending.AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30)), $"{e.Id} did not stop");
+                Assert.True(errors.Count == 0, $"{e.Id} wrote errors while it ran:\n" + string.Join("\n", errors.Select(x => $"  {x.FullyQualifiedErrorId}: {x}")));
+            }
+        }
+
+        /// <summary>A user's working folder: the files the examples read, and C:\herd's layout for the Windows ones.</summary>
+        private string WorkingFolder(DocExample e)
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(_fleet.WorkDir, "example-" + Guid.NewGuid().ToString("N"))).FullName;
+            foreach (var file in Directory.GetFiles(_fleet.Scratch)) File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+            // The README's examples run from the repository root: ./out/HerdPS/<version>/HerdPS.psd1 is the built module.
+            Directory.CreateSymbolicLink(Path.Combine(folder, "out"), TestPaths.ModuleRoot);
+            if (e.WindowsPaths)
+            {
+                var herd = Directory.CreateDirectory(Path.Combine(folder, "herd")).FullName;
+                Directory.CreateDirectory(Path.Combine(herd, "reports"));
+                Directory.CreateDirectory(Path.Combine(herd, "keys"));
+                Directory.CreateDirectory(Path.Combine(herd, "nginx"));
+                Directory.CreateDirectory(Path.Combine(herd, "logs"));
+                File.Copy(_fleet.InventoryPath, Path.Combine(herd, "inventory.yaml"));
+                File.Copy(_fleet.Ssh.IdentityFile, Path.Combine(herd, "keys", "svc_ed25519"));
+                File.WriteAllText(Path.Combine(herd, "motd"), "Authorized use only.\n");
+            }
+            return folder;
+        }
+    }
+}
