@@ -4,10 +4,12 @@
     Builds, tests, documents and packages HerdPS.
 .DESCRIPTION
     Build   : dotnet build of the solution.
-    Test    : dotnet test of the solution, then the Pester 5 suites in tests/Pester when Pester 5 is installed.
+    Test    : dotnet test of the solution, then the Pester suite in tests/Pester (an installed Pester 5, else the
+              copy in the NuGet cache).
     Docs    : regenerates en-US/ (MAML and about help) from docs/*.md with tools/HerdPS.HelpGen.
     Package : lays out out/HerdPS/<version>/ ready for Import-Module (dotnet publish src/HerdPS; see docs/building.md).
-    Without PowerShell, run the same steps with plain dotnet, as docs/building.md shows.
+    Without PowerShell installed, run it with the pwsh built from tools/pwsh, or run the same steps with plain
+    dotnet (./test.sh), as docs/building.md shows.
 .EXAMPLE
     ./build.ps1 Build, Package, Test
 #>
@@ -54,20 +56,15 @@ foreach ($step in $Task) {
         }
         'Test' {
             Invoke-Dotnet @('test', (Join-Path $repo 'HerdPS.sln'), '-c', $Configuration, '--nologo')
-            $pester = Get-Module -ListAvailable Pester | Where-Object { $_.Version.Major -ge 5 } | Sort-Object Version -Descending | Select-Object -First 1
-            if ($null -eq $pester) {
-                Write-Warning 'Pester 5 is not installed: skipping tests/Pester (Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser).'
+            # Pester 5: an installed one, else the copy the NuGet cache holds (building tools/pwsh downloads it).
+            $pester = Get-Module -ListAvailable Pester | Where-Object { $_.Version.Major -eq 5 } | Sort-Object Version -Descending | Select-Object -First 1 -ExpandProperty Path
+            if (-not $pester) {
+                $packages = ((& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', '').Trim()
+                $pester = Join-Path $packages 'pester/5.7.1/tools/Pester.psd1'
             }
-            else {
-                Import-Module $pester -Force
-                $config = New-PesterConfiguration
-                $config.Run.Path = Join-Path $repo 'tests/Pester'
-                $config.Run.Exit = $false
-                $config.Run.PassThru = $true
-                $config.Output.Verbosity = 'Detailed'
-                $result = Invoke-Pester -Configuration $config
-                if ($result.FailedCount -gt 0) { throw "$($result.FailedCount) Pester test(s) failed" }
-            }
+            if (-not (Test-Path $pester)) { throw "Pester 5 not found (Install-Module Pester -MinimumVersion 5.0, or dotnet build tools/pwsh to fetch it)" }
+            & (Join-Path $repo 'tests/Pester/Invoke-PesterSuite.ps1') -PesterPath $pester
+            if ($LASTEXITCODE -ne 0) { throw 'Pester tests failed' }
         }
     }
 }

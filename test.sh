@@ -29,10 +29,11 @@ dotnet test HerdPS.sln --nologo "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Pester, under our own pwsh, against the module the test build packaged in out/.
-pwsh=tools/pwsh/bin/$configuration/net10.0/pwsh
+# $HERD_PWSH picks another PowerShell (an installed 7.4, say); the default is the one tools/pwsh built.
+pwsh=${HERD_PWSH:-tools/pwsh/bin/$configuration/net10.0/pwsh}
 packages=$(dotnet nuget locals global-packages --list | sed -E 's/^global-packages: *//')
 pester=${packages%/}/pester/5.7.1/tools/Pester.psd1
-if [ -x "$pwsh" ] && [ -f "$pester" ]; then
+if command -v "$pwsh" >/dev/null && [ -f "$pester" ]; then
   "$pwsh" -NoProfile -NonInteractive -File tests/Pester/Invoke-PesterSuite.ps1 -PesterPath "$pester" 2>&1 | tee -a "$log"
   pester_status=${PIPESTATUS[0]}
   [ "$pester_status" -eq 0 ] || status=1

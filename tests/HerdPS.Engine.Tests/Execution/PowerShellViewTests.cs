@@ -90,8 +90,9 @@ namespace HerdPS.Tests.Execution
             Assert.Equal(2, tags.Count);
             Assert.Equal(2, tags.Length);
             Assert.Equal("nginx", tags[1]);
-            Assert.True(tags.Contains("prod"));
-            Assert.False(tags.Contains("Prod"));
+            var (exact, otherCase) = (tags.Contains("prod"), tags.Contains("Prod")); // NameList.Contains itself: ordinal
+            Assert.True(exact);
+            Assert.False(otherCase);
             Assert.Equal(new[] { "prod", "nginx" }, tags.ToArray());
             Assert.Throws<NotSupportedException>(() => ((System.Collections.Generic.IList<string>)tags).Add("x"));
             Assert.Same(NameList.Empty, (NameList)Array.Empty<string>());
