@@ -1,8 +1,10 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Threading.Tasks;
+using HerdPS.Display;
 using HerdPS.Execution;
 using HerdPS.Inventory;
 using HerdPS.Selection;
@@ -14,15 +16,34 @@ namespace HerdPS.Cli
         public static async Task<int> Main(string[] args)
         {
             Console.OutputEncoding = new UTF8Encoding(false);
+            Cli.UseTerminalSafeConsole();
             var root = BuildRoot();
-            var parse = root.Parse(args);
-            if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+            // No response files: "@name" is an ordinary word here (a user, a mail alias in a command), never a file
+            // whose contents become options.
+            var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+            if (parse.Action is not System.CommandLine.Help.HelpAction)
             {
-                foreach (var e in parse.Errors) Console.Error.WriteLine("herd: " + e.Message);
-                Console.Error.WriteLine("Try 'herd --help'.");
-                return ExitCodes.Usage;
+                // A word that looks like an option and is none of this command's says more than any other error: it
+                // is usually a typo, and the errors that follow from it (a missing argument) only confuse.
+                var errors = UnknownOptions.Find(parse);
+                if (errors.Count == 0) errors = parse.Errors.Select(e => e.Message).ToList();
+                if (errors.Count > 0)
+                {
+                    foreach (var e in errors) Cli.Error(e);
+                    Console.Error.WriteLine($"Try '{CommandPath(parse.CommandResult)} --help'.");
+                    return ExitCodes.Usage;
+                }
             }
             return await parse.InvokeAsync();
+        }
+
+        private static string CommandPath(System.CommandLine.Parsing.CommandResult command)
+        {
+            var names = new System.Collections.Generic.List<string>();
+            for (System.CommandLine.Parsing.SymbolResult? r = command; r != null; r = r.Parent)
+                if (r is System.CommandLine.Parsing.CommandResult c && c.Parent != null) names.Insert(0, c.Command.Name);
+            names.Insert(0, "herd");
+            return string.Join(" ", names);
         }
 
         internal static RootCommand BuildRoot()
@@ -47,6 +68,26 @@ namespace HerdPS.Cli
     /// <summary>Turns the engine's "you asked for something wrong" exceptions into exit code 2 with a clear message.</summary>
     internal static class Cli
     {
+        /// <summary>A message longer than this (a hostile name or value echoed back) is cut, with its length said.</summary>
+        public const int MaxMessageLength = 2000;
+
+        /// <summary>stderr as it was before <see cref="UseTerminalSafeConsole"/>: only the progress line writes to it (its '\r' is layout).</summary>
+        public static TextWriter RawError { get; private set; } = Console.Error;
+
+        /// <summary>Puts <see cref="TerminalSafeWriter"/> in front of stdout and stderr, once, before anything is written.</summary>
+        public static void UseTerminalSafeConsole()
+        {
+            RawError = Console.Error;
+            Console.SetOut(new TerminalSafeWriter(Console.Out));
+            Console.SetError(new TerminalSafeWriter(Console.Error));
+        }
+
+        /// <summary>"herd: message" on stderr, on one line, escaped for the terminal and cut if huge.</summary>
+        public static void Error(string message) => Console.Error.WriteLine("herd: " + TerminalText.Line(message, MaxMessageLength));
+
+        /// <summary>"herd: warning: message" on stderr.</summary>
+        public static void Warning(string message) => Error("warning: " + message);
+
         /// <summary>
         /// Loads the inventory and selects hosts, then tells the user on stderr what they must know before
         /// anything runs: that the local machine stands in for a missing inventory, and, on every run that turns
@@ -55,8 +96,8 @@ namespace HerdPS.Cli
         public static FleetTarget Resolve(FleetCommandRequest request)
         {
             var target = FleetEngine.Resolve(request);
-            if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
-            if (request.Insecure) Console.Error.WriteLine("herd: " + FleetCommandRequest.InsecureWarning);
+            if (target.Notice != null) Error(target.Notice);
+            if (request.Insecure) Error(FleetCommandRequest.InsecureWarning);
             return target;
         }
 
@@ -72,7 +113,7 @@ namespace HerdPS.Cli
             {
                 OnFailure = message =>
                 {
-                    if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Console.Error.WriteLine("herd: warning: " + message);
+                    if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Warning(message);
                 },
             };
         }
@@ -93,7 +134,7 @@ namespace HerdPS.Cli
 
         private static int Fail(string message)
         {
-            Console.Error.WriteLine("herd: " + message);
+            Error(message);
             return ExitCodes.Usage;
         }
     }
