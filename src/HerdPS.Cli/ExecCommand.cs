@@ -63,7 +63,7 @@ namespace HerdPS.Cli
             var stdout = Console.Out;
             // NDJSON goes straight to the stdout stream as UTF-8. Serializing to a string first (MemoryStream ->
             // byte[] -> string -> Console's encoder) made four copies of every host's output, two of them UTF-16.
-            using var ndjson = json ? new NdjsonWriter(Console.OpenStandardOutput()) : null;
+            using var ndjson = json ? new NdjsonWriter(Cli.StandardOutput) : null;
             var grouper = new OutputGrouper();
             // Output past 256 KiB per host waits in a private temporary file, not in memory, until it is written
             // out and recorded; each result's file is freed as soon as this loop is done with it.

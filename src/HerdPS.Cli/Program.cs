@@ -15,7 +15,6 @@ namespace HerdPS.Cli
     {
         public static async Task<int> Main(string[] args)
         {
-            Console.OutputEncoding = new UTF8Encoding(false);
             Cli.UseTerminalSafeConsole();
             var root = BuildRoot();
             // No response files: "@name" is an ordinary word here (a user, a mail alias in a command), never a file
@@ -71,15 +70,40 @@ namespace HerdPS.Cli
         /// <summary>A message longer than this (a hostile name or value echoed back) is cut, with its length said.</summary>
         public const int MaxMessageLength = 2000;
 
-        /// <summary>stderr as it was before <see cref="UseTerminalSafeConsole"/>: only the progress line writes to it (its '\r' is layout).</summary>
+        /// <summary>stderr without the escaping writer: only the progress line writes to it (its '\r' is layout).</summary>
         public static TextWriter RawError { get; private set; } = Console.Error;
 
-        /// <summary>Puts <see cref="TerminalSafeWriter"/> in front of stdout and stderr, once, before anything is written.</summary>
+        /// <summary>The stdout byte stream, for NDJSON written as UTF-8 without a TextWriter in between.</summary>
+        public static Stream StandardOutput { get; private set; } = Stream.Null;
+
+        /// <summary>
+        /// Puts <see cref="TerminalSafeWriter"/> in front of stdout and stderr, once, before anything is written.
+        /// On Unix the writers sit on file descriptors 1 and 2 directly, not on .NET's console streams: their first
+        /// write initializes the terminal, and .NET then sends it keypad_xmit (ESC [ ? 1 h ESC =, application cursor
+        /// keys) and never undoes it (dotnet/runtime#25735, dotnet/corefx#32805). herd reads no keys, so it has no
+        /// reason to switch a user's terminal into another mode.
+        /// </summary>
         public static void UseTerminalSafeConsole()
         {
-            RawError = Console.Error;
-            Console.SetOut(new TerminalSafeWriter(Console.Out));
-            Console.SetError(new TerminalSafeWriter(Console.Error));
+            StandardOutput = Standard(1, Console.OpenStandardOutput);
+            var stdout = new StreamWriter(StandardOutput, new UTF8Encoding(false), 4096, leaveOpen: true) { AutoFlush = true };
+            var stderr = new StreamWriter(Standard(2, Console.OpenStandardError), new UTF8Encoding(false), 1024, leaveOpen: true) { AutoFlush = true };
+            RawError = TextWriter.Synchronized(stderr);
+            Console.SetOut(new TerminalSafeWriter(stdout));
+            Console.SetError(new TerminalSafeWriter(RawError));
+        }
+
+        private static Stream Standard(int descriptor, Func<Stream> console)
+        {
+            if (OperatingSystem.IsWindows()) return console();
+            try
+            {
+                return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle((IntPtr)descriptor, ownsHandle: false), FileAccess.Write, 1);
+            }
+            catch (Exception e) when (e is IOException || e is ArgumentException || e is UnauthorizedAccessException || e is NotSupportedException)
+            {
+                return console(); // a closed or odd descriptor: the console stream copes (and drops writes) as before
+            }
         }
 
         /// <summary>"herd: message" on stderr, on one line, escaped for the terminal and cut if huge.</summary>
