@@ -98,7 +98,7 @@ namespace HerdPS.Cli
             if (OperatingSystem.IsWindows()) return console();
             try
             {
-                return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle((IntPtr)descriptor, ownsHandle: false), FileAccess.Write, 1);
+                return new DescriptorStream(descriptor);
             }
             catch (Exception e) when (e is IOException || e is ArgumentException || e is UnauthorizedAccessException || e is NotSupportedException)
             {

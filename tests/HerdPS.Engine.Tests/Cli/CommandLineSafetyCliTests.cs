@@ -132,6 +132,25 @@ namespace HerdPS.Tests.Cli
                 padded.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("name").GetString()));
         }
 
+        [Fact]
+        public async Task AReaderThatGoesAwayIsNoCrash()
+        {
+            // herd writes to its file descriptors itself; a closed pipe (herd exec ... | head -1) must still just
+            // drop the rest, as .NET's console stream did.
+            foreach (var json in new[] { false, true })
+            {
+                var args = Herd("exec", "-H", Host, "sleep 0.3; seq 1 1000");
+                using var p = System.Diagnostics.Process.Start(HerdProcess.StartInfo(json ? args.Append("--json") : args, _env))!;
+                p.StandardInput.Close();
+                p.StandardOutput.Close();
+                var stderr = p.StandardError.ReadToEndAsync();
+                using var cts = new System.Threading.CancellationTokenSource(TimeSpan.FromMinutes(1));
+                await p.WaitForExitAsync(cts.Token);
+                Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}: {await stderr}");
+                Assert.DoesNotContain("Unhandled exception", await stderr);
+            }
+        }
+
         [Theory]
         [InlineData("-H", "h[150-141]", "host pattern 'h[150-141]': '[150-141]' has a reversed range 150-141")]
         [InlineData("-H", "n[0001-0003", "host pattern 'n[0001-0003' has a '[' without a matching ']' at position 2")]
