@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using HerdPS.Display;
 using HerdPS.Grouping;
 using HerdPS.History;
 
@@ -15,7 +16,7 @@ namespace HerdPS.Cli
     internal static class ChangeView
     {
         public static string NoEarlierRun(string command, string selection)
-            => $"no earlier finished run of '{command}' on '{selection}' in the history; nothing to compare with (this run is the baseline for the next --diff-last)";
+            => $"no earlier finished run of {TerminalText.Quote(command, 200)} on {TerminalText.Quote(selection, 200)} in the history; nothing to compare with (this run is the baseline for the next --diff-last)";
 
         /// <summary>--diff-last: "3 hosts unchanged since last run (time)", "1 host changed:" with diffs, then the run's summary.</summary>
         public static void RenderDiffLast(RunDifference d, GroupedResults thisRun, TextWriter w, bool errorsOnly)
@@ -31,8 +32,8 @@ namespace HerdPS.Cli
         {
             var reference = d.Reference!;
             var difference = d.Difference!;
-            w.WriteLine($" run {reference.Id}: {reference.Command}  [{reference.Selection}]  {FleetHistory.LocalTime(reference.StartedUtc)}");
-            w.WriteLine($" run {difference.Id}: {difference.Command}  [{difference.Selection}]  {FleetHistory.LocalTime(difference.StartedUtc)}");
+            w.WriteLine($" run {reference.Id}: {RunLine(reference.Command, reference.Selection)}  {FleetHistory.LocalTime(reference.StartedUtc)}");
+            w.WriteLine($" run {difference.Id}: {RunLine(difference.Command, difference.Selection)}  {FleetHistory.LocalTime(difference.StartedUtc)}");
             w.WriteLine();
             Render(d, w, "", $"only in run {difference.Id}", $"only in run {reference.Id}", errorsOnly: false);
             w.WriteLine($"{Plural(d.Changes.Count, "host")}: {d.Unchanged} unchanged, {d.Changed} changed, " +
@@ -45,7 +46,7 @@ namespace HerdPS.Cli
             if (unchanged.Count > 0 && !errorsOnly)
             {
                 w.WriteLine($" {Plural(unchanged.Count, "host")} unchanged{(unchangedSuffix.Length > 0 ? " " + unchangedSuffix : "")}");
-                w.WriteLine("   " + string.Join(", ", unchanged.Select(c => c.HostName)));
+                w.WriteLine("   " + HostListText.Fold(unchanged.Select(c => c.HostName)));
                 w.WriteLine();
             }
             var changed = d.Changes.Where(c => c.Change == HostChangeKind.Changed).ToList();
@@ -56,7 +57,7 @@ namespace HerdPS.Cli
                 {
                     var status = c.ReferenceStatus != c.DifferenceStatus ? $" ({c.ReferenceStatus} -> {c.DifferenceStatus})"
                         : c.Reference?.ExitCode != c.Difference?.ExitCode ? $" (exit {c.Reference?.ExitCode} -> {c.Difference?.ExitCode})" : "";
-                    w.WriteLine($"   {c.HostName}{status}");
+                    w.WriteLine($"   {TerminalText.Line(c.HostName)}{status}");
                     WriteIndented(w, c.Diff.Length > 0 ? c.Diff : "(same stdout; stderr, exit code or status differ)", "   ");
                 }
                 w.WriteLine();
@@ -69,16 +70,20 @@ namespace HerdPS.Cli
         {
             if (hosts.Count == 0) return;
             w.WriteLine($" {Plural(hosts.Count, "host")} {title}:");
-            w.WriteLine("   " + string.Join(", ", hosts.Select(c => c.HostName)));
+            w.WriteLine("   " + HostListText.Fold(hosts.Select(c => c.HostName)));
             w.WriteLine();
         }
 
-        internal static void WriteIndented(TextWriter w, string text, string indent)
-        {
-            var lines = text.Replace("\r\n", "\n").TrimEnd('\n').Split('\n');
-            foreach (var line in lines.Take(GroupedTextView.MaxOutputLines * 5)) w.WriteLine(indent + line);
-            if (lines.Length > GroupedTextView.MaxOutputLines * 5) w.WriteLine($"{indent}... ({lines.Length - GroupedTextView.MaxOutputLines * 5} more lines)");
-        }
+        /// <summary>A diff under a host: up to 200 lines, escaped for the terminal.</summary>
+        internal static void WriteIndented(TextWriter w, string text, string indent) =>
+            GroupedTextView.WriteLines(w, text, indent, GroupedTextView.MaxOutputLines * 5);
+
+        /// <summary>A recorded run's command and selection on one line of a header: escaped, and cut short if huge.</summary>
+        internal static string RunLine(string command, string selection) =>
+            $"{TerminalText.Line(command, MaxCommandLength)}  [{TerminalText.Line(selection, MaxCommandLength)}]";
+
+        /// <summary>A command longer than this (a whole script) is cut in headers; history show --json has all of it.</summary>
+        internal const int MaxCommandLength = 500;
 
         /// <summary>
         /// --diff-last's NDJSON fields: change ("Unchanged", "Changed", "Added"), changed (true only for

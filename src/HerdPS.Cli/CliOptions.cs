@@ -14,8 +14,8 @@ namespace HerdPS.Cli
         public readonly Option<string?> Inventory = new("--inventory", "-i") { Description = "Inventory file (YAML or a host list). Default: $HERD_INVENTORY, then the per-user config folder, then the local machine." };
         public readonly Option<string[]> Group = new("--group", "-g") { Description = "Select hosts of this group (repeatable: union).", AllowMultipleArgumentsPerToken = false };
         public readonly Option<string[]> Tag = new("--tag", "-t") { Description = "Select hosts by tags: 'prod,debian12' = AND, '!staging' = NOT; repeat for OR.", AllowMultipleArgumentsPerToken = false };
-        public readonly Option<string[]> Host = new("--host", "-H") { Description = "Host names or globs (repeatable, or comma-separated). A name not in the inventory is used as given ([user@]host[:port]).", AllowMultipleArgumentsPerToken = false };
-        public readonly Option<string[]> Exclude = new("--exclude", "-x") { Description = "Leave out hosts matching these globs.", AllowMultipleArgumentsPerToken = false };
+        public readonly Option<string[]> Host = new("--host", "-H") { Description = "Host names, globs or pdsh ranges such as n[0001-0100] (repeatable, or comma-separated). A name not in the inventory is used as given ([user@]host[:port]).", AllowMultipleArgumentsPerToken = false };
+        public readonly Option<string[]> Exclude = new("--exclude", "-x") { Description = "Leave out hosts matching these names, globs or ranges, e.g. web[02-09] (repeatable, or comma-separated).", AllowMultipleArgumentsPerToken = false };
         public readonly Option<string?> SshConfig = new("--ssh-config", "-F") { Description = "ssh_config file to use instead of the user's (ssh -F)." };
         public readonly Option<string?> User = new("--user", "-u") { Description = "Remote user for every host (overrides inventory and ssh_config)." };
         public readonly Option<string?> Identity = new("--identity", "-k") { Description = "Private key file for every host (ssh -i)." };
@@ -86,6 +86,7 @@ namespace HerdPS.Cli
             if (request.Throttle is int t && t < 1) throw new UsageException("--throttle must be at least 1");
             if (request.Retries is int r && r < 0) throw new UsageException("--retries can't be negative");
             if (request.AcceptNewHostKeys && request.Insecure) throw new UsageException("--accept-new-host-keys and --insecure contradict each other; choose one");
+            request.Validate("--user");
             AddSplit(request.Selection.Groups, p.GetValue(Group));
             request.Selection.Tags.AddRange(p.GetValue(Tag) ?? Array.Empty<string>()); // commas inside a tag clause mean AND
             AddSplit(request.Selection.Hosts, p.GetValue(Host));
@@ -93,13 +94,17 @@ namespace HerdPS.Cli
             return request;
         }
 
+        /// <summary>
+        /// Comma-separated values, each trimmed. Commas inside brackets belong to a pdsh range (<c>web[01-03,07]</c>)
+        /// and don't split.
+        /// </summary>
         private static void AddSplit(System.Collections.Generic.List<string> into, string[]? values)
         {
             if (values == null) return;
             foreach (var v in values)
-                foreach (var part in v.Split(','))
+                foreach (var part in HerdPS.Selection.HostPattern.SplitList(v))
                     if (part.Trim().Length > 0) into.Add(part.Trim());
-                    else throw new UsageException($"empty name in '{v}'");
+                    else throw new UsageException($"empty name in {HerdPS.Display.TerminalText.Quote(v)}");
         }
 
         internal static TimeSpan? DurationOf(string? text, string flag)
@@ -119,7 +124,7 @@ namespace HerdPS.Cli
                 if (s.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)) { unit = mult; s = s.Substring(0, s.Length - suffix.Length); break; }
             }
             if (!long.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
-                throw new UsageException($"{flag}: '{text}' is not a size (e.g. 512KiB, 10MiB)");
+                throw new UsageException($"{flag}: {HerdPS.Display.TerminalText.Quote(text)} is not a size (e.g. 512KiB, 10MiB)");
             return n * unit;
         }
     }

@@ -22,7 +22,7 @@ namespace HerdPS.Cli
             {
                 if (p.Completed < p.Total && _sinceDraw.ElapsedMilliseconds < 100) return;
                 _sinceDraw.Restart();
-                Console.Error.Write($"\r[{p.Completed}/{p.Total}] running {p.Running}, not succeeded {p.NotSucceeded}   ");
+                Cli.RawError.Write($"\r[{p.Completed}/{p.Total}] running {p.Running}, not succeeded {p.NotSucceeded}   ");
                 _drawn = true;
             }
         }
@@ -31,7 +31,7 @@ namespace HerdPS.Cli
         {
             lock (_gate)
             {
-                if (_drawn) Console.Error.Write("\r" + new string(' ', 60) + "\r");
+                if (_drawn) Cli.RawError.Write("\r" + new string(' ', 60) + "\r");
                 _drawn = false;
             }
         }

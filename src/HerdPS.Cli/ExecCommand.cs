@@ -32,17 +32,10 @@ namespace HerdPS.Cli
         }
 
         /// <summary>
-        /// The command words joined as ssh joins them. A first word that looks like an option is almost always a
-        /// mistyped herd flag, so it is refused unless the user marked the command's start with --.
+        /// The command words joined as ssh joins them. Words that start with '-' only get here after --
+        /// (<see cref="UnknownOptions"/> refuses them before, where they are almost always a mistyped herd option).
         /// </summary>
-        internal static string CommandText(ParseResult p, Argument<string[]> command)
-        {
-            var words = p.GetValue(command)!;
-            var doubleDash = p.Tokens.Any(t => t.Type == System.CommandLine.Parsing.TokenType.DoubleDash);
-            if (words.Length > 0 && words[0].StartsWith("-", StringComparison.Ordinal) && !doubleDash)
-                throw new UsageException($"unknown option '{words[0]}' (if the command itself starts with '-', put it after --)");
-            return string.Join(" ", words);
-        }
+        internal static string CommandText(ParseResult p, Argument<string[]> command) => string.Join(" ", p.GetValue(command)!);
 
         public static Command CreatePing(CliOptions o)
         {
@@ -70,7 +63,7 @@ namespace HerdPS.Cli
             var stdout = Console.Out;
             // NDJSON goes straight to the stdout stream as UTF-8. Serializing to a string first (MemoryStream ->
             // byte[] -> string -> Console's encoder) made four copies of every host's output, two of them UTF-16.
-            using var ndjson = json ? new NdjsonWriter(Console.OpenStandardOutput()) : null;
+            using var ndjson = json ? new NdjsonWriter(Cli.StandardOutput) : null;
             var grouper = new OutputGrouper();
             // Output past 256 KiB per host waits in a private temporary file, not in memory, until it is written
             // out and recorded; each result's file is freed as soon as this loop is done with it.
@@ -94,14 +87,17 @@ namespace HerdPS.Cli
             progress?.Clear();
             var difference = recording.Complete(cancelled: ct.IsCancellationRequested);
             if (recording.ComparesWithLast && difference == null)
-                (json ? Console.Error : stdout).WriteLine(json ? "herd: " + ChangeView.NoEarlierRun(commandText, recording.Selection) : " " + ChangeView.NoEarlierRun(commandText, recording.Selection) + "\n");
+            {
+                if (json) Cli.Error(ChangeView.NoEarlierRun(commandText, recording.Selection));
+                else stdout.WriteLine(" " + ChangeView.NoEarlierRun(commandText, recording.Selection) + "\n");
+            }
             if (!json)
             {
                 if (difference != null) ChangeView.RenderDiffLast(difference, grouper.Complete(), stdout, errorsOnly);
                 else GroupedTextView.Render(grouper.Complete(), stdout, errorsOnly);
             }
             stdout.Flush();
-            if (recording.FailureWarning is string warning) Console.Error.WriteLine("herd: warning: " + warning);
+            if (recording.FailureWarning is string warning) Cli.Warning(warning);
             if (ct.IsCancellationRequested) return ExitCodes.Cancelled;
             return anyFailed ? ExitCodes.SomeFailed : ExitCodes.AllSucceeded;
         }

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using HerdPS.Display;
 using HerdPS.Execution;
 using HerdPS.Files;
 using HerdPS.History;
@@ -104,8 +105,8 @@ namespace HerdPS.Cli
                 if (r.Succeeded) ok++;
                 if (json) Console.Out.WriteLine(FileResultJson.Serialize(r));
                 else if (r.Succeeded)
-                    Console.Out.WriteLine($" {r.HostName}: {r.Status}, {r.Bytes} bytes{(r.Verified ? ", sha256 verified" : "")}{(r.Direction == FileTransferDirection.Pull ? " -> " + r.LocalPath : "")}{(r.ErrorMessage != null ? " (" + r.ErrorMessage + ")" : "")}");
-                else Console.Out.WriteLine($" {r.HostName}: {r.Status}: {r.ErrorMessage}");
+                    Console.Out.WriteLine($" {TerminalText.Line(r.HostName)}: {r.Status}, {r.Bytes} bytes{(r.Verified ? ", sha256 verified" : "")}{(r.Direction == FileTransferDirection.Pull ? " -> " + TerminalText.Line(r.LocalPath) : "")}{(r.ErrorMessage != null ? " (" + TerminalText.Line(r.ErrorMessage) + ")" : "")}");
+                else Console.Out.WriteLine($" {TerminalText.Line(r.HostName)}: {r.Status}: {TerminalText.Line(r.ErrorMessage)}");
                 Console.Out.Flush();
             }
             if (!json) Console.Out.WriteLine(ok == total ? $"{total} of {total} hosts transferred" : $"{total - ok} of {total} hosts not transferred");
@@ -135,9 +136,9 @@ namespace HerdPS.Cli
                 if (asJson) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(snapshot, JsonOut));
                 else
                 {
-                    foreach (var h in snapshot.Hosts.Where(h => h.Status != SnapshotHostStatus.Captured)) Console.Out.WriteLine($" {h.HostName}: {h.Status}: {h.ErrorMessage}");
+                    foreach (var h in snapshot.Hosts.Where(h => h.Status != SnapshotHostStatus.Captured)) Console.Out.WriteLine($" {TerminalText.Line(h.HostName)}: {h.Status}: {TerminalText.Line(h.ErrorMessage)}");
                     var unavailable = snapshot.Hosts.SelectMany(h => h.Unavailable.Select(u => $"{u.Key}: {u.Value}")).Distinct().ToList();
-                    foreach (var u in unavailable) Console.Out.WriteLine($" unavailable on some hosts: {u}");
+                    foreach (var u in unavailable) Console.Out.WriteLine($" unavailable on some hosts: {TerminalText.Line(u)}");
                     Console.Out.WriteLine($"Snapshot #{snapshot.Id} saved ({snapshot.Hosts.Count} hosts, {snapshot.CapturedCount} captured, {snapshot.TakenUtc:yyyy-MM-dd HH:mm} UTC)");
                 }
                 return snapshot.CapturedCount == snapshot.Hosts.Count ? ExitCodes.AllSucceeded : ExitCodes.SomeFailed;

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
+using HerdPS.Display;
 using HerdPS.Execution;
 using HerdPS.Grouping;
 using HerdPS.History;
@@ -37,7 +38,7 @@ namespace HerdPS.Cli
                 if (p.GetValue(json))
                     foreach (var r in runs) Console.Out.WriteLine(RunJson(r.Run));
                 else if (runs.Count == 0)
-                    Console.Error.WriteLine($"herd: no runs in the history {store.DatabasePath} match");
+                    Cli.Error($"no runs in the history {store.DatabasePath} match");
                 else
                     TextTable.Write(Console.Out, new[] { "ID", "KIND", "COMMAND", "SELECTION", "HOSTS", "OK", "FAIL", "STARTED" },
                         runs.Select(r => new[]
@@ -77,8 +78,8 @@ namespace HerdPS.Cli
                 }
                 else
                 {
-                    stdout.WriteLine($" run {run.Id} ({KindText(run)}): {run.Command}");
-                    stdout.WriteLine($" selection {run.Selection}; started {FleetHistory.LocalTime(run.StartedUtc)}" +
+                    stdout.WriteLine($" run {run.Id} ({KindText(run)}): {TerminalText.Line(run.Command, ChangeView.MaxCommandLength)}");
+                    stdout.WriteLine($" selection {TerminalText.Line(run.Selection, ChangeView.MaxCommandLength)}; started {FleetHistory.LocalTime(run.StartedUtc)}" +
                                      (run.FinishedUtc is DateTime f ? $", finished {FleetHistory.LocalTime(f)}" : ", unfinished (cut short; shows what was recorded)"));
                     stdout.WriteLine();
                     var grouper = new OutputGrouper();
@@ -123,9 +124,10 @@ namespace HerdPS.Cli
 
         private static string KindText(HistoryRunRecord r) => r.Iteration is int i ? $"{r.Kind} {r.WatchId}#{i}" : r.Kind;
 
+        /// <summary>A table cell: one line (a newline reads as a space), cut to <paramref name="max"/> characters; TextTable escapes it.</summary>
         private static string Shorten(string text, int max)
         {
-            var oneLine = text.Replace('\n', ' ');
+            var oneLine = text.Replace("\r\n", " ").Replace('\n', ' ');
             return oneLine.Length <= max ? oneLine : oneLine.Substring(0, max - 3) + "...";
         }
 

@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
+using HerdPS.Display;
 using HerdPS.Execution;
 using HerdPS.Selection;
 
@@ -58,7 +59,7 @@ namespace HerdPS.Cli
                     foreach (var t in tags) Console.Out.WriteLine(JsonSerializer.Serialize(new { tag = t.Tag, hostCount = t.HostCount, hosts = t.HostNames }));
                 else
                     TextTable.Write(Console.Out, new[] { "TAG", "HOSTS", "NAMES" },
-                        tags.Select(t => new[] { t.Tag, t.HostCount.ToString(), string.Join(",", t.HostNames) }));
+                        tags.Select(t => new[] { t.Tag, t.HostCount.ToString(), HostListText.Fold(t.HostNames) }));
                 return Task.FromResult(ExitCodes.AllSucceeded);
             }));
             return c;
@@ -70,19 +71,19 @@ namespace HerdPS.Cli
             c.SetAction((p, ct) => Cli.Guard(async () =>
             {
                 var closed = await FleetEngine.DisconnectAsync(new FleetCommandRequest(), ct);
-                Console.Error.WriteLine($"herd: closed {closed} pooled connection{(closed == 1 ? "" : "s")}");
+                Cli.Error($"closed {closed} pooled connection{(closed == 1 ? "" : "s")}");
                 return ExitCodes.AllSucceeded;
             }));
             return c;
         }
     }
 
-    /// <summary>Left-aligned columns, as ls -l and kubectl print them.</summary>
+    /// <summary>Left-aligned columns, as ls -l and kubectl print them; every cell escaped for the terminal.</summary>
     internal static class TextTable
     {
         public static void Write(System.IO.TextWriter w, string[] header, System.Collections.Generic.IEnumerable<string[]> rows)
         {
-            var all = new[] { header }.Concat(rows).ToList();
+            var all = new[] { header }.Concat(rows.Select(r => r.Select(cell => TerminalText.Line(cell)).ToArray())).ToList();
             var widths = header.Select((_, i) => all.Max(r => r[i].Length)).ToArray();
             foreach (var r in all)
                 w.WriteLine(string.Join("  ", r.Select((cell, i) => i == r.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd());

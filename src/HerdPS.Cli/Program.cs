@@ -1,8 +1,10 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Threading.Tasks;
+using HerdPS.Display;
 using HerdPS.Execution;
 using HerdPS.Inventory;
 using HerdPS.Selection;
@@ -13,16 +15,34 @@ namespace HerdPS.Cli
     {
         public static async Task<int> Main(string[] args)
         {
-            Console.OutputEncoding = new UTF8Encoding(false);
+            Cli.UseTerminalSafeConsole();
             var root = BuildRoot();
-            var parse = root.Parse(args);
-            if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+            // No response files: "@name" is an ordinary word here (a user, a mail alias in a command), never a file
+            // whose contents become options.
+            var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+            if (parse.Action is not System.CommandLine.Help.HelpAction)
             {
-                foreach (var e in parse.Errors) Console.Error.WriteLine("herd: " + e.Message);
-                Console.Error.WriteLine("Try 'herd --help'.");
-                return ExitCodes.Usage;
+                // A word that looks like an option and is none of this command's says more than any other error: it
+                // is usually a typo, and the errors that follow from it (a missing argument) only confuse.
+                var errors = UnknownOptions.Find(parse);
+                if (errors.Count == 0) errors = parse.Errors.Select(e => e.Message).ToList();
+                if (errors.Count > 0)
+                {
+                    foreach (var e in errors) Cli.Error(e);
+                    Console.Error.WriteLine($"Try '{CommandPath(parse.CommandResult)} --help'.");
+                    return ExitCodes.Usage;
+                }
             }
             return await parse.InvokeAsync();
+        }
+
+        private static string CommandPath(System.CommandLine.Parsing.CommandResult command)
+        {
+            var names = new System.Collections.Generic.List<string>();
+            for (System.CommandLine.Parsing.SymbolResult? r = command; r != null; r = r.Parent)
+                if (r is System.CommandLine.Parsing.CommandResult c && c.Parent != null) names.Insert(0, c.Command.Name);
+            names.Insert(0, "herd");
+            return string.Join(" ", names);
         }
 
         internal static RootCommand BuildRoot()
@@ -47,6 +67,51 @@ namespace HerdPS.Cli
     /// <summary>Turns the engine's "you asked for something wrong" exceptions into exit code 2 with a clear message.</summary>
     internal static class Cli
     {
+        /// <summary>A message longer than this (a hostile name or value echoed back) is cut, with its length said.</summary>
+        public const int MaxMessageLength = 2000;
+
+        /// <summary>stderr without the escaping writer: only the progress line writes to it (its '\r' is layout).</summary>
+        public static TextWriter RawError { get; private set; } = Console.Error;
+
+        /// <summary>The stdout byte stream, for NDJSON written as UTF-8 without a TextWriter in between.</summary>
+        public static Stream StandardOutput { get; private set; } = Stream.Null;
+
+        /// <summary>
+        /// Puts <see cref="TerminalSafeWriter"/> in front of stdout and stderr, once, before anything is written.
+        /// On Unix the writers sit on file descriptors 1 and 2 directly, not on .NET's console streams: their first
+        /// write initializes the terminal, and .NET then sends it keypad_xmit (ESC [ ? 1 h ESC =, application cursor
+        /// keys) and never undoes it (dotnet/runtime#25735, dotnet/corefx#32805). herd reads no keys, so it has no
+        /// reason to switch a user's terminal into another mode.
+        /// </summary>
+        public static void UseTerminalSafeConsole()
+        {
+            StandardOutput = Standard(1, Console.OpenStandardOutput);
+            var stdout = new StreamWriter(StandardOutput, new UTF8Encoding(false), 4096, leaveOpen: true) { AutoFlush = true };
+            var stderr = new StreamWriter(Standard(2, Console.OpenStandardError), new UTF8Encoding(false), 1024, leaveOpen: true) { AutoFlush = true };
+            RawError = TextWriter.Synchronized(stderr);
+            Console.SetOut(new TerminalSafeWriter(stdout));
+            Console.SetError(new TerminalSafeWriter(RawError));
+        }
+
+        private static Stream Standard(int descriptor, Func<Stream> console)
+        {
+            if (OperatingSystem.IsWindows()) return console();
+            try
+            {
+                return new DescriptorStream(descriptor);
+            }
+            catch (Exception e) when (e is IOException || e is ArgumentException || e is UnauthorizedAccessException || e is NotSupportedException)
+            {
+                return console(); // a closed or odd descriptor: the console stream copes (and drops writes) as before
+            }
+        }
+
+        /// <summary>"herd: message" on stderr, on one line, escaped for the terminal and cut if huge.</summary>
+        public static void Error(string message) => Console.Error.WriteLine("herd: " + TerminalText.Line(message, MaxMessageLength));
+
+        /// <summary>"herd: warning: message" on stderr.</summary>
+        public static void Warning(string message) => Error("warning: " + message);
+
         /// <summary>
         /// Loads the inventory and selects hosts, then tells the user on stderr what they must know before
         /// anything runs: that the local machine stands in for a missing inventory, and, on every run that turns
@@ -55,8 +120,8 @@ namespace HerdPS.Cli
         public static FleetTarget Resolve(FleetCommandRequest request)
         {
             var target = FleetEngine.Resolve(request);
-            if (target.Notice != null) Console.Error.WriteLine("herd: " + target.Notice);
-            if (request.Insecure) Console.Error.WriteLine("herd: " + FleetCommandRequest.InsecureWarning);
+            if (target.Notice != null) Error(target.Notice);
+            if (request.Insecure) Error(FleetCommandRequest.InsecureWarning);
             return target;
         }
 
@@ -72,7 +137,7 @@ namespace HerdPS.Cli
             {
                 OnFailure = message =>
                 {
-                    if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Console.Error.WriteLine("herd: warning: " + message);
+                    if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Warning(message);
                 },
             };
         }
@@ -93,7 +158,7 @@ namespace HerdPS.Cli
 
         private static int Fail(string message)
         {
-            Console.Error.WriteLine("herd: " + message);
+            Error(message);
             return ExitCodes.Usage;
         }
     }

@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using HerdPS.Display;
 using HerdPS.Execution;
 using HerdPS.Grouping;
 using HerdPS.History;
@@ -53,12 +54,12 @@ namespace HerdPS.Cli
             var stdout = Console.Out;
             void OnEvent(WatchEvent e)
             {
-                if (e.Kind == WatchEventKind.IterationOverran) Console.Error.WriteLine("herd: " + e.Message);
-                else if (e.Kind == WatchEventKind.HistoryFailed) Console.Error.WriteLine("herd: warning: " + e.Message);
+                if (e.Kind == WatchEventKind.IterationOverran) Cli.Error(e.Message);
+                else if (e.Kind == WatchEventKind.HistoryFailed) Cli.Warning(e.Message);
             }
             var watcher = FleetWatcher.Create(target, commandText, request, options, history, OnEvent, progress == null ? null : progress.Report);
             if (changesOnly && !json)
-                Console.Error.WriteLine($"herd: watching {ChangeView.Plural(watcher.Hosts.Count, "host")} every {CliDuration(options.Interval)}; printing only hosts that change");
+                Cli.Error($"watching {ChangeView.Plural(watcher.Hosts.Count, "host")} every {CliDuration(options.Interval)}; printing only hosts that change");
 
             var grouper = new OutputGrouper();
             var changed = new List<WatchResult>();
@@ -109,7 +110,7 @@ namespace HerdPS.Cli
                 foreach (var r in changed.OrderBy(x => x.HostName, StringComparer.Ordinal))
                 {
                     var status = r.PreviousStatus != r.Status ? $" ({r.PreviousStatus} -> {r.Status})" : "";
-                    w.WriteLine($"   [changed] {r.HostName}{status}");
+                    w.WriteLine($"   [changed] {TerminalText.Line(r.HostName)}{status}");
                     ChangeView.WriteIndented(w, r.Diff.Length > 0 ? r.Diff : "(same stdout; stderr, exit code or status differ)", "     ");
                 }
             }

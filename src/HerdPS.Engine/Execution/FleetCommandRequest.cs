@@ -39,6 +39,18 @@ namespace HerdPS.Execution
         /// <summary>Don't record this run (<c>--no-history</c>).</summary>
         public bool NoHistory { get; set; }
 
+        /// <summary>
+        /// Checks what the inventory would check had it said the same: the user for every host follows the
+        /// inventory's user-name rules (<see cref="NameRules.IsValidUserName"/>), so a value such as
+        /// <c>-oProxyCommand=...</c> can never reach ssh. Throws <see cref="ArgumentException"/> before anything runs;
+        /// <paramref name="userParameter"/> is how the front end spells the parameter in the message.
+        /// </summary>
+        public void Validate(string userParameter = "the user for every host")
+        {
+            if (User != null && !NameRules.IsValidUserName(User, out var reason))
+                throw new ArgumentException($"{userParameter}: {reason}; nothing was run");
+        }
+
         public FleetRunOptions ToRunOptions(InventoryDefaults defaults)
         {
             var options = new FleetRunOptions

@@ -32,10 +32,24 @@ namespace HerdPS.Execution
     public static class FleetEngine
     {
         /// <summary>Loads the inventory (or the embedded default) and selects hosts. Throws InventoryException / SelectionException.</summary>
+        /// <remarks>
+        /// The request's own values are checked first (<see cref="FleetCommandRequest.Validate"/>), so a front end
+        /// that forgot to can't pass a bad user to ssh. Without an inventory file, the notice says the local machine
+        /// is used only when it is: hosts named explicitly are what runs then.
+        /// </remarks>
         public static FleetTarget Resolve(FleetCommandRequest request, Func<string, string?>? getEnv = null)
         {
-            var inventory = InventoryLoader.LoadOrDefault(request.InventoryPath, getEnv ?? Environment.GetEnvironmentVariable, out var notice);
+            if (request == null) throw new ArgumentNullException(nameof(request));
+            request.Validate();
+            getEnv ??= Environment.GetEnvironmentVariable;
+            var inventory = InventoryLoader.LoadOrDefault(request.InventoryPath, getEnv, out var notice);
             var hosts = HostSelector.Select(inventory, request.Selection);
+            if (inventory.IsEmbeddedDefault && notice != null)
+            {
+                bool localMachineSelected = false;
+                foreach (var host in hosts) localMachineSelected |= host.Transport == HostTransportKind.Local;
+                notice = InventoryLoader.NoInventoryNotice(getEnv, localMachineSelected);
+            }
             return new FleetTarget(inventory, hosts, notice);
         }
 

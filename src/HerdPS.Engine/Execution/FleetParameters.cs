@@ -94,6 +94,14 @@ namespace HerdPS.Execution
                 HistoryPath = Blank(HistoryPath),
                 NoHistory = NoHistory,
             };
+            try
+            {
+                request.Validate("-UserName");
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException(e.Message, "UserName");
+            }
             request.Selection.Hosts.AddRange(_hostNames);
             AddAll(request.Selection.Groups, Group, "Group");
             AddAll(request.Selection.Tags, Tag, "Tag");

@@ -22,13 +22,18 @@ namespace HerdPS.Execution
 
         public static FleetProgressText From(string command, FleetProgress progress)
         {
-            var shown = command.Length > 60 ? command.Substring(0, 57) + "..." : command;
+            var oneLine = Display.TerminalText.Line(command);
+            var shown = oneLine.Length > 60 ? oneLine.Substring(0, 57) + "..." : oneLine;
             return ForActivity($"Running '{shown}'", progress);
         }
 
-        /// <summary>Progress of a run described by its purpose ("Reading /etc/hosts") rather than by its command line.</summary>
+        /// <summary>
+        /// Progress of a run described by its purpose ("Reading /etc/hosts") rather than by its command line. A
+        /// progress bar is a human view: control characters in the activity are shown escaped (<see cref="Display.TerminalText"/>).
+        /// </summary>
         public static FleetProgressText ForActivity(string activity, FleetProgress progress)
         {
+            activity = Display.TerminalText.Line(activity);
             var percent = progress.Total == 0 ? 100 : (int)Math.Min(100, Math.Floor(100.0 * progress.Completed / progress.Total));
             var status = $"{progress.Completed} of {progress.Total} hosts done, {progress.Running} running";
             if (progress.NotSucceeded > 0) status += $", {progress.NotSucceeded} not succeeded";

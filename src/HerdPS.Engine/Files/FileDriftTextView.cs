@@ -4,13 +4,16 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using HerdPS.Display;
+using HerdPS.Grouping;
 
 namespace HerdPS.Files
 {
     /// <summary>
     /// The human view of a file comparison, in the grouped style of <c>herd exec</c>: "3 hosts identical:" with the
     /// first lines of the norm, "1 host differs:" with its diff, hosts that couldn't be read by reason, and
-    /// "4 files compared, 1 differs".
+    /// "4 files compared, 1 differs". File contents, names and messages are escaped for the terminal
+    /// (<see cref="TerminalText"/>) and host lists folded (<see cref="HostListText"/>).
     /// </summary>
     public static class FileDriftTextView
     {
@@ -27,7 +30,7 @@ namespace HerdPS.Files
                 if (g.IsNorm) head = n == 1 ? " 1 host:" : $" {n} hosts identical:";
                 else head = n == 1 ? " 1 host differs:" : $" {n} hosts differ identically:";
                 w.WriteLine(head);
-                w.WriteLine("   " + string.Join(", ", g.HostNames));
+                w.WriteLine("   " + HostListText.Fold(g.HostNames));
                 var facts = $"sha256 {g.Sha256.Substring(0, 12)}, {g.Length.ToString(CultureInfo.InvariantCulture)} bytes";
                 if (g.TooLarge) w.WriteLine($"   ({facts}; larger than the {Size(report.MaxFileBytes)} cap: compared by hash only)");
                 else if (g.IsBinary) w.WriteLine($"   ({facts}; binary: compared by hash only)");
@@ -44,7 +47,7 @@ namespace HerdPS.Files
             {
                 var hosts = byStatus.ToList();
                 w.WriteLine($" {FileDrift.Plural(hosts.Count, "host")} {Describe(byStatus.Key)}:");
-                foreach (var h in hosts) w.WriteLine($"   {h.HostName}: {h.ErrorMessage}");
+                foreach (var h in hosts) w.WriteLine($"   {TerminalText.Line(h.HostName)}: {TerminalText.Line(h.ErrorMessage)}");
                 w.WriteLine();
             }
             w.WriteLine(Summary(report));
@@ -76,9 +79,7 @@ namespace HerdPS.Files
         private static void Indented(TextWriter w, string text, int max, string whenEmpty)
         {
             if (text.Length == 0) { if (whenEmpty.Length > 0) w.WriteLine("   " + whenEmpty); return; }
-            var lines = text.Replace("\r\n", "\n").TrimEnd('\n').Split('\n');
-            foreach (var l in lines.Take(max)) w.WriteLine("   " + l);
-            if (lines.Length > max) w.WriteLine($"   ... ({lines.Length - max} more lines)");
+            GroupedTextView.WriteLines(w, text, "   ", max);
         }
     }
 

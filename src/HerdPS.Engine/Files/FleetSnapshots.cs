@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using HerdPS.Display;
 using HerdPS.Execution;
 
 namespace HerdPS.Files
@@ -51,14 +52,17 @@ namespace HerdPS.Files
         }
     }
 
-    /// <summary>Text views of snapshots for the CLI.</summary>
+    /// <summary>
+    /// Text views of snapshots for the CLI. Everything a host reported (names, versions, mounts, messages) is
+    /// escaped for the terminal (<see cref="TerminalText"/>); host lists are folded (<see cref="HostListText"/>).
+    /// </summary>
     public static class SnapshotTextView
     {
         public static void RenderList(System.Collections.Generic.IEnumerable<SnapshotRecord> records, TextWriter w)
         {
             w.WriteLine($"{"ID",6}  {"TAKEN (UTC)",-19}  {"HOSTS",5}  {"CAPTURED",8}  SELECTION");
             foreach (var r in records)
-                w.WriteLine($"{r.Id,6}  {r.TakenUtc.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),-19}  {r.HostCount,5}  {r.CapturedCount,8}  {(r.Selection.Length == 0 ? "(all)" : r.Selection)}");
+                w.WriteLine($"{r.Id,6}  {r.TakenUtc.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),-19}  {r.HostCount,5}  {r.CapturedCount,8}  {(r.Selection.Length == 0 ? "(all)" : TerminalText.Line(r.Selection))}");
         }
 
         public static void RenderShow(FleetSnapshot s, TextWriter w)
@@ -67,16 +71,16 @@ namespace HerdPS.Files
             foreach (var h in s.Hosts)
             {
                 w.WriteLine();
-                w.WriteLine($" {h.HostName}: {h.Status}{(h.ErrorMessage != null ? " - " + h.ErrorMessage : "")}");
+                w.WriteLine($" {T(h.HostName)}: {h.Status}{(h.ErrorMessage != null ? " - " + T(h.ErrorMessage) : "")}");
                 if (h.Status != SnapshotHostStatus.Captured) continue;
-                w.WriteLine($"   os:       {h.OsName ?? "?"}; kernel {h.Kernel ?? "?"}");
+                w.WriteLine($"   os:       {T(h.OsName ?? "?")}; kernel {T(h.Kernel ?? "?")}");
                 if (h.UptimeSeconds is double up) w.WriteLine($"   uptime:   {TimeSpan.FromSeconds(Math.Floor(up))}");
                 if (h.MemoryTotalKb is long total)
                     w.WriteLine($"   memory:   {total / 1024} MiB total, {(h.MemoryAvailableKb ?? 0) / 1024} MiB available; swap {(h.SwapTotalKb ?? 0) / 1024} MiB, {(h.SwapFreeKb ?? 0) / 1024} MiB free");
-                if (h.PackageManager != null) w.WriteLine($"   packages: {h.Packages.Count} ({h.PackageManager})");
-                if (h.ServiceManager != null) w.WriteLine($"   services: {h.EnabledServices.Count} enabled, {h.RunningServices.Count} running ({h.ServiceManager})");
-                foreach (var d in h.Disks) w.WriteLine($"   disk:     {d.Mount} {d.UsePercent}% of {d.SizeKb / 1024} MiB ({d.FileSystem})");
-                foreach (var u in h.Unavailable) w.WriteLine($"   {u.Key}: unavailable: {u.Value}");
+                if (h.PackageManager != null) w.WriteLine($"   packages: {h.Packages.Count} ({T(h.PackageManager)})");
+                if (h.ServiceManager != null) w.WriteLine($"   services: {h.EnabledServices.Count} enabled, {h.RunningServices.Count} running ({T(h.ServiceManager)})");
+                foreach (var d in h.Disks) w.WriteLine($"   disk:     {T(d.Mount)} {d.UsePercent}% of {d.SizeKb / 1024} MiB ({T(d.FileSystem)})");
+                foreach (var u in h.Unavailable) w.WriteLine($"   {T(u.Key)}: unavailable: {T(u.Value)}");
             }
         }
 
@@ -86,7 +90,7 @@ namespace HerdPS.Files
             if (unchanged.Count > 0)
             {
                 w.WriteLine($" {FileDrift.Plural(unchanged.Count, "host")} unchanged:");
-                w.WriteLine("   " + string.Join(", ", unchanged));
+                w.WriteLine("   " + HostListText.Fold(unchanged));
                 w.WriteLine();
             }
             foreach (var h in diff.Hosts.Where(h => h.Change != HostSnapshotChange.Unchanged))
@@ -98,12 +102,14 @@ namespace HerdPS.Files
                     HostSnapshotChange.NotComparable => "not comparable",
                     _ => "changed",
                 };
-                w.WriteLine($" {h.HostName}: {what}");
-                foreach (var line in h.Describe()) w.WriteLine("   " + line);
+                w.WriteLine($" {T(h.HostName)}: {what}");
+                foreach (var line in h.Describe()) w.WriteLine("   " + T(line));
                 w.WriteLine();
             }
             var changed = diff.Hosts.Count(h => h.Change == HostSnapshotChange.Changed);
             w.WriteLine($"{FileDrift.Plural(diff.Hosts.Count, "host")} compared (#{diff.BeforeId} -> #{diff.AfterId}): {changed} changed, {unchanged.Count} unchanged");
         }
+
+        private static string T(string? text) => TerminalText.Line(text);
     }
 }

@@ -1,13 +1,16 @@
 using System;
 using System.IO;
 using System.Linq;
+using HerdPS.Display;
 
 namespace HerdPS.Grouping
 {
     /// <summary>
     /// The human view of a grouped run, as agent462/herd shows it: "12 hosts identical:" with the output once,
     /// "1 host differs:" with a diff against the majority, hosts that never ran listed by reason, and a summary.
-    /// Rendered to any TextWriter; the engine never picks the console itself.
+    /// Rendered to any TextWriter; the engine never picks the console itself. Everything that came from a host or a
+    /// user (output, names, messages) is escaped through <see cref="TerminalText"/>, and host lists are folded
+    /// (<see cref="HostListText"/>).
     /// </summary>
     public static class GroupedTextView
     {
@@ -24,13 +27,13 @@ namespace HerdPS.Grouping
                 if (g.IsNorm || everyHostDistinct)
                 {
                     w.WriteLine(g.Count == 1 ? $" 1 host{exit}:" : $" {g.Count} hosts identical{exit}:");
-                    w.WriteLine("   " + string.Join(", ", g.HostNames));
+                    w.WriteLine("   " + HostListText.Fold(g.HostNames));
                     WriteIndented(w, g.Sample.StdOut);
                 }
                 else
                 {
                     w.WriteLine(g.Count == 1 ? $" 1 host differs{exit}:" : $" {g.Count} hosts differ identically{exit}:");
-                    w.WriteLine("   " + string.Join(", ", g.HostNames));
+                    w.WriteLine("   " + HostListText.Fold(g.HostNames));
                     WriteIndented(w, g.Diff.Length > 0 ? g.Diff : "(same stdout as the norm; stderr or exit code differ)");
                 }
                 if (g.Sample.StdErr.Length > 0)
@@ -52,7 +55,7 @@ namespace HerdPS.Grouping
                 };
                 var kind = n.ErrorKind == FleetErrorKind.None ? "" : $" ({n.ErrorKind})";
                 w.WriteLine($" {OutputGrouper.Plural(n.Hosts.Count, "host")} {what}{kind}:");
-                foreach (var h in n.Hosts) w.WriteLine($"   {h.Key}: {h.Value}");
+                foreach (var h in n.Hosts) w.WriteLine($"   {TerminalText.Line(h.Key)}: {TerminalText.Line(h.Value)}");
                 w.WriteLine();
             }
             w.WriteLine(Summary(grouped));
@@ -72,9 +75,35 @@ namespace HerdPS.Grouping
         private static void WriteIndented(TextWriter w, string text, string indent = "   ")
         {
             if (text.Length == 0) { w.WriteLine(indent + "(no output)"); return; }
-            var lines = text.Replace("\r\n", "\n").TrimEnd('\n').Split('\n');
-            foreach (var line in lines.Take(MaxOutputLines)) w.WriteLine(indent + line);
-            if (lines.Length > MaxOutputLines) w.WriteLine($"{indent}... ({lines.Length - MaxOutputLines} more lines)");
+            WriteLines(w, text, indent, MaxOutputLines);
+        }
+
+        /// <summary>
+        /// The first <paramref name="maxLines"/> lines of <paramref name="text"/>, each indented and escaped for the
+        /// terminal (tabs stay), then "... (N more lines)". Every view that shows output, files or diffs uses it.
+        /// </summary>
+        public static void WriteLines(TextWriter w, string text, string indent, int maxLines)
+        {
+            // Walks the text instead of splitting it: a 10 MiB output shows 40 lines without copying the rest.
+            int end = text.Length;
+            while (end > 0 && text[end - 1] == '\n') end -= end > 1 && text[end - 2] == '\r' ? 2 : 1;
+            int start = 0, shown = 0;
+            while (start < end || (start == end && shown == 0))
+            {
+                int newline = text.IndexOf('\n', start, end - start);
+                if (newline < 0) newline = end;
+                if (shown == maxLines)
+                {
+                    int more = 1;
+                    for (int i = start; i < end; i++) if (text[i] == '\n') more++;
+                    w.WriteLine($"{indent}... ({more} more lines)");
+                    return;
+                }
+                int lineEnd = newline > start && text[newline - 1] == '\r' && newline < end ? newline - 1 : newline;
+                w.WriteLine(indent + TerminalText.OutputLine(text.Substring(start, lineEnd - start)));
+                shown++;
+                start = newline + 1;
+            }
         }
     }
 }

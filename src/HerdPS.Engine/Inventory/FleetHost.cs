@@ -46,7 +46,7 @@ namespace HerdPS.Inventory
             if (!HostSpec.TryParse(spec, out var parsed, out reason)) return false;
             if (!parsed!.IsBracketedAddress && HostRange.IsPattern(parsed.Host))
             {
-                reason = $"'{NameRules.Printable(spec)}' is a range pattern; ranges are expanded only in inventory files";
+                reason = $"{Display.TerminalText.Quote(spec)} is a range pattern, not one host; ranges are expanded when a selection or an inventory is read";
                 return false;
             }
             if (!NameRules.IsValidHostName(parsed.Host, out reason)) return false;

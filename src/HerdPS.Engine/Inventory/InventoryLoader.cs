@@ -42,11 +42,23 @@ namespace HerdPS.Inventory
                 notice = null;
                 return Load(path);
             }
-            var looked = InventoryLocator.DefaultLocations(getEnv);
-            notice = looked.Count == 0
-                ? $"no inventory found (no home directory to look in; pass --inventory or set ${InventoryLocator.EnvironmentVariable}); using the local machine"
-                : $"no inventory found (looked in {string.Join(", ", looked)}); using the local machine";
+            notice = NoInventoryNotice(getEnv, localMachineSelected: true);
             return FleetInventory.EmbeddedDefault();
+        }
+
+        /// <summary>
+        /// What to tell the user when no inventory file exists: where we looked, and what runs instead. "using the
+        /// local machine" only when it is the target; hosts named explicitly (<c>-H db1</c>) are used as named.
+        /// </summary>
+        public static string NoInventoryNotice(Func<string, string?> getEnv, bool localMachineSelected)
+        {
+            var looked = InventoryLocator.DefaultLocations(getEnv);
+            var where = looked.Count == 0
+                ? $"no home directory to look in; pass --inventory or set ${InventoryLocator.EnvironmentVariable}"
+                : "looked in " + string.Join(", ", looked);
+            return localMachineSelected
+                ? $"no inventory found ({where}); using the local machine"
+                : $"no inventory found ({where}); using the named hosts as given, with ssh_config's settings";
         }
 
         private static string ReadText(string path)

@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using HerdPS.Display;
 
 namespace HerdPS.Inventory
 {
@@ -124,26 +125,18 @@ namespace HerdPS.Inventory
             if (c == '@') return "it contains '@'; give the user separately";
             if (c == '[' || c == ']') return $"it contains '{c}'; brackets are only allowed as a range such as web[01-20]";
             if (c > 127) return what == "host name"
-                ? $"it contains '{c}'; host names are ASCII (write an internationalized name in its xn-- form)"
-                : $"it contains '{c}'; only ASCII letters and digits are allowed";
+                ? $"it contains {TerminalText.Quote(c.ToString())}; host names are ASCII (write an internationalized name in its xn-- form)"
+                : $"it contains {TerminalText.Quote(c.ToString())}; only ASCII letters and digits are allowed";
             if (";&|$`'\"<>()\\*?{}!#~=,".IndexOf(c) >= 0) return $"it contains '{c}', which a shell or ssh would interpret";
             return $"it contains '{c}', which is not allowed in a {what}";
         }
 
+        /// <summary>
+        /// The rejected text is quoted through <see cref="TerminalText.Quote"/>: escaped, so the message can't itself
+        /// drive a terminal, and cut short with its length said, so a 10 MB name isn't echoed whole.
+        /// </summary>
         private static string Rejected(string what, string text, string why) =>
-            $"{what} '{Printable(text)}' is not allowed: {why}";
-
-        /// <summary>Control characters shown as escapes, so an error message can't itself garble a terminal.</summary>
-        internal static string Printable(string text)
-        {
-            bool clean = true;
-            foreach (char c in text) if (char.IsControl(c)) { clean = false; break; }
-            if (clean) return text;
-            var printable = new System.Text.StringBuilder(text.Length + 8);
-            foreach (char c in text)
-                printable.Append(char.IsControl(c) ? "\\u" + ((int)c).ToString("X4", CultureInfo.InvariantCulture) : c.ToString());
-            return printable.ToString();
-        }
+            $"{what} {TerminalText.Quote(text)} is not allowed: {why}";
 
         private static bool IsAsciiLetterOrDigit(char c) =>
             (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using HerdPS.Display;
 using HerdPS.Inventory;
 
 namespace HerdPS.Selection
@@ -11,12 +12,13 @@ namespace HerdPS.Selection
     /// <item>no groups, tags or hosts: every host of the inventory;</item>
     /// <item>groups: the union of their hosts (an unknown group is an error listing the known ones);</item>
     /// <item>tags: hosts matching any clause (<see cref="TagExpression"/>); with groups, the intersection;</item>
-    /// <item>hosts: added to that (union, as pdsh's -w with -g). A glob (<c>*</c>, <c>?</c>, <c>[...]</c>)
-    /// adds the inventory hosts it matches and is an error when it matches none; a plain name adds that
+    /// <item>hosts: added to that (union, as pdsh's -w with -g). Each entry first expands its pdsh ranges
+    /// (<c>n[0001-0100]</c>, see <see cref="HostPattern"/>). A glob (<c>*</c>, <c>?</c>, <c>[abc]</c>)
+    /// adds the inventory hosts it matches, and an entry whose globs match none is an error; a plain name adds that
     /// inventory host, or, when the inventory has no such host, an ad-hoc host parsed as
     /// <c>[user@]host[:port]</c> that takes the inventory defaults; <c>user@</c> or <c>:port</c> on an
     /// inventory host's name overrides its settings for this run;</item>
-    /// <item>excludes: globs matched against the names, removed last.</item>
+    /// <item>excludes: ranges expanded the same way, then globs matched against the names, removed last.</item>
     /// </list>
     /// The result is deduplicated and stable: inventory order, then ad-hoc hosts in the order given.
     /// A selection that ends up empty is a <see cref="SelectionException"/> saying why.
@@ -30,7 +32,7 @@ namespace HerdPS.Selection
 
             var groups = ResolveGroups(inventory, selection.Groups);
             var tags = ParseTags(selection.Tags);
-            var excludes = selection.Excludes.Select(ParseExclude).ToList();
+            var excludes = new Excludes(selection.Excludes);
 
             // Inventory hosts chosen, each mapped to the instance to return (a copy when user@/:port overrode it).
             var chosen = new Dictionary<FleetHost, FleetHost>();
@@ -45,9 +47,14 @@ namespace HerdPS.Selection
                 }
             }
 
+            // Names are looked up, not searched for: a range of 100,000 names costs 100,000 lookups, not 100,000 scans.
+            var byName = new Dictionary<string, FleetHost>(StringComparer.OrdinalIgnoreCase);
+            foreach (var host in inventory.Hosts)
+                if (!byName.ContainsKey(host.Name)) byName[host.Name] = host;
             var adHoc = new List<FleetHost>();
+            var adHocByName = new Dictionary<string, FleetHost>(StringComparer.OrdinalIgnoreCase);
             foreach (var entry in selection.Hosts)
-                AddNamedHosts(inventory, entry, chosen, adHoc);
+                AddNamedHosts(inventory, byName, entry, chosen, adHoc, adHocByName);
 
             var selected = new List<FleetHost>();
             foreach (var host in inventory.Hosts)
@@ -55,11 +62,44 @@ namespace HerdPS.Selection
             selected.AddRange(adHoc);
 
             int beforeExcludes = selected.Count;
-            selected.RemoveAll(host => excludes.Any(glob => glob.Matches(host.Name)));
+            selected.RemoveAll(host => excludes.Matches(host.Name));
 
             if (selected.Count == 0)
                 throw new SelectionException(DescribeEmpty(inventory, selection, groups, tags, beforeExcludes));
             return selected;
+        }
+
+        /// <summary>The patterns to leave out, ranges expanded: plain names in a set, globs tried one by one.</summary>
+        private sealed class Excludes
+        {
+            private readonly HashSet<string> _names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            private readonly List<HostGlob> _globs = new List<HostGlob>();
+
+            public Excludes(IEnumerable<string> patterns)
+            {
+                foreach (var pattern in patterns)
+                {
+                    try
+                    {
+                        foreach (var one in HostPattern.Expand(pattern))
+                        {
+                            if (HostGlob.IsGlob(one)) _globs.Add(HostGlob.Parse(one));
+                            else _names.Add(one);
+                        }
+                    }
+                    catch (FormatException e)
+                    {
+                        throw new SelectionException(e.Message + " (in the hosts to exclude)", e);
+                    }
+                }
+            }
+
+            public bool Matches(string name)
+            {
+                if (_names.Contains(name)) return true;
+                foreach (var glob in _globs) if (glob.Matches(name)) return true;
+                return false;
+            }
         }
 
         private static HashSet<string> ResolveGroups(FleetInventory inventory, IEnumerable<string> requested)
@@ -72,8 +112,8 @@ namespace HerdPS.Selection
                 {
                     string knownList = inventory.GroupNames.Count == 0
                         ? $"{DescribeInventory(inventory)} has no groups"
-                        : "known groups: " + string.Join(", ", inventory.GroupNames);
-                    throw new SelectionException($"unknown group '{group}'; {knownList}");
+                        : "known groups: " + TerminalText.Line(string.Join(", ", inventory.GroupNames), 500);
+                    throw new SelectionException($"unknown group {TerminalText.Quote(group)}; {knownList}");
                 }
                 groups.Add(group);
             }
@@ -93,50 +133,65 @@ namespace HerdPS.Selection
             }
         }
 
-        private static HostGlob ParseExclude(string pattern)
+        private static void AddNamedHosts(FleetInventory inventory, Dictionary<string, FleetHost> byName, string entry,
+            Dictionary<FleetHost, FleetHost> chosen, List<FleetHost> adHoc, Dictionary<string, FleetHost> adHocByName)
         {
+            IReadOnlyList<string> expanded;
             try
             {
-                return HostGlob.Parse(pattern);
+                expanded = HostPattern.Expand(entry);
             }
             catch (FormatException e)
             {
-                throw new SelectionException("--exclude: " + e.Message, e);
+                throw new SelectionException(e.Message, e);
             }
+
+            bool anyGlob = false, anyGlobMatched = false;
+            foreach (var one in expanded)
+            {
+                if (HostGlob.IsGlob(one) && !IsBracketedAddress(one))
+                {
+                    anyGlob = true;
+                    anyGlobMatched |= AddMatches(inventory, one, chosen);
+                    continue;
+                }
+                AddNamedHost(inventory, byName, one, chosen, adHoc, adHocByName);
+            }
+            if (anyGlob && !anyGlobMatched && expanded.All(one => HostGlob.IsGlob(one) && !IsBracketedAddress(one)))
+                throw new SelectionException($"host pattern {TerminalText.Quote(entry)} matches no host in {DescribeInventory(inventory)}");
         }
 
-        private static void AddNamedHosts(FleetInventory inventory, string entry, Dictionary<FleetHost, FleetHost> chosen, List<FleetHost> adHoc)
+        /// <summary>Adds the inventory hosts a glob matches; false when it matches none.</summary>
+        private static bool AddMatches(FleetInventory inventory, string pattern, Dictionary<FleetHost, FleetHost> chosen)
         {
-            if (HostGlob.IsGlob(entry) && !IsBracketedAddress(entry))
+            HostGlob glob;
+            try
             {
-                HostGlob glob;
-                try
-                {
-                    glob = HostGlob.Parse(entry);
-                }
-                catch (FormatException e)
-                {
-                    throw new SelectionException("--host: " + e.Message, e);
-                }
-                bool any = false;
-                foreach (var host in inventory.Hosts)
-                {
-                    if (!glob.Matches(host.Name)) continue;
-                    any = true;
-                    if (!chosen.ContainsKey(host)) chosen[host] = host;
-                }
-                if (!any)
-                    throw new SelectionException($"host pattern '{entry}' matches no host in {DescribeInventory(inventory)}");
-                return;
+                glob = HostGlob.Parse(pattern);
             }
-
-            if (!FleetHost.TryParseAdHoc(entry, out var named, out var reason))
-                throw new SelectionException("--host: " + reason);
-
-            var known = inventory.Hosts.FirstOrDefault(h => string.Equals(h.Name, named!.Name, StringComparison.OrdinalIgnoreCase));
-            if (known != null)
+            catch (FormatException e)
             {
-                if (named!.User == null && named.Port == null)
+                throw new SelectionException(e.Message, e);
+            }
+            bool any = false;
+            foreach (var host in inventory.Hosts)
+            {
+                if (!glob.Matches(host.Name)) continue;
+                any = true;
+                if (!chosen.ContainsKey(host)) chosen[host] = host;
+            }
+            return any;
+        }
+
+        private static void AddNamedHost(FleetInventory inventory, Dictionary<string, FleetHost> byName, string entry,
+            Dictionary<FleetHost, FleetHost> chosen, List<FleetHost> adHoc, Dictionary<string, FleetHost> adHocByName)
+        {
+            if (!FleetHost.TryParseAdHoc(entry, out var named, out var reason))
+                throw new SelectionException(reason);
+
+            if (byName.TryGetValue(named!.Name, out var known))
+            {
+                if (named.User == null && named.Port == null)
                 {
                     if (!chosen.ContainsKey(known)) chosen[known] = known;
                     return;
@@ -145,19 +200,22 @@ namespace HerdPS.Selection
                 overridden.User = named.User ?? known.User;
                 overridden.Port = named.Port ?? known.Port;
                 if (chosen.TryGetValue(known, out var earlier) && earlier != known && !SameConnection(earlier, overridden))
-                    throw new SelectionException($"host '{known.Name}' is given twice with different user or port");
+                    throw new SelectionException($"host {TerminalText.Quote(known.Name)} is given twice with different user or port");
                 chosen[known] = overridden;
                 return;
             }
 
-            var adHocHost = named!;
+            var adHocHost = named;
             adHocHost.User ??= inventory.Defaults.User;
             adHocHost.Port ??= inventory.Defaults.Port;
             adHocHost.IdentityFile ??= inventory.Defaults.IdentityFile;
-            var existing = adHoc.FirstOrDefault(h => string.Equals(h.Name, adHocHost.Name, StringComparison.OrdinalIgnoreCase));
-            if (existing == null) adHoc.Add(adHocHost);
+            if (!adHocByName.TryGetValue(adHocHost.Name, out var existing))
+            {
+                adHoc.Add(adHocHost);
+                adHocByName[adHocHost.Name] = adHocHost;
+            }
             else if (!SameConnection(existing, adHocHost))
-                throw new SelectionException($"host '{adHocHost.Name}' is given twice with different user or port");
+                throw new SelectionException($"host {TerminalText.Quote(adHocHost.Name)} is given twice with different user or port");
         }
 
         private static bool SameConnection(FleetHost a, FleetHost b) =>
@@ -183,7 +241,7 @@ namespace HerdPS.Selection
             {
                 foreach (var group in selection.Groups)
                     if (!inventory.Hosts.Any(h => h.Groups.Contains(group, StringComparer.OrdinalIgnoreCase)))
-                        reasons.Add($"group '{group}' has no hosts");
+                        reasons.Add($"group {TerminalText.Quote(group)} has no hosts");
                 if (tags != null)
                 {
                     var unknownTags = tags.Terms
@@ -191,17 +249,17 @@ namespace HerdPS.Selection
                         .Distinct(StringComparer.OrdinalIgnoreCase)
                         .ToList();
                     foreach (var tag in unknownTags)
-                        reasons.Add($"no host has the tag '{tag}'");
+                        reasons.Add($"no host has the tag {TerminalText.Quote(tag)}");
                 }
                 if (beforeExcludes > 0)
                     reasons.Add(beforeExcludes == 1 ? "--exclude removed the one host that matched" : $"--exclude removed all {beforeExcludes} hosts that matched");
             }
 
-            string message = $"the selection '{selection}' matched no hosts";
+            string message = $"the selection {TerminalText.Quote(selection.ToString(), 200)} matched no hosts";
             return reasons.Count == 0 ? message : message + ": " + string.Join("; ", reasons);
         }
 
         private static string DescribeInventory(FleetInventory inventory) =>
-            inventory.IsEmbeddedDefault ? "the default inventory (this machine only)" : $"the inventory {inventory.SourcePath}";
+            inventory.IsEmbeddedDefault ? "the default inventory (this machine only)" : $"the inventory {TerminalText.Line(inventory.SourcePath)}";
     }
 }

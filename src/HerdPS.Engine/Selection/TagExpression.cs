@@ -111,9 +111,9 @@ namespace HerdPS.Selection
                 bool negated = term.StartsWith("!", StringComparison.Ordinal);
                 string tag = negated ? term.Substring(1).TrimStart() : term;
                 if (tag.Length == 0)
-                    throw new FormatException($"tag expression '{clause}' has an empty term; terms are tags separated by commas, '!' before a tag negates it");
+                    throw new FormatException($"tag expression {Display.TerminalText.Quote(clause)} has an empty term; terms are tags separated by commas, '!' before a tag negates it");
                 if (!NameRules.IsValidTagName(tag, out var reason))
-                    throw new FormatException($"tag expression '{clause}': {reason}");
+                    throw new FormatException($"tag expression {Display.TerminalText.Quote(clause)}: {reason}");
                 (negated ? excluded : required).Add(tag);
                 terms.Add(negated ? "!" + tag : tag);
             }

@@ -66,6 +66,27 @@ namespace HerdPS.Tests.Cli
             }
         }
 
+        public sealed record RawOutcome(int ExitCode, byte[] StdOut, byte[] StdErr)
+        {
+            public string StdOutText => System.Text.Encoding.UTF8.GetString(StdOut);
+            public string StdErrText => System.Text.Encoding.UTF8.GetString(StdErr);
+        }
+
+        /// <summary>Runs herd and keeps stdout and stderr as the bytes it wrote, for tests that check bytes, not text.</summary>
+        public static async Task<RawOutcome> RunRawAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, TimeSpan? timeout = null)
+        {
+            using var p = Process.Start(StartInfo(args, env))!;
+            p.StandardInput.Close();
+            var stdout = new MemoryStream();
+            var stderr = new MemoryStream();
+            var copyOut = p.StandardOutput.BaseStream.CopyToAsync(stdout);
+            var copyErr = p.StandardError.BaseStream.CopyToAsync(stderr);
+            using var cts = new System.Threading.CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
+            await p.WaitForExitAsync(cts.Token);
+            await Task.WhenAll(copyOut, copyErr);
+            return new RawOutcome(p.ExitCode, stdout.ToArray(), stderr.ToArray());
+        }
+
         public static async Task<Outcome> RunAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, TimeSpan? timeout = null)
         {
             using var p = Process.Start(StartInfo(args, env))!;

@@ -197,5 +197,14 @@ namespace HerdPS.Tests.Execution
             Assert.False(running.Completed);
             Assert.True(FleetProgressText.From("uptime", new FleetProgress(4, 4, 0, 0)).Completed);
         }
+
+        [Fact]
+        public void Progress_shows_control_characters_in_a_command_or_activity_escaped()
+        {
+            var command = FleetProgressText.From("printf '\u001b]0;x\u0007'\n\u202ereboot", new FleetProgress(1, 0, 1, 0));
+            Assert.Equal(@"Running 'printf '\x1b]0;x\x07'\n\u202ereboot'", command.Activity);
+            var activity = FleetProgressText.ForActivity("Reading /etc/\u001b[2Kx", new FleetProgress(1, 0, 1, 0));
+            Assert.Equal(@"Reading /etc/\x1b[2Kx", activity.Activity);
+        }
     }
 }

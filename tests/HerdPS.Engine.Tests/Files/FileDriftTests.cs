@@ -57,7 +57,7 @@ namespace HerdPS.Tests.Files
             var text = new StringWriter();
             FileDriftTextView.Render(report, text);
             var view = text.ToString();
-            Assert.Contains(" 3 hosts identical:\n   drift-a, drift-b, drift-c\n", view);
+            Assert.Contains(" 3 hosts identical:\n   drift-a,drift-b,drift-c\n", view);
             Assert.Contains(" 1 host differs:\n   drift-d\n   --- norm (3 hosts)\n", view);
             Assert.Contains(" 1 host without the file:\n   drift-e: no such file\n", view);
             Assert.Contains("4 files compared, 1 differs; 1 host not read", view);

@@ -215,9 +215,11 @@ namespace HerdPS.Tests.Fleet
         /// different files, as hosts of a real fleet do. <paramref name="populate"/> fills the folder (its path is
         /// passed) before sshd starts; the folder stays reachable from the test as <see cref="ExtraSshHost.FilesDirectory"/>.
         /// Needs root (mount namespaces and bind mounts): without it this throws, so drift tests fail loudly rather
-        /// than pass without proving anything.
+        /// than pass without proving anything. <paramref name="namespaceSetup"/>, when given, is a shell command run
+        /// inside the namespace after that bind mount and before sshd starts (e.g. another bind mount, so the host
+        /// reports what a test needs it to).
         /// </summary>
-        public ExtraSshHost StartIsolatedHost(string alias, Action<string> populate)
+        public ExtraSshHost StartIsolatedHost(string alias, Action<string> populate, string? namespaceSetup = null)
         {
             if (!IsRoot)
             {
@@ -230,7 +232,8 @@ namespace HerdPS.Tests.Fleet
             populate(files);
             // The namespace gets private propagation, so the bind mount never shows outside it; sshd is exec'd, so
             // the launcher's pid is sshd's and killing it ends the namespace with it.
-            var launcher = new[] { "unshare", "-m", "--propagation", "private", "/bin/sh", "-c", "mount --bind \"$0\" " + IsolatedMountPoint + " && exec \"$@\"", files };
+            var setup = namespaceSetup == null ? "" : " && " + namespaceSetup;
+            var launcher = new[] { "unshare", "-m", "--propagation", "private", "/bin/sh", "-c", "mount --bind \"$0\" " + IsolatedMountPoint + setup + " && exec \"$@\"", files };
             var host = StartExtraHost(alias, launcher);
             host.FilesDirectory = files;
             return host;

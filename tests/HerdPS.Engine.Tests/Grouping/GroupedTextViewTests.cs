@@ -28,7 +28,7 @@ namespace HerdPS.Tests.Grouping
             var w = new StringWriter();
             GroupedTextView.Render(g, w);
             var text = w.ToString();
-            Assert.Contains(" 2 hosts identical:\n   a, c\n   a\n   b\n", text.Replace("\r\n", "\n"));
+            Assert.Contains(" 2 hosts identical:\n   a,c\n   a\n   b\n", text.Replace("\r\n", "\n"));
             Assert.Contains(" 1 host differs:\n   d\n", text.Replace("\r\n", "\n"));
             Assert.Contains(" 1 host unreachable (ConnectionRefused):\n   e: e refused", text.Replace("\r\n", "\n"));
             Assert.Contains("4 hosts: 3 succeeded, 1 unreachable; 2 distinct outputs", text);

@@ -65,7 +65,7 @@ namespace HerdPS.Tests.Inventory
         {
             Assert.False(NameRules.IsValidHostName("a\u001b[31mb", out var reason));
             Assert.DoesNotContain("\u001b", reason, StringComparison.Ordinal);
-            Assert.Contains("\\u001B", reason);
+            Assert.Contains("a\\x1b[31mb", reason);
         }
 
         [Theory]

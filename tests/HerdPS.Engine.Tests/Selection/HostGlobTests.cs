@@ -26,13 +26,42 @@ namespace HerdPS.Tests.Selection
         }
 
         [Theory]
-        [InlineData("web[1")]
-        [InlineData("web[]")]
-        [InlineData("web[!]")]
-        [InlineData("")]
-        public void RejectsMalformedPatterns(string pattern)
+        [InlineData("web[1", "has a '[' without a matching ']' at position 4")]
+        [InlineData("web]1", "has a ']' without a matching '[' at position 4")]
+        [InlineData("web[]", "has an empty set [] at position 4")]
+        [InlineData("web[!]", "has an empty set [!] at position 4")]
+        [InlineData("web[z-a]", "has the range z-a written high to low in [z-a]; write the low end first (a-z)")]
+        [InlineData("n[0001-0003]", "has the range 1-0 written high to low")]
+        [InlineData("", "a host pattern can't be empty")]
+        public void RejectsMalformedPatternsInItsOwnWords(string pattern, string what)
         {
-            Assert.Throws<FormatException>(() => HostGlob.Parse(pattern));
+            var e = Assert.Throws<FormatException>(() => HostGlob.Parse(pattern));
+            Assert.Contains(what, e.Message);
+            if (pattern.Length > 0) Assert.StartsWith($"host pattern '{pattern}' ", e.Message);
+            Assert.DoesNotContain("offset", e.Message);
+            Assert.DoesNotContain("Invalid pattern", e.Message);
+        }
+
+        [Theory]
+        [InlineData("*a*a*a*a*a*a*a*a*b", false)]
+        [InlineData("*a*a*a*a*a*a*a*a*", true)]
+        [InlineData("a*", true)]
+        [InlineData("*", true)]
+        [InlineData("**a", true)]
+        public void StarsBacktrackCorrectly(string pattern, bool expected)
+        {
+            Assert.Equal(expected, HostGlob.Parse(pattern).Matches(new string('a', 200)));
+        }
+
+        [Theory]
+        [InlineData("web-[a-c]?", "WEB-B1", true)]
+        [InlineData("web-[A-C]?", "web-b1", true)]
+        [InlineData("web-[-x]1", "web--1", true)]
+        [InlineData("web-[x-]1", "web--1", true)]
+        [InlineData("web-[!a-c]1", "WEB-B1", false)]
+        public void SetsAreCaseInsensitiveAndTakeADashAtEitherEnd(string pattern, string name, bool expected)
+        {
+            Assert.Equal(expected, HostGlob.Parse(pattern).Matches(name));
         }
     }
 }

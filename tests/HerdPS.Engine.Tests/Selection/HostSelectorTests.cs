@@ -104,7 +104,7 @@ groups:
             Assert.Equal(
                 new[] { "pi-garage", "pi-workshop", "pi-backyard", "db-01" },
                 Select(s => { s.Groups.Add("db"); s.Hosts.Add("pi-*"); }));
-            Assert.Equal(new[] { "web-01", "web-03" }, Select(s => s.Hosts.Add("web-0[13]")));
+            Assert.Equal(new[] { "web-01", "web-03" }, Select(s => s.Hosts.Add("web-0[!2]")));
             Assert.Equal(new[] { "web-01", "web-02", "web-03" }, Select(s => s.Hosts.Add("WEB-0?")));
         }
 
@@ -213,6 +213,63 @@ groups:
         {
             var local = Assert.Single(HostSelector.Select(FleetInventory.EmbeddedDefault(), new HostSelection()));
             Assert.Equal(HostTransportKind.Local, local.Transport);
+        }
+
+        [Fact]
+        public void RangesNameHostsAsPdshDoesInventoryOrNot()
+        {
+            Assert.Equal(new[] { "web-01", "web-02" }, Select(s => s.Hosts.Add("web-[01-02]")));
+            // A name of the range that the inventory doesn't have is an ad-hoc host, as pdsh -w would use it.
+            var hosts = HostSelector.Select(inventory, WithHosts("web-[02-04]"));
+            Assert.Equal(new[] { "web-02", "web-03", "web-04" }, hosts.Select(h => h.Name));
+            Assert.Same(inventory.Hosts.Single(h => h.Name == "web-03"), hosts[1]);
+            Assert.Equal("deploy", hosts[2].User); // the ad-hoc one takes the inventory defaults
+            Assert.Equal(new[] { "n0001", "n0002", "n0003" }, Select(s => s.Hosts.Add("n[0001-0003]")));
+        }
+
+        [Fact]
+        public void RangesCombineWithGlobs()
+        {
+            Assert.Equal(new[] { "pi-garage", "web-01", "web-02" }, Select(s => { s.Groups.Add("web"); s.Hosts.Add("pi-g*"); s.Excludes.Add("web-[03-09]"); }));
+            Assert.Equal(new[] { "web-01", "web-03" }, Select(s => s.Hosts.Add("web-0[1,3]*")));
+            Assert.Contains("'wbe-[1-3]*' matches no host", SelectFails(s => s.Hosts.Add("wbe-[1-3]*")).Message);
+        }
+
+        [Fact]
+        public void ExcludingAHundredThousandNamesIsALookupPerHost()
+        {
+            var hosts = HostSelector.Select(inventory, new HostSelection { Excludes = { "n[1-100000]", "web-0[1-2]" } });
+            Assert.Equal(new[] { "pi-garage", "pi-workshop", "pi-backyard", "web-03", "db-01" }, hosts.Select(h => h.Name));
+        }
+
+        [Theory]
+        [InlineData("n[0003-0001]", "host pattern 'n[0003-0001]': '[0003-0001]' has a reversed range 0003-0001")]
+        [InlineData("web[z-a]", "host pattern 'web[z-a]' has the range z-a written high to low")]
+        [InlineData("web[1", "host pattern 'web[1' has a '[' without a matching ']'")]
+        public void PatternErrorsAreOurOwnWordsForHostsAndExcludes(string pattern, string expected)
+        {
+            var asHost = SelectFails(s => s.Hosts.Add(pattern)).Message;
+            Assert.StartsWith(expected, asHost);
+            var asExclude = SelectFails(s => s.Excludes.Add(pattern)).Message;
+            Assert.StartsWith(expected, asExclude);
+            Assert.EndsWith("(in the hosts to exclude)", asExclude);
+            foreach (var m in new[] { asHost, asExclude })
+            {
+                Assert.DoesNotContain("offset", m);
+                Assert.DoesNotContain("Invalid pattern", m);
+            }
+        }
+
+        [Fact]
+        public void HostileNamesAreEscapedAndCutInSelectionErrors()
+        {
+            var huge = "web" + new string('x', 10 * 1024 * 1024);
+            var tooLong = SelectFails(s => s.Hosts.Add(huge)).Message;
+            Assert.True(tooLong.Length < 400, tooLong.Substring(0, Math.Min(400, tooLong.Length)));
+            Assert.Contains("(10485763 characters)", tooLong);
+            var rlo = SelectFails(s => s.Groups.Add("web\u202e\u001b]0;x\u0007")).Message;
+            Assert.Contains(@"unknown group 'web\u202e\x1b]0;x\x07'", rlo);
+            Assert.DoesNotContain(rlo, HerdPS.Tests.Display.TerminalTextTests.IsForbidden);
         }
 
         private static HostSelection WithHosts(params string[] hosts)
