@@ -2,7 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace HerdPS.Inventory
@@ -20,10 +22,12 @@ namespace HerdPS.Inventory
         private static readonly string[] HostKeys = { "host", "hostname", "port", "user", "identity_file", "tags", "transport" };
 
         private readonly string file;
+        private readonly InventoryLimits limits;
 
-        public YamlInventoryReader(string file)
+        public YamlInventoryReader(string file, InventoryLimits limits)
         {
             this.file = file;
+            this.limits = limits;
         }
 
         public FleetInventory Read(string text)
@@ -31,14 +35,16 @@ namespace HerdPS.Inventory
             var stream = new YamlStream();
             try
             {
-                stream.Load(new StringReader(text));
+                // YamlDotNet builds its node tree recursively: a document nested thousands deep would overflow the
+                // stack and kill the process. The parser's events are counted first, so that never happens.
+                stream.Load(new DepthLimitedParser(new Parser(new StringReader(text)), InventoryLimits.MaxNestingDepth, this));
             }
             catch (YamlException e)
             {
                 throw SyntaxError(text, e);
             }
 
-            var builder = new InventoryBuilder(file);
+            var builder = new InventoryBuilder(file, limits);
             if (stream.Documents.Count == 0) return builder.Build(new InventoryDefaults());
             if (stream.Documents.Count > 1)
                 throw Error("an inventory is a single YAML document, but a second one starts here", stream.Documents[1].RootNode.Start);
@@ -129,7 +135,7 @@ namespace HerdPS.Inventory
             {
                 if (item is YamlScalarNode scalar && !IsNull(scalar))
                 {
-                    foreach (var name in ExpandHostNames(scalar))
+                    foreach (var name in ExpandHostNames(scalar, builder))
                         builder.AddHost(CreateHost(name, null, inherited, HostTransportKind.Ssh), group, inherited.Tags, Line(scalar.Start), Column(scalar.Start));
                 }
                 else if (item is YamlMappingNode mapping)
@@ -150,7 +156,8 @@ namespace HerdPS.Inventory
             string? address = null;
             var transport = HostTransportKind.Ssh;
             var settings = inherited;
-            IReadOnlyList<string> hostTags = Array.Empty<string>();
+            YamlNode? tagsNode = null;
+            string[] hostTags = Array.Empty<string>();
 
             foreach (var entry in ReadMapping(mapping, HostKeys, "in a host entry"))
             {
@@ -165,7 +172,7 @@ namespace HerdPS.Inventory
                     case "port": settings = settings.WithPort(ReadPort(entry.Value)); break;
                     case "user": settings = settings.WithUser(ReadUser(entry.Value)); break;
                     case "identity_file": settings = settings.WithIdentityFile(ReadPath(entry.Value, entry.Key)); break;
-                    case "tags": hostTags = ReadTags(entry.Value); break;
+                    case "tags": tagsNode = entry.Value; hostTags = ReadTags(entry.Value); break;
                     case "transport": transport = ReadTransport(entry.Value); break;
                 }
             }
@@ -173,12 +180,15 @@ namespace HerdPS.Inventory
             if (hostNode == null)
                 throw Error("this host entry has no 'host:' key naming the host", mapping.Start);
 
-            var names = ExpandHostNames(hostNode);
+            var names = ExpandHostNames(hostNode, builder);
             if (address != null && names.Count > 1)
-                throw Error($"'hostname' can't be given for the range '{hostNode.Value}': every host of a range would connect to the same address", addressNode!.Start);
+                throw Error($"'hostname' can't be given for the range '{NameRules.Printable(hostNode.Value ?? "")}': every host of a range would connect to the same address", addressNode!.Start);
 
-            var tags = new List<string>(inherited.Tags);
-            tags.AddRange(hostTags);
+            // The group's tags then the host's own, once each; computed once per entry, so every host of a range shares it.
+            var tags = hostTags.Length == 0 ? inherited.Tags
+                : inherited.Tags.Length == 0 ? hostTags
+                : InventoryBuilder.DistinctTags(inherited.Tags.Concat(hostTags))
+                  ?? throw Error($"with its group's tags this host would have more than {InventoryLimits.MaxTagsPerHost} tags; that is the limit of tags per host", tagsNode!.Start);
             foreach (var name in names)
                 builder.AddHost(CreateHost(name, address, settings, transport), group, tags, Line(hostNode.Start), Column(hostNode.Start));
         }
@@ -193,13 +203,15 @@ namespace HerdPS.Inventory
                 Transport = transport,
             };
 
-        private IReadOnlyList<string> ExpandHostNames(YamlScalarNode node)
+        private IReadOnlyList<string> ExpandHostNames(YamlScalarNode node, InventoryBuilder builder)
         {
             string pattern = node.Value ?? "";
             IReadOnlyList<string> names;
             try
             {
-                names = HostRange.Expand(pattern);
+                // Counted before it is built: a range past the host limit is refused without allocating its names.
+                builder.CheckRoomForHosts(HostRange.Count(pattern), pattern, Line(node.Start), Column(node.Start));
+                names = HostRange.Expand(pattern, limits.MaxHosts);
             }
             catch (FormatException e)
             {
@@ -217,12 +229,15 @@ namespace HerdPS.Inventory
             return names;
         }
 
-        private IReadOnlyList<string> ReadTags(YamlNode node)
+        /// <summary>The tags of a list, without repeats; a list of more than the tag limit is an error, repeats or not.</summary>
+        private string[] ReadTags(YamlNode node)
         {
             if (IsNull(node)) return Array.Empty<string>();
             if (!(node is YamlSequenceNode sequence))
                 throw Error("'tags' must be a list, such as [prod, debian12]", node.Start);
-            var tags = new List<string>();
+            if (sequence.Children.Count > InventoryLimits.MaxTagsPerHost)
+                throw Error($"this list has {sequence.Children.Count:N0} tags; a host can have at most {InventoryLimits.MaxTagsPerHost}", sequence.Children[InventoryLimits.MaxTagsPerHost].Start);
+            var tags = new List<string>(sequence.Children.Count);
             foreach (var item in sequence.Children)
             {
                 var scalar = RequireScalar(item, "a tag");
@@ -230,7 +245,7 @@ namespace HerdPS.Inventory
                 if (!NameRules.IsValidTagName(tag, out var reason)) throw Error(reason, scalar.Start);
                 tags.Add(tag);
             }
-            return tags;
+            return InventoryBuilder.DistinctTags(tags)!;
         }
 
         private string ReadUser(YamlNode node)
@@ -406,10 +421,47 @@ namespace HerdPS.Inventory
             public YamlNode Value { get; }
         }
 
+        /// <summary>
+        /// An <see cref="IParser"/> that passes YamlDotNet's events through and stops with an error at the first
+        /// collection nested deeper than the limit, before the node tree's recursive construction gets there.
+        /// </summary>
+        private sealed class DepthLimitedParser : IParser
+        {
+            private readonly IParser inner;
+            private readonly int maxDepth;
+            private readonly YamlInventoryReader reader;
+            private int depth;
+
+            public DepthLimitedParser(IParser inner, int maxDepth, YamlInventoryReader reader)
+            {
+                this.inner = inner;
+                this.maxDepth = maxDepth;
+                this.reader = reader;
+            }
+
+            public ParsingEvent? Current => inner.Current;
+
+            public bool MoveNext()
+            {
+                if (!inner.MoveNext()) return false;
+                var current = inner.Current;
+                if (current is MappingStart || current is SequenceStart)
+                {
+                    if (++depth > maxDepth)
+                        throw reader.Error($"YAML nested more than {maxDepth} levels deep (an inventory needs 6); this collection is one level too many", current.Start);
+                }
+                else if (current is MappingEnd || current is SequenceEnd)
+                {
+                    depth--;
+                }
+                return true;
+            }
+        }
+
         /// <summary>User, port, identity file and tags as they flow from defaults to group to host.</summary>
         private sealed class ConnectionSettings
         {
-            public ConnectionSettings(string? user, int? port, string? identityFile, IReadOnlyList<string> tags)
+            public ConnectionSettings(string? user, int? port, string? identityFile, string[] tags)
             {
                 User = user;
                 Port = port;
@@ -420,12 +472,13 @@ namespace HerdPS.Inventory
             public string? User { get; }
             public int? Port { get; }
             public string? IdentityFile { get; }
-            public IReadOnlyList<string> Tags { get; }
+            /// <summary>Distinct already, and shared by every host that takes them as they are.</summary>
+            public string[] Tags { get; }
 
             public ConnectionSettings WithUser(string user) => new ConnectionSettings(user, Port, IdentityFile, Tags);
             public ConnectionSettings WithPort(int port) => new ConnectionSettings(User, port, IdentityFile, Tags);
             public ConnectionSettings WithIdentityFile(string path) => new ConnectionSettings(User, Port, path, Tags);
-            public ConnectionSettings WithTags(IReadOnlyList<string> tags) => new ConnectionSettings(User, Port, IdentityFile, tags);
+            public ConnectionSettings WithTags(string[] tags) => new ConnectionSettings(User, Port, IdentityFile, tags);
         }
     }
 }
