@@ -175,8 +175,8 @@ namespace HerdPS.Inventory
             return long.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture);
         }
 
-        /// <summary>Text from a pattern as an error message shows it: control characters escaped.</summary>
-        private static string Shown(string text) => NameRules.Printable(text);
+        /// <summary>Text from a pattern as an error message shows it: escaped, and shortened when long.</summary>
+        private static string Shown(string text) => QuotedText.Of(text);
 
         /// <summary>One position of a pattern: literal text, or a bracket's numbers and ranges, kept unexpanded until counted.</summary>
         private sealed class Part

@@ -57,7 +57,7 @@ namespace HerdPS.Inventory
                 {
                     if (after[0] != ':')
                     {
-                        reason = $"'{NameRules.Printable(text)}' has '{NameRules.Printable(after)}' after the bracketed address; write [address]:port";
+                        reason = $"'{QuotedText.Of(text)}' has '{QuotedText.Of(after)}' after the bracketed address; write [address]:port";
                         return false;
                     }
                     portText = after.Substring(1);
@@ -87,7 +87,7 @@ namespace HerdPS.Inventory
             if (bracketed && !NameRules.IsValidHostName(host, out reason)) return false;
             if (host.Length == 0)
             {
-                reason = $"'{NameRules.Printable(text)}' has no host name";
+                reason = $"'{QuotedText.Of(text)}' has no host name";
                 return false;
             }
 
@@ -104,7 +104,7 @@ namespace HerdPS.Inventory
             foreach (char c in text) digits &= c >= '0' && c <= '9';
             if (digits && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port >= 1 && port <= 65535)
                 return true;
-            reason = $"port '{NameRules.Printable(text)}' is not valid: a port is a whole number from 1 to 65535";
+            reason = $"port '{QuotedText.Of(text)}' is not valid: a port is a whole number from 1 to 65535";
             return false;
         }
 

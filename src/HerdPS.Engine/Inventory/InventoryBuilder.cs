@@ -38,8 +38,8 @@ namespace HerdPS.Inventory
         {
             if (count <= limits.MaxHosts - hostEntries) return;
             string what = count == 1
-                ? $"'{NameRules.Printable(entry)}' is one host too many"
-                : $"'{NameRules.Printable(entry)}' expands to {(count == long.MaxValue ? "more than 9 quintillion" : count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture))} hosts" +
+                ? $"'{QuotedText.Of(entry)}' is one host too many"
+                : $"'{QuotedText.Of(entry)}' expands to {(count == long.MaxValue ? "more than 9 quintillion" : count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture))} hosts" +
                   (hostEntries > 0 ? $", {hostEntries:N0} already listed before it" : "");
             throw new InventoryException($"{what}: that is past the inventory's limit ({limits.HowToRaiseHosts()})", file, line, column);
         }
@@ -83,7 +83,7 @@ namespace HerdPS.Inventory
             if (group != null) entry.AddGroup(group);
             if (!entry.AddTags(tags, InventoryLimits.MaxTagsPerHost))
                 throw new InventoryException(
-                    $"host '{host.Name}' would have more than {InventoryLimits.MaxTagsPerHost} tags with the ones listed here " +
+                    $"host '{QuotedText.Of(host.Name)}' would have more than {InventoryLimits.MaxTagsPerHost} tags with the ones listed here " +
                     $"(it is first defined at {Location(entry.Line, entry.Column)}); that is the limit of tags per host",
                     file, line, column);
         }

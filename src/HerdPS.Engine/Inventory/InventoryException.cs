@@ -23,8 +23,18 @@ namespace HerdPS.Inventory
         /// <summary>The message without the location prefix.</summary>
         public string Reason { get; }
 
+        /// <summary>Longer messages are cut in the middle (a name quoted whole in a reason could be megabytes).</summary>
+        public const int MaxMessageLength = 2000;
+
         private static string Format(string message, string? file, int line, int column)
         {
+            if (message.Length > MaxMessageLength)
+            {
+                int head = MaxMessageLength / 2, tail = MaxMessageLength / 4;
+                if (char.IsHighSurrogate(message[head - 1])) head--;
+                if (char.IsLowSurrogate(message[message.Length - tail])) tail--;
+                message = message.Substring(0, head) + $"...({message.Length - head - tail:N0} characters left out)..." + message.Substring(message.Length - tail);
+            }
             if (file == null) return message;
             if (line <= 0) return $"{file}: {message}";
             return column > 0 ? $"{file}:{line}:{column}: {message}" : $"{file}:{line}: {message}";

@@ -48,7 +48,7 @@ namespace HerdPS.Inventory
                 && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int maxHosts) && maxHosts >= 1)
                 return new InventoryLimits(maxHosts);
             throw new InventoryException(
-                $"${MaxHostsVariable} is '{NameRules.Printable(Shorten(text))}'; it must be a whole number of hosts from 1 to 2,147,483,647 (the default is {DefaultMaxHosts:N0})");
+                $"${MaxHostsVariable} is '{QuotedText.Of(text)}'; it must be a whole number of hosts from 1 to 2,147,483,647 (the default is {DefaultMaxHosts:N0})");
         }
 
         /// <summary>The sentence an error ends with, telling how to raise the host limit.</summary>
@@ -60,7 +60,5 @@ namespace HerdPS.Inventory
             foreach (char c in text) if (c < '0' || c > '9') return false;
             return true;
         }
-
-        private static string Shorten(string text) => text.Length <= 40 ? text : text.Substring(0, 40) + "...";
     }
 }

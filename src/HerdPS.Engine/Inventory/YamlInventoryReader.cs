@@ -23,6 +23,9 @@ namespace HerdPS.Inventory
 
         private readonly string file;
         private readonly InventoryLimits limits;
+        // Where each line of the text starts, so a YAML position becomes the line and column an editor shows.
+        private int[] lineStarts = { 0 };
+        private int textLength;
 
         public YamlInventoryReader(string file, InventoryLimits limits)
         {
@@ -32,16 +35,26 @@ namespace HerdPS.Inventory
 
         public FleetInventory Read(string text)
         {
+            lineStarts = LineStarts(text);
+            textLength = text.Length;
             var stream = new YamlStream();
+            // YamlDotNet builds its node tree recursively: a document nested thousands deep would overflow the
+            // stack and kill the process. The parser's events are counted first, so that never happens.
+            var parser = new DepthLimitedParser(new Parser(new StringReader(text)), InventoryLimits.MaxNestingDepth, this);
             try
             {
-                // YamlDotNet builds its node tree recursively: a document nested thousands deep would overflow the
-                // stack and kill the process. The parser's events are counted first, so that never happens.
-                stream.Load(new DepthLimitedParser(new Parser(new StringReader(text)), InventoryLimits.MaxNestingDepth, this));
+                stream.Load(parser);
             }
             catch (YamlException e)
             {
                 throw SyntaxError(text, e);
+            }
+            catch (Exception e) when (!(e is InventoryException) && !(e is OutOfMemoryException))
+            {
+                // YamlDotNet has a few internal failures on malformed input (seen in fuzzing: an InvalidOperationException
+                // from its scanner, an ArgumentException for an event its node builder doesn't expect). They are
+                // syntax errors all the same: say so at the last place it read correctly, never crash.
+                throw Error($"this YAML can't be read past here (the YAML reader failed: {e.Message})", parser.LastGoodPosition, e);
             }
 
             var builder = new InventoryBuilder(file, limits);
@@ -106,11 +119,11 @@ namespace HerdPS.Inventory
                 // An empty group ("web:" with nothing under it) is allowed: it is a name waiting for hosts.
                 if (IsNull(pair.Value)) continue;
                 if (!(pair.Value is YamlMappingNode groupNode))
-                    throw Error($"group '{name}' must be a mapping with hosts: and optional user, port, tags, identity_file", pair.Value.Start);
+                    throw Error($"group '{QuotedText.Of(name)}' must be a mapping with hosts: and optional user, port, tags, identity_file", pair.Value.Start);
 
                 var settings = inherited;
                 YamlNode? hosts = null;
-                foreach (var entry in ReadMapping(groupNode, GroupKeys, $"in group '{name}'"))
+                foreach (var entry in ReadMapping(groupNode, GroupKeys, $"in group '{QuotedText.Of(name)}'"))
                 {
                     switch (entry.Key)
                     {
@@ -135,8 +148,9 @@ namespace HerdPS.Inventory
             {
                 if (item is YamlScalarNode scalar && !IsNull(scalar))
                 {
+                    int line = Line(scalar.Start), column = Column(scalar.Start);
                     foreach (var name in ExpandHostNames(scalar, builder))
-                        builder.AddHost(CreateHost(name, null, inherited, HostTransportKind.Ssh), group, inherited.Tags, Line(scalar.Start), Column(scalar.Start));
+                        builder.AddHost(CreateHost(name, null, inherited, HostTransportKind.Ssh), group, inherited.Tags, line, column);
                 }
                 else if (item is YamlMappingNode mapping)
                 {
@@ -182,15 +196,16 @@ namespace HerdPS.Inventory
 
             var names = ExpandHostNames(hostNode, builder);
             if (address != null && names.Count > 1)
-                throw Error($"'hostname' can't be given for the range '{NameRules.Printable(hostNode.Value ?? "")}': every host of a range would connect to the same address", addressNode!.Start);
+                throw Error($"'hostname' can't be given for the range '{QuotedText.Of(hostNode.Value ?? "")}': every host of a range would connect to the same address", addressNode!.Start);
 
             // The group's tags then the host's own, once each; computed once per entry, so every host of a range shares it.
             var tags = hostTags.Length == 0 ? inherited.Tags
                 : inherited.Tags.Length == 0 ? hostTags
                 : InventoryBuilder.DistinctTags(inherited.Tags.Concat(hostTags))
                   ?? throw Error($"with its group's tags this host would have more than {InventoryLimits.MaxTagsPerHost} tags; that is the limit of tags per host", tagsNode!.Start);
+            int line = Line(hostNode.Start), column = Column(hostNode.Start);
             foreach (var name in names)
-                builder.AddHost(CreateHost(name, address, settings, transport), group, tags, Line(hostNode.Start), Column(hostNode.Start));
+                builder.AddHost(CreateHost(name, address, settings, transport), group, tags, line, column);
         }
 
         private static FleetHost CreateHost(string name, string? address, ConnectionSettings settings, HostTransportKind transport) =>
@@ -268,7 +283,7 @@ namespace HerdPS.Inventory
             var scalar = RequireScalar(node, key);
             string text = scalar.Value ?? "";
             if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= 1) return value;
-            throw Error($"'{key}' must be a whole number of at least 1, not '{text}'", scalar.Start);
+            throw Error($"'{key}' must be a whole number of at least 1, not '{QuotedText.Of(text)}'", scalar.Start);
         }
 
         private TimeSpan ReadDuration(YamlNode node, string key)
@@ -294,7 +309,7 @@ namespace HerdPS.Inventory
             {
                 case "ssh": return HostTransportKind.Ssh;
                 case "local": return HostTransportKind.Local;
-                default: throw Error($"'transport' must be ssh or local, not '{scalar.Value}'", scalar.Start);
+                default: throw Error($"'transport' must be ssh or local, not '{QuotedText.Of(scalar.Value ?? "")}'", scalar.Start);
             }
         }
 
@@ -309,12 +324,12 @@ namespace HerdPS.Inventory
                 string key = keyNode.Value ?? "";
                 if (Array.IndexOf(allowedKeys, key) < 0)
                 {
-                    string message = $"unknown key '{key}' {where}; allowed keys are {string.Join(", ", allowedKeys)}";
+                    string message = $"unknown key '{QuotedText.Of(key)}' {where}; allowed keys are {string.Join(", ", allowedKeys)}";
                     string? suggestion = Suggest(key, allowedKeys);
                     if (suggestion != null) message += $" (did you mean '{suggestion}'?)";
                     throw Error(message, keyNode.Start);
                 }
-                if (!seen.Add(key)) throw Error($"key '{key}' appears twice {where}", keyNode.Start);
+                if (!seen.Add(key)) throw Error($"key '{QuotedText.Of(key)}' appears twice {where}", keyNode.Start);
                 entries.Add(new MappingEntry(key, pair.Value));
             }
             return entries;
@@ -391,7 +406,7 @@ namespace HerdPS.Inventory
                 }
             }
             if (message.StartsWith("Duplicate key", StringComparison.Ordinal))
-                message = $"key '{message.Substring("Duplicate key".Length).Trim()}' appears twice in the same mapping";
+                message = $"key '{QuotedText.Of(message.Substring("Duplicate key".Length).Trim())}' appears twice in the same mapping";
             return Error(message, e.Start, e);
         }
 
@@ -406,8 +421,33 @@ namespace HerdPS.Inventory
         private InventoryException Error(string message, Mark mark, Exception? inner = null) =>
             new InventoryException(message, file, Line(mark), Column(mark), inner);
 
-        private static int Line(Mark mark) => (int)mark.Line;
-        private static int Column(Mark mark) => (int)mark.Column;
+        /// <summary>
+        /// The 1-based line of a YAML position, counting "\n" as editors do. (YamlDotNet's own line numbers also
+        /// count a lone "\r", U+0085, U+2028 and U+2029 as line breaks, as YAML 1.1 says, and can then name a line
+        /// past the end of the file.)
+        /// </summary>
+        private int Line(Mark mark) => LineIndex(mark) + 1;
+
+        /// <summary>The 1-based column of a YAML position, in characters from the start of its line.</summary>
+        private int Column(Mark mark)
+        {
+            return Index(mark) - lineStarts[LineIndex(mark)] + 1;
+        }
+
+        private int Index(Mark mark) => (int)Math.Max(0, Math.Min(mark.Index, textLength));
+
+        private int LineIndex(Mark mark)
+        {
+            int found = Array.BinarySearch(lineStarts, Index(mark));
+            return found >= 0 ? found : ~found - 1;
+        }
+
+        private static int[] LineStarts(string text)
+        {
+            var starts = new List<int> { 0 };
+            for (int i = text.IndexOf('\n'); i >= 0; i = text.IndexOf('\n', i + 1)) starts.Add(i + 1);
+            return starts.ToArray();
+        }
 
         private readonly struct MappingEntry
         {
@@ -432,6 +472,9 @@ namespace HerdPS.Inventory
             private readonly YamlInventoryReader reader;
             private int depth;
 
+            /// <summary>The end of the last event read without error: where to point when the library itself fails.</summary>
+            public Mark LastGoodPosition { get; private set; } = Mark.Empty;
+
             public DepthLimitedParser(IParser inner, int maxDepth, YamlInventoryReader reader)
             {
                 this.inner = inner;
@@ -444,7 +487,8 @@ namespace HerdPS.Inventory
             public bool MoveNext()
             {
                 if (!inner.MoveNext()) return false;
-                var current = inner.Current;
+                var current = inner.Current!;
+                LastGoodPosition = current.End;
                 if (current is MappingStart || current is SequenceStart)
                 {
                     if (++depth > maxDepth)

@@ -1,0 +1,24 @@
+namespace HerdPS.Inventory
+{
+    /// <summary>
+    /// Text from an inventory as an error message quotes it: control characters escaped (<see cref="NameRules.Printable"/>)
+    /// and a long text cut in the middle, so a 100 KB "host name" gives a readable one-line error, not 100 KB of it.
+    /// </summary>
+    internal static class QuotedText
+    {
+        public const int MaxLength = 100;
+
+        public static string Of(string text)
+        {
+            if (text.Length > MaxLength)
+            {
+                int head = MaxLength * 2 / 3, tail = MaxLength / 6;
+                // Never split a surrogate pair: move the cuts off a pair's halves.
+                if (char.IsHighSurrogate(text[head - 1])) head--;
+                if (char.IsLowSurrogate(text[text.Length - tail])) tail--;
+                text = text.Substring(0, head) + $"...({text.Length - head - tail:N0} more characters)..." + text.Substring(text.Length - tail);
+            }
+            return NameRules.Printable(text);
+        }
+    }
+}
