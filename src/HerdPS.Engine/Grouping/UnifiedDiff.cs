@@ -138,8 +138,8 @@ namespace HerdPS.Grouping
             text.Append("they differ from line ").Append(Number(prefix + 1))
                 .Append(" to line ").Append(Number(oldLines.Length - suffix)).Append(" of ").Append(oldLabel)
                 .Append(" and line ").Append(Number(newLines.Length - suffix)).Append(" of ").Append(newLabel)
-                .Append("; the first ").Append(Number(prefix)).Append(prefix == 1 ? " line" : " lines")
-                .Append(" and the last ").Append(Number(suffix)).Append(suffix == 1 ? " line are" : " lines are").Append(" the same\n");
+                .Append("; ").Append(Number(prefix)).Append(prefix == 1 ? " line" : " lines")
+                .Append(" before and ").Append(Number(suffix)).Append(suffix == 1 ? " line" : " lines").Append(" after are the same\n");
 
             // A summary is only needed when both sides still have lines after the common prefix.
             text.Append("first difference, line ").Append(Number(prefix + 1)).Append(":\n");

@@ -157,7 +157,7 @@ namespace HerdPS.Tests.Grouping
             string diff = UnifiedDiff.Create(oldText, newText, "old", "new", 3, budget: 100);
 
             var lines = diff.Split('\n');
-            Assert.Equal("they differ from line 2 to line 302 of old and line 302 of new; the first 1 line and the last 0 lines are the same", lines[5]);
+            Assert.Equal("they differ from line 2 to line 302 of old and line 302 of new; 1 line before and 0 lines after are the same", lines[5]);
             Assert.Equal("first difference, line 2:", lines[6]);
             Assert.Equal("-" + new string('x', UnifiedDiff.MaxShownLineLength), lines[7]);
             Assert.Equal($"\\ line shortened: the first 1,000 of its {longOld.Length:N0} characters shown", lines[8]);
