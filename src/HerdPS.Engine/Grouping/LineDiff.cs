@@ -107,24 +107,20 @@ namespace HerdPS.Grouping
             var inOld = new int[distinctLines];
             for (int j = start; j < newEnd; j++) inNew[_new[j]]++;
             for (int i = start; i < oldEnd; i++) inOld[_old[i]]++;
-            var a = new List<int>();
-            var aIndex = new List<int>();
+            int kept = 0;
             for (int i = start; i < oldEnd; i++)
-            {
-                if (inNew[_old[i]] == 0) _deleted[i] = true;
-                else { a.Add(_old[i]); aIndex.Add(i); }
-            }
-            var b = new List<int>();
-            var bIndex = new List<int>();
+                if (inNew[_old[i]] == 0) _deleted[i] = true; else kept++;
+            _a = new int[kept];
+            _aIndex = new int[kept];
+            for (int i = start, k = 0; i < oldEnd; i++)
+                if (!_deleted[i]) { _a[k] = _old[i]; _aIndex[k++] = i; }
+            kept = 0;
             for (int j = start; j < newEnd; j++)
-            {
-                if (inOld[_new[j]] == 0) _inserted[j] = true;
-                else { b.Add(_new[j]); bIndex.Add(j); }
-            }
-            _a = a.ToArray();
-            _b = b.ToArray();
-            _aIndex = aIndex.ToArray();
-            _bIndex = bIndex.ToArray();
+                if (inOld[_new[j]] == 0) _inserted[j] = true; else kept++;
+            _b = new int[kept];
+            _bIndex = new int[kept];
+            for (int j = start, k = 0; j < newEnd; j++)
+                if (!_inserted[j]) { _b[k] = _new[j]; _bIndex[k++] = j; }
             if (_a.Length == 0 && _b.Length == 0) return DiffSearch.Minimal;
 
             _diagonalOffset = _b.Length + 1;

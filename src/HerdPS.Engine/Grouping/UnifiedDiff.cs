@@ -220,9 +220,12 @@ namespace HerdPS.Grouping
         /// </summary>
         private static int[] SplitLines(string text, Dictionary<string, int> ids, List<string> pieces)
         {
-            var lines = new List<int>();
+            int count = 0;
+            for (int at = text.IndexOf('\n'); at >= 0; at = text.IndexOf('\n', at + 1)) count++;
+            if (text.Length > 0 && text[text.Length - 1] != '\n') count++;
+            var lines = new int[count]; // sized first: a 10 MiB output can have millions of lines
             int start = 0;
-            while (start < text.Length)
+            for (int n = 0; n < count; n++)
             {
                 int newline = text.IndexOf('\n', start);
                 int end = newline < 0 ? text.Length : newline + 1;
@@ -233,10 +236,10 @@ namespace HerdPS.Grouping
                     ids.Add(piece, id);
                     pieces.Add(piece);
                 }
-                lines.Add(id);
+                lines[n] = id;
                 start = end;
             }
-            return lines.ToArray();
+            return lines;
         }
     }
 }
