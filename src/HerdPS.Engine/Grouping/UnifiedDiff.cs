@@ -17,8 +17,8 @@ namespace HerdPS.Grouping
         /// <summary>
         /// Steps (line comparisons and diagonals tried) one diff may take in its minimal search, and again in its
         /// patience search, before it gives up and summarizes. Counted, not timed, so a result never depends on how
-        /// busy the machine is. About a quarter of a second of CPU for each search on a 2-core machine of 2025
-        /// (bench/diff.sh); ordinary outputs need a tiny fraction of it, however large they are.
+        /// busy the machine is. A diff that runs out of it costs 0.2 to 0.6 s of CPU on this project's 2-core
+        /// machines (bench/results.md); ordinary outputs need a small fraction of it, however large they are.
         /// </summary>
         public const long DefaultBudget = 50_000_000;
 
