@@ -9,12 +9,12 @@ namespace HerdPS.Inventory
     public sealed class InventoryException : Exception
     {
         public InventoryException(string message, string? file = null, int line = 0, int column = 0, Exception? inner = null)
-            : base(Format(message, file, line, column), inner)
+            : base(Format(Shorten(message), file, line, column), inner)
         {
             File = file;
             Line = line;
             Column = column;
-            Reason = message;
+            Reason = Shorten(message);
         }
 
         public string? File { get; }
@@ -26,15 +26,11 @@ namespace HerdPS.Inventory
         /// <summary>Longer messages are cut in the middle (a name quoted whole in a reason could be megabytes).</summary>
         public const int MaxMessageLength = 2000;
 
+        private static string Shorten(string message) =>
+            message.Length > MaxMessageLength ? QuotedText.CutMiddle(message, MaxMessageLength / 2, MaxMessageLength / 4, "characters left out") : message;
+
         private static string Format(string message, string? file, int line, int column)
         {
-            if (message.Length > MaxMessageLength)
-            {
-                int head = MaxMessageLength / 2, tail = MaxMessageLength / 4;
-                if (char.IsHighSurrogate(message[head - 1])) head--;
-                if (char.IsLowSurrogate(message[message.Length - tail])) tail--;
-                message = message.Substring(0, head) + $"...({message.Length - head - tail:N0} characters left out)..." + message.Substring(message.Length - tail);
-            }
             if (file == null) return message;
             if (line <= 0) return $"{file}: {message}";
             return column > 0 ? $"{file}:{line}:{column}: {message}" : $"{file}:{line}: {message}";

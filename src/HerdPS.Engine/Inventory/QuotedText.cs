@@ -8,17 +8,16 @@ namespace HerdPS.Inventory
     {
         public const int MaxLength = 100;
 
-        public static string Of(string text)
+        public static string Of(string text) =>
+            NameRules.Printable(text.Length > MaxLength ? CutMiddle(text, MaxLength * 2 / 3, MaxLength / 6, "more characters") : text);
+
+        /// <summary>The first <paramref name="head"/> and last <paramref name="tail"/> characters with "...(N more)..." between.</summary>
+        public static string CutMiddle(string text, int head, int tail, string what)
         {
-            if (text.Length > MaxLength)
-            {
-                int head = MaxLength * 2 / 3, tail = MaxLength / 6;
-                // Never split a surrogate pair: move the cuts off a pair's halves.
-                if (char.IsHighSurrogate(text[head - 1])) head--;
-                if (char.IsLowSurrogate(text[text.Length - tail])) tail--;
-                text = text.Substring(0, head) + $"...({text.Length - head - tail:N0} more characters)..." + text.Substring(text.Length - tail);
-            }
-            return NameRules.Printable(text);
+            // Never split a surrogate pair: move the cuts off a pair's halves.
+            if (char.IsHighSurrogate(text[head - 1])) head--;
+            if (char.IsLowSurrogate(text[text.Length - tail])) tail--;
+            return text.Substring(0, head) + $"...({text.Length - head - tail:N0} {what})..." + text.Substring(text.Length - tail);
         }
     }
 }

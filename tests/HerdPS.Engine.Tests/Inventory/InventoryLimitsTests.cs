@@ -198,6 +198,20 @@ namespace HerdPS.Tests.Inventory
             Assert.Equal($"$HERD_MAX_HOSTS is '{value}'; it must be a whole number of hosts from 1 to 2,147,483,647 (the default is 100,000)", error.Message);
         }
 
+        // ---- errors stay readable -------------------------------------------------------------------------------
+
+        [Fact]
+        public void AHugeNameInAnErrorIsQuotedShort()
+        {
+            var transport = LoadFails("inventory.yaml", "hosts:\n  - host: a\n    transport: " + new string('k', 100_000) + "\n");
+            Assert.Equal($"'transport' must be ssh or local, not '{new string('k', 66)}...(99,918 more characters)...{new string('k', 16)}'", transport.Reason);
+
+            // However a reason quotes a name, the whole message stays short and keeps its location.
+            var badHost = LoadFails("hosts.txt", "ok\n" + new string('a', 100_000) + ";\n");
+            Assert.StartsWith($"{badHost.File}:2:1: ", badHost.Message);
+            Assert.True(badHost.Message.Length <= InventoryException.MaxMessageLength + badHost.File!.Length + 100, $"{badHost.Message.Length:N0} characters");
+        }
+
         private static Func<string, string?> Env(string maxHosts) => name => name == InventoryLimits.MaxHostsVariable ? maxHosts : null;
     }
 }
