@@ -21,10 +21,13 @@ namespace HerdPS.Inventory
         /// <c>defaults:</c>, <c>groups:</c> or <c>hosts:</c>, and a plain host list otherwise.
         /// The limits are the defaults with <c>HERD_MAX_HOSTS</c> applied (<see cref="InventoryLimits.FromEnvironment"/>).
         /// </summary>
-        public static FleetInventory Load(string path) => Load(path, InventoryLimits.FromEnvironment(Environment.GetEnvironmentVariable));
+        public static FleetInventory Load(string path) => LoadWithin(path, InventoryLimits.FromEnvironment(Environment.GetEnvironmentVariable));
 
-        /// <summary><see cref="Load(string)"/> under the given limits.</summary>
-        public static FleetInventory Load(string path, InventoryLimits limits)
+        /// <summary>
+        /// <see cref="Load(string)"/> under the given limits. (Not an overload of Load: the module's tests and
+        /// scripts find Load by name through reflection, and an overload would make that ambiguous.)
+        /// </summary>
+        public static FleetInventory LoadWithin(string path, InventoryLimits limits)
         {
             if (path == null) throw new ArgumentNullException(nameof(path));
             if (limits == null) throw new ArgumentNullException(nameof(limits));
@@ -33,7 +36,7 @@ namespace HerdPS.Inventory
         }
 
         /// <summary>
-        /// Reads an inventory from text already in memory, as <see cref="Load(string, InventoryLimits)"/> reads a file:
+        /// Reads an inventory from text already in memory, as <see cref="LoadWithin"/> reads a file:
         /// <paramref name="path"/> names it in errors and decides, by its extension, whether it is YAML. For tests
         /// (the fuzz harness in particular) and for front ends that have the text already.
         /// </summary>
@@ -59,7 +62,7 @@ namespace HerdPS.Inventory
             if (path != null)
             {
                 notice = null;
-                return Load(path, limits);
+                return LoadWithin(path, limits);
             }
             var looked = InventoryLocator.DefaultLocations(getEnv);
             notice = looked.Count == 0

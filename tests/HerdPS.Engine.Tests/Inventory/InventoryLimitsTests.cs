@@ -17,7 +17,7 @@ namespace HerdPS.Tests.Inventory
         public void Dispose() => temp.Dispose();
 
         private FleetInventory Load(string name, string text, InventoryLimits? limits = null) =>
-            InventoryLoader.Load(temp.Write(name, text), limits ?? InventoryLimits.Default);
+            InventoryLoader.LoadWithin(temp.Write(name, text), limits ?? InventoryLimits.Default);
 
         private InventoryException LoadFails(string name, string text, InventoryLimits? limits = null) =>
             Assert.Throws<InventoryException>(() => Load(name, text, limits));
