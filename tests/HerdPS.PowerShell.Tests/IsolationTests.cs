@@ -106,7 +106,7 @@ foreach ($a in [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object {{ $_.G
             File.WriteAllText(script, $@"
 Import-Module '{TestPaths.Manifest}'
 Get-FleetHost | Out-Null
-foreach ($name in 'YamlDotNet, Version=16.0.0.0, Culture=neutral, PublicKeyToken=ec19458f3c15af5e', 'YamlDotNet, Version=18.0.0.0, Culture=neutral, PublicKeyToken=ec19458f3c15af5e', 'DiffPlex') {{
+foreach ($name in 'YamlDotNet, Version=16.0.0.0, Culture=neutral, PublicKeyToken=ec19458f3c15af5e', 'YamlDotNet, Version=18.0.0.0, Culture=neutral, PublicKeyToken=ec19458f3c15af5e', 'SQLitePCLRaw.core') {{
     try {{ $a = [Reflection.Assembly]::Load($name); 'answered ' + $a.Location }} catch {{ 'refused ' + $name.Split(',')[0] }}
 }}
 ");

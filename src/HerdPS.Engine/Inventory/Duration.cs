@@ -44,7 +44,7 @@ namespace HerdPS.Inventory
 
             string s = text!;
             string Invalid(string why) =>
-                $"'{s}' is not a duration: {why}; write e.g. 30s, 5m, 1h30m, 250ms, 2d, or a whole number of seconds";
+                $"'{QuotedText.Of(s)}' is not a duration: {why}; write e.g. 30s, 5m, 1h30m, 250ms, 2d, or a whole number of seconds";
 
             long totalTicks = 0;
             int previousUnitIndex = -1;

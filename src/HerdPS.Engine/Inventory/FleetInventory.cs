@@ -18,12 +18,14 @@ namespace HerdPS.Inventory
     /// <summary>A loaded inventory: hosts in file order, deduplicated by name, with their groups and tags.</summary>
     public sealed class FleetInventory
     {
-        public FleetInventory(IReadOnlyList<FleetHost> hosts, IReadOnlyList<string> groupNames, InventoryDefaults defaults, string? sourcePath)
+        public FleetInventory(IReadOnlyList<FleetHost> hosts, IReadOnlyList<string> groupNames, InventoryDefaults defaults, string? sourcePath,
+            InventoryLimits? limits = null)
         {
             Hosts = hosts;
             GroupNames = groupNames;
             Defaults = defaults;
             SourcePath = sourcePath;
+            Limits = limits ?? InventoryLimits.Default;
         }
 
         /// <summary>The file it came from; null for the embedded default.</summary>
@@ -32,11 +34,13 @@ namespace HerdPS.Inventory
         public InventoryDefaults Defaults { get; }
         public IReadOnlyList<FleetHost> Hosts { get; }
         public IReadOnlyList<string> GroupNames { get; }
+        /// <summary>The limits it was loaded under; a selection that expands ranges (<c>-H 'n[1-500]'</c>) keeps to the same.</summary>
+        public InventoryLimits Limits { get; }
 
         public const string LocalHostName = "localhost";
 
         /// <summary>The inventory used when none exists: this machine, run without SSH.</summary>
-        public static FleetInventory EmbeddedDefault()
+        public static FleetInventory EmbeddedDefault(InventoryLimits? limits = null)
         {
             var local = new FleetHost(LocalHostName)
             {
@@ -44,7 +48,7 @@ namespace HerdPS.Inventory
                 Groups = new[] { "local" },
                 Tags = new[] { "local" },
             };
-            return new FleetInventory(new[] { local }, new[] { "local" }, new InventoryDefaults(), null);
+            return new FleetInventory(new[] { local }, new[] { "local" }, new InventoryDefaults(), null, limits);
         }
     }
 }

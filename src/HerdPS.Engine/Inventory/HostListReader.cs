@@ -11,15 +11,17 @@ namespace HerdPS.Inventory
     internal sealed class HostListReader
     {
         private readonly string file;
+        private readonly InventoryLimits limits;
 
-        public HostListReader(string file)
+        public HostListReader(string file, InventoryLimits limits)
         {
             this.file = file;
+            this.limits = limits;
         }
 
         public FleetInventory Read(string text)
         {
-            var builder = new InventoryBuilder(file);
+            var builder = new InventoryBuilder(file, limits);
             var lines = text.Split('\n');
             for (int index = 0; index < lines.Length; index++)
             {
@@ -34,7 +36,7 @@ namespace HerdPS.Inventory
                 if (!HostSpec.TryParse(entry, out var spec, out var reason))
                     throw new InventoryException(reason, file, lineNumber, column);
 
-                var names = spec!.IsBracketedAddress ? new[] { spec.Host } : Expand(spec.Host, lineNumber, column);
+                var names = spec!.IsBracketedAddress ? new[] { spec.Host } : Expand(builder, spec.Host, lineNumber, column);
                 foreach (var name in names)
                 {
                     if (!NameRules.IsValidHostName(name, out reason))
@@ -46,11 +48,13 @@ namespace HerdPS.Inventory
             return builder.Build(new InventoryDefaults());
         }
 
-        private IReadOnlyList<string> Expand(string pattern, int line, int column)
+        private IReadOnlyList<string> Expand(InventoryBuilder builder, string pattern, int line, int column)
         {
             try
             {
-                return HostRange.Expand(pattern);
+                // Counted before it is built: a range past the host limit is refused without allocating its names.
+                builder.CheckRoomForHosts(HostRange.Count(pattern), pattern, line, column);
+                return HostRange.Expand(pattern, limits.MaxHosts);
             }
             catch (FormatException e)
             {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace HerdPS.Inventory
 {
@@ -8,18 +9,39 @@ namespace HerdPS.Inventory
     /// group, or twice in a list) adds its groups and tags to the first definition, provided it connects
     /// the same way; otherwise the inventory is ambiguous and both places are named in the error.
     /// Host names compare case-insensitively, as DNS and ssh do.
+    /// Every step is linear, whatever the file: names, groups and tags are looked up in hash sets, and the
+    /// <see cref="InventoryLimits"/> bound the host entries and the tags of a host.
     /// </summary>
     internal sealed class InventoryBuilder
     {
         private readonly string file;
+        private readonly InventoryLimits limits;
+        private long hostEntries;
         private readonly List<Entry> entries = new List<Entry>();
         private readonly Dictionary<string, Entry> entriesByName = new Dictionary<string, Entry>(StringComparer.OrdinalIgnoreCase);
         private readonly List<string> groupNames = new List<string>();
         private readonly Dictionary<string, string> groupLocations = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
-        public InventoryBuilder(string file)
+        public InventoryBuilder(string file, InventoryLimits limits)
         {
             this.file = file;
+            this.limits = limits;
+        }
+
+        public InventoryLimits Limits => limits;
+
+        /// <summary>
+        /// Checks that <paramref name="count"/> more host entries (the names of a range, before it is expanded)
+        /// fit within <see cref="InventoryLimits.MaxHosts"/>; the error points at the entry that would overflow it.
+        /// </summary>
+        public void CheckRoomForHosts(long count, string entry, int line, int column)
+        {
+            if (count <= limits.MaxHosts - hostEntries) return;
+            string what = count == 1
+                ? $"'{QuotedText.Of(entry)}' is one host too many"
+                : $"'{QuotedText.Of(entry)}' expands to {(count == long.MaxValue ? "more than 9 quintillion" : count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture))} hosts" +
+                  (hostEntries > 0 ? $", {hostEntries:N0} already listed before it" : "");
+            throw new InventoryException($"{what}: that is past the inventory's limit ({limits.HowToRaiseHosts()})", file, line, column);
         }
 
         public void AddGroup(string name, int line, int column)
@@ -30,9 +52,15 @@ namespace HerdPS.Inventory
             groupNames.Add(name);
         }
 
-        /// <summary>Adds a host whose connection settings are already resolved (host over group over defaults).</summary>
-        public void AddHost(FleetHost host, string? group, IEnumerable<string> tags, int line, int column)
+        /// <summary>
+        /// Adds a host whose connection settings are already resolved (host over group over defaults).
+        /// <paramref name="tags"/> must be distinct already (<see cref="DistinctTags"/>): a host seen for the first
+        /// time shares the list rather than copying it, so a range of 100,000 hosts in a tagged group costs one list.
+        /// </summary>
+        public void AddHost(FleetHost host, string? group, IReadOnlyList<string> tags, int line, int column)
         {
+            CheckRoomForHosts(1, host.Name, line, column);
+            hostEntries++;
             if (!entriesByName.TryGetValue(host.Name, out var entry))
             {
                 host.Source = $"{file}:{line}";
@@ -52,8 +80,29 @@ namespace HerdPS.Inventory
                 }
             }
 
-            if (group != null) AddDistinct(entry.Groups, group);
-            foreach (var tag in tags) AddDistinct(entry.Tags, tag);
+            if (group != null) entry.AddGroup(group);
+            if (!entry.AddTags(tags, InventoryLimits.MaxTagsPerHost))
+                throw new InventoryException(
+                    $"host '{QuotedText.Of(host.Name)}' would have more than {InventoryLimits.MaxTagsPerHost} tags with the ones listed here " +
+                    $"(it is first defined at {Location(entry.Line, entry.Column)}); that is the limit of tags per host",
+                    file, line, column);
+        }
+
+        /// <summary>
+        /// <paramref name="tags"/> without repeats (case-insensitive; the first spelling is kept), or null when more
+        /// than <see cref="InventoryLimits.MaxTagsPerHost"/> remain. An array, so hosts can share it as it is.
+        /// </summary>
+        public static string[]? DistinctTags(IEnumerable<string> tags)
+        {
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            var distinct = new List<string>();
+            foreach (var tag in tags)
+            {
+                if (!seen.Add(tag)) continue;
+                distinct.Add(tag);
+                if (distinct.Count > InventoryLimits.MaxTagsPerHost) return null;
+            }
+            return distinct.ToArray();
         }
 
         public FleetInventory Build(InventoryDefaults defaults)
@@ -62,10 +111,10 @@ namespace HerdPS.Inventory
             foreach (var entry in entries)
             {
                 entry.Host.Groups = entry.Groups.ToArray();
-                entry.Host.Tags = entry.Tags.ToArray();
+                entry.Host.Tags = entry.Tags as string[] ?? entry.Tags.ToArray(); // shared arrays stay shared
                 hosts.Add(entry.Host);
             }
-            return new FleetInventory(hosts, groupNames.ToArray(), defaults, file);
+            return new FleetInventory(hosts, groupNames.ToArray(), defaults, file, limits);
         }
 
         private string Location(int line, int column) => $"{file}:{line}:{column}";
@@ -88,14 +137,6 @@ namespace HerdPS.Inventory
 
         private static string Show(string? value) => value == null ? "not set" : "'" + value + "'";
 
-        /// <summary>Tags and groups are case-insensitive; the first spelling seen is the one kept.</summary>
-        private static void AddDistinct(List<string> list, string value)
-        {
-            foreach (var existing in list)
-                if (string.Equals(existing, value, StringComparison.OrdinalIgnoreCase)) return;
-            list.Add(value);
-        }
-
         private sealed class Entry
         {
             public Entry(FleetHost host, int line, int column)
@@ -109,7 +150,54 @@ namespace HerdPS.Inventory
             public int Line { get; }
             public int Column { get; }
             public List<string> Groups { get; } = new List<string>();
-            public List<string> Tags { get; } = new List<string>();
+            private HashSet<string>? groupSet;
+
+            /// <summary>
+            /// The host's tags: the first list it was given, shared with every host given the same list, until a
+            /// later definition adds tags; then a list of its own with a set beside it for linear merging.
+            /// </summary>
+            public IReadOnlyList<string> Tags { get; private set; } = Array.Empty<string>();
+            private List<string>? ownTags;
+            private HashSet<string>? tagSet;
+
+            /// <summary>Groups and tags are case-insensitive; the first spelling seen is the one kept.</summary>
+            public void AddGroup(string group)
+            {
+                if (groupSet != null)
+                {
+                    if (groupSet.Add(group)) Groups.Add(group);
+                    return;
+                }
+                foreach (var existing in Groups)
+                    if (string.Equals(existing, group, StringComparison.OrdinalIgnoreCase)) return;
+                Groups.Add(group);
+                // A short list is searched; past a few groups a set keeps a host listed in thousands of groups linear.
+                if (Groups.Count == 8) groupSet = new HashSet<string>(Groups, StringComparer.OrdinalIgnoreCase);
+            }
+
+            /// <summary>Adds distinct tags; false when the host would end up with more than <paramref name="max"/>.</summary>
+            public bool AddTags(IReadOnlyList<string> tags, int max)
+            {
+                if (tags.Count == 0 || ReferenceEquals(tags, Tags)) return true;
+                if (Tags.Count == 0)
+                {
+                    Tags = tags;
+                    return tags.Count <= max;
+                }
+                if (ownTags == null)
+                {
+                    ownTags = new List<string>(Tags);
+                    tagSet = new HashSet<string>(Tags, StringComparer.OrdinalIgnoreCase);
+                    Tags = ownTags;
+                }
+                foreach (var tag in tags)
+                {
+                    if (!tagSet!.Add(tag)) continue;
+                    ownTags.Add(tag);
+                    if (ownTags.Count > max) return false;
+                }
+                return true;
+            }
         }
     }
 }

@@ -9,12 +9,12 @@ namespace HerdPS.Inventory
     public sealed class InventoryException : Exception
     {
         public InventoryException(string message, string? file = null, int line = 0, int column = 0, Exception? inner = null)
-            : base(Format(message, file, line, column), inner)
+            : base(Format(Shorten(message), file, line, column), inner)
         {
             File = file;
             Line = line;
             Column = column;
-            Reason = message;
+            Reason = Shorten(message);
         }
 
         public string? File { get; }
@@ -22,6 +22,12 @@ namespace HerdPS.Inventory
         public int Column { get; }
         /// <summary>The message without the location prefix.</summary>
         public string Reason { get; }
+
+        /// <summary>Longer messages are cut in the middle (a name quoted whole in a reason could be megabytes).</summary>
+        public const int MaxMessageLength = 2000;
+
+        private static string Shorten(string message) =>
+            message.Length > MaxMessageLength ? QuotedText.CutMiddle(message, MaxMessageLength / 2, MaxMessageLength / 4, "characters left out") : message;
 
         private static string Format(string message, string? file, int line, int column)
         {

@@ -19,14 +19,35 @@ namespace HerdPS.Inventory
         /// Reads <paramref name="path"/>. Files named <c>.yaml</c>/<c>.yml</c> are YAML; other files are YAML
         /// when their first line that isn't blank or a comment is <c>---</c>, a <c>%</c> directive, or
         /// <c>defaults:</c>, <c>groups:</c> or <c>hosts:</c>, and a plain host list otherwise.
+        /// The limits are the defaults with <c>HERD_MAX_HOSTS</c> applied (<see cref="InventoryLimits.FromEnvironment"/>).
         /// </summary>
-        public static FleetInventory Load(string path)
+        public static FleetInventory Load(string path) => LoadWithin(path, InventoryLimits.FromEnvironment(Environment.GetEnvironmentVariable));
+
+        /// <summary>
+        /// <see cref="Load(string)"/> under the given limits. (Not an overload of Load: the module's tests and
+        /// scripts find Load by name through reflection, and an overload would make that ambiguous.)
+        /// </summary>
+        public static FleetInventory LoadWithin(string path, InventoryLimits limits)
         {
             if (path == null) throw new ArgumentNullException(nameof(path));
+            if (limits == null) throw new ArgumentNullException(nameof(limits));
             string text = ReadText(path);
+            return Parse(path, text, limits);
+        }
+
+        /// <summary>
+        /// Reads an inventory from text already in memory, as <see cref="LoadWithin"/> reads a file:
+        /// <paramref name="path"/> names it in errors and decides, by its extension, whether it is YAML. For tests
+        /// (the fuzz harness in particular) and for front ends that have the text already.
+        /// </summary>
+        public static FleetInventory Parse(string path, string text, InventoryLimits limits)
+        {
+            if (path == null) throw new ArgumentNullException(nameof(path));
+            if (text == null) throw new ArgumentNullException(nameof(text));
+            if (limits == null) throw new ArgumentNullException(nameof(limits));
             return LooksLikeYaml(path, text)
-                ? new YamlInventoryReader(path).Read(text)
-                : new HostListReader(path).Read(text);
+                ? new YamlInventoryReader(path, limits).Read(text)
+                : new HostListReader(path, limits).Read(text);
         }
 
         /// <summary>
@@ -36,14 +57,15 @@ namespace HerdPS.Inventory
         /// </summary>
         public static FleetInventory LoadOrDefault(string? explicitPath, Func<string, string?> getEnv, out string? notice)
         {
+            var limits = InventoryLimits.FromEnvironment(getEnv);
             string? path = InventoryLocator.Find(explicitPath, getEnv);
             if (path != null)
             {
                 notice = null;
-                return Load(path);
+                return LoadWithin(path, limits);
             }
             notice = NoInventoryNotice(getEnv, localMachineSelected: true);
-            return FleetInventory.EmbeddedDefault();
+            return FleetInventory.EmbeddedDefault(limits);
         }
 
         /// <summary>

@@ -2,7 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace HerdPS.Inventory
@@ -20,25 +22,42 @@ namespace HerdPS.Inventory
         private static readonly string[] HostKeys = { "host", "hostname", "port", "user", "identity_file", "tags", "transport" };
 
         private readonly string file;
+        private readonly InventoryLimits limits;
+        // Where each line of the text starts, so a YAML position becomes the line and column an editor shows.
+        private int[] lineStarts = { 0 };
+        private int textLength;
 
-        public YamlInventoryReader(string file)
+        public YamlInventoryReader(string file, InventoryLimits limits)
         {
             this.file = file;
+            this.limits = limits;
         }
 
         public FleetInventory Read(string text)
         {
+            lineStarts = LineStarts(text);
+            textLength = text.Length;
             var stream = new YamlStream();
+            // YamlDotNet builds its node tree recursively: a document nested thousands deep would overflow the
+            // stack and kill the process. The parser's events are counted first, so that never happens.
+            var parser = new DepthLimitedParser(new Parser(new StringReader(text)), InventoryLimits.MaxNestingDepth, this);
             try
             {
-                stream.Load(new StringReader(text));
+                stream.Load(parser);
             }
             catch (YamlException e)
             {
                 throw SyntaxError(text, e);
             }
+            catch (Exception e) when (!(e is InventoryException) && !(e is OutOfMemoryException))
+            {
+                // YamlDotNet has a few internal failures on malformed input (seen in fuzzing: an InvalidOperationException
+                // from its scanner, an ArgumentException for an event its node builder doesn't expect). They are
+                // syntax errors all the same: say so at the last place it read correctly, never crash.
+                throw Error($"this YAML can't be read past here (the YAML reader failed: {e.Message})", parser.LastGoodPosition, e);
+            }
 
-            var builder = new InventoryBuilder(file);
+            var builder = new InventoryBuilder(file, limits);
             if (stream.Documents.Count == 0) return builder.Build(new InventoryDefaults());
             if (stream.Documents.Count > 1)
                 throw Error("an inventory is a single YAML document, but a second one starts here", stream.Documents[1].RootNode.Start);
@@ -100,11 +119,11 @@ namespace HerdPS.Inventory
                 // An empty group ("web:" with nothing under it) is allowed: it is a name waiting for hosts.
                 if (IsNull(pair.Value)) continue;
                 if (!(pair.Value is YamlMappingNode groupNode))
-                    throw Error($"group '{name}' must be a mapping with hosts: and optional user, port, tags, identity_file", pair.Value.Start);
+                    throw Error($"group '{QuotedText.Of(name)}' must be a mapping with hosts: and optional user, port, tags, identity_file", pair.Value.Start);
 
                 var settings = inherited;
                 YamlNode? hosts = null;
-                foreach (var entry in ReadMapping(groupNode, GroupKeys, $"in group '{name}'"))
+                foreach (var entry in ReadMapping(groupNode, GroupKeys, $"in group '{QuotedText.Of(name)}'"))
                 {
                     switch (entry.Key)
                     {
@@ -129,8 +148,9 @@ namespace HerdPS.Inventory
             {
                 if (item is YamlScalarNode scalar && !IsNull(scalar))
                 {
-                    foreach (var name in ExpandHostNames(scalar))
-                        builder.AddHost(CreateHost(name, null, inherited, HostTransportKind.Ssh), group, inherited.Tags, Line(scalar.Start), Column(scalar.Start));
+                    int line = Line(scalar.Start), column = Column(scalar.Start);
+                    foreach (var name in ExpandHostNames(scalar, builder))
+                        builder.AddHost(CreateHost(name, null, inherited, HostTransportKind.Ssh), group, inherited.Tags, line, column);
                 }
                 else if (item is YamlMappingNode mapping)
                 {
@@ -150,7 +170,8 @@ namespace HerdPS.Inventory
             string? address = null;
             var transport = HostTransportKind.Ssh;
             var settings = inherited;
-            IReadOnlyList<string> hostTags = Array.Empty<string>();
+            YamlNode? tagsNode = null;
+            string[] hostTags = Array.Empty<string>();
 
             foreach (var entry in ReadMapping(mapping, HostKeys, "in a host entry"))
             {
@@ -165,7 +186,7 @@ namespace HerdPS.Inventory
                     case "port": settings = settings.WithPort(ReadPort(entry.Value)); break;
                     case "user": settings = settings.WithUser(ReadUser(entry.Value)); break;
                     case "identity_file": settings = settings.WithIdentityFile(ReadPath(entry.Value, entry.Key)); break;
-                    case "tags": hostTags = ReadTags(entry.Value); break;
+                    case "tags": tagsNode = entry.Value; hostTags = ReadTags(entry.Value); break;
                     case "transport": transport = ReadTransport(entry.Value); break;
                 }
             }
@@ -173,14 +194,18 @@ namespace HerdPS.Inventory
             if (hostNode == null)
                 throw Error("this host entry has no 'host:' key naming the host", mapping.Start);
 
-            var names = ExpandHostNames(hostNode);
+            var names = ExpandHostNames(hostNode, builder);
             if (address != null && names.Count > 1)
-                throw Error($"'hostname' can't be given for the range '{hostNode.Value}': every host of a range would connect to the same address", addressNode!.Start);
+                throw Error($"'hostname' can't be given for the range '{QuotedText.Of(hostNode.Value ?? "")}': every host of a range would connect to the same address", addressNode!.Start);
 
-            var tags = new List<string>(inherited.Tags);
-            tags.AddRange(hostTags);
+            // The group's tags then the host's own, once each; computed once per entry, so every host of a range shares it.
+            var tags = hostTags.Length == 0 ? inherited.Tags
+                : inherited.Tags.Length == 0 ? hostTags
+                : InventoryBuilder.DistinctTags(inherited.Tags.Concat(hostTags))
+                  ?? throw Error($"with its group's tags this host would have more than {InventoryLimits.MaxTagsPerHost} tags; that is the limit of tags per host", tagsNode!.Start);
+            int line = Line(hostNode.Start), column = Column(hostNode.Start);
             foreach (var name in names)
-                builder.AddHost(CreateHost(name, address, settings, transport), group, tags, Line(hostNode.Start), Column(hostNode.Start));
+                builder.AddHost(CreateHost(name, address, settings, transport), group, tags, line, column);
         }
 
         private static FleetHost CreateHost(string name, string? address, ConnectionSettings settings, HostTransportKind transport) =>
@@ -193,13 +218,15 @@ namespace HerdPS.Inventory
                 Transport = transport,
             };
 
-        private IReadOnlyList<string> ExpandHostNames(YamlScalarNode node)
+        private IReadOnlyList<string> ExpandHostNames(YamlScalarNode node, InventoryBuilder builder)
         {
             string pattern = node.Value ?? "";
             IReadOnlyList<string> names;
             try
             {
-                names = HostRange.Expand(pattern);
+                // Counted before it is built: a range past the host limit is refused without allocating its names.
+                builder.CheckRoomForHosts(HostRange.Count(pattern), pattern, Line(node.Start), Column(node.Start));
+                names = HostRange.Expand(pattern, limits.MaxHosts);
             }
             catch (FormatException e)
             {
@@ -217,12 +244,15 @@ namespace HerdPS.Inventory
             return names;
         }
 
-        private IReadOnlyList<string> ReadTags(YamlNode node)
+        /// <summary>The tags of a list, without repeats; a list of more than the tag limit is an error, repeats or not.</summary>
+        private string[] ReadTags(YamlNode node)
         {
             if (IsNull(node)) return Array.Empty<string>();
             if (!(node is YamlSequenceNode sequence))
                 throw Error("'tags' must be a list, such as [prod, debian12]", node.Start);
-            var tags = new List<string>();
+            if (sequence.Children.Count > InventoryLimits.MaxTagsPerHost)
+                throw Error($"this list has {sequence.Children.Count:N0} tags; a host can have at most {InventoryLimits.MaxTagsPerHost}", sequence.Children[InventoryLimits.MaxTagsPerHost].Start);
+            var tags = new List<string>(sequence.Children.Count);
             foreach (var item in sequence.Children)
             {
                 var scalar = RequireScalar(item, "a tag");
@@ -230,7 +260,7 @@ namespace HerdPS.Inventory
                 if (!NameRules.IsValidTagName(tag, out var reason)) throw Error(reason, scalar.Start);
                 tags.Add(tag);
             }
-            return tags;
+            return InventoryBuilder.DistinctTags(tags)!;
         }
 
         private string ReadUser(YamlNode node)
@@ -253,7 +283,7 @@ namespace HerdPS.Inventory
             var scalar = RequireScalar(node, key);
             string text = scalar.Value ?? "";
             if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= 1) return value;
-            throw Error($"'{key}' must be a whole number of at least 1, not '{text}'", scalar.Start);
+            throw Error($"'{key}' must be a whole number of at least 1, not '{QuotedText.Of(text)}'", scalar.Start);
         }
 
         private TimeSpan ReadDuration(YamlNode node, string key)
@@ -279,7 +309,7 @@ namespace HerdPS.Inventory
             {
                 case "ssh": return HostTransportKind.Ssh;
                 case "local": return HostTransportKind.Local;
-                default: throw Error($"'transport' must be ssh or local, not '{scalar.Value}'", scalar.Start);
+                default: throw Error($"'transport' must be ssh or local, not '{QuotedText.Of(scalar.Value ?? "")}'", scalar.Start);
             }
         }
 
@@ -294,12 +324,12 @@ namespace HerdPS.Inventory
                 string key = keyNode.Value ?? "";
                 if (Array.IndexOf(allowedKeys, key) < 0)
                 {
-                    string message = $"unknown key '{key}' {where}; allowed keys are {string.Join(", ", allowedKeys)}";
+                    string message = $"unknown key '{QuotedText.Of(key)}' {where}; allowed keys are {string.Join(", ", allowedKeys)}";
                     string? suggestion = Suggest(key, allowedKeys);
                     if (suggestion != null) message += $" (did you mean '{suggestion}'?)";
                     throw Error(message, keyNode.Start);
                 }
-                if (!seen.Add(key)) throw Error($"key '{key}' appears twice {where}", keyNode.Start);
+                if (!seen.Add(key)) throw Error($"key '{QuotedText.Of(key)}' appears twice {where}", keyNode.Start);
                 entries.Add(new MappingEntry(key, pair.Value));
             }
             return entries;
@@ -376,7 +406,7 @@ namespace HerdPS.Inventory
                 }
             }
             if (message.StartsWith("Duplicate key", StringComparison.Ordinal))
-                message = $"key '{message.Substring("Duplicate key".Length).Trim()}' appears twice in the same mapping";
+                message = $"key '{QuotedText.Of(message.Substring("Duplicate key".Length).Trim())}' appears twice in the same mapping";
             return Error(message, e.Start, e);
         }
 
@@ -391,8 +421,33 @@ namespace HerdPS.Inventory
         private InventoryException Error(string message, Mark mark, Exception? inner = null) =>
             new InventoryException(message, file, Line(mark), Column(mark), inner);
 
-        private static int Line(Mark mark) => (int)mark.Line;
-        private static int Column(Mark mark) => (int)mark.Column;
+        /// <summary>
+        /// The 1-based line of a YAML position, counting "\n" as editors do. (YamlDotNet's own line numbers also
+        /// count a lone "\r", U+0085, U+2028 and U+2029 as line breaks, as YAML 1.1 says, and can then name a line
+        /// past the end of the file.)
+        /// </summary>
+        private int Line(Mark mark) => LineIndex(mark) + 1;
+
+        /// <summary>The 1-based column of a YAML position, in characters from the start of its line.</summary>
+        private int Column(Mark mark)
+        {
+            return Index(mark) - lineStarts[LineIndex(mark)] + 1;
+        }
+
+        private int Index(Mark mark) => (int)Math.Max(0, Math.Min(mark.Index, textLength));
+
+        private int LineIndex(Mark mark)
+        {
+            int found = Array.BinarySearch(lineStarts, Index(mark));
+            return found >= 0 ? found : ~found - 1;
+        }
+
+        private static int[] LineStarts(string text)
+        {
+            var starts = new List<int> { 0 };
+            for (int i = text.IndexOf('\n'); i >= 0; i = text.IndexOf('\n', i + 1)) starts.Add(i + 1);
+            return starts.ToArray();
+        }
 
         private readonly struct MappingEntry
         {
@@ -406,10 +461,51 @@ namespace HerdPS.Inventory
             public YamlNode Value { get; }
         }
 
+        /// <summary>
+        /// An <see cref="IParser"/> that passes YamlDotNet's events through and stops with an error at the first
+        /// collection nested deeper than the limit, before the node tree's recursive construction gets there.
+        /// </summary>
+        private sealed class DepthLimitedParser : IParser
+        {
+            private readonly IParser inner;
+            private readonly int maxDepth;
+            private readonly YamlInventoryReader reader;
+            private int depth;
+
+            /// <summary>The end of the last event read without error: where to point when the library itself fails.</summary>
+            public Mark LastGoodPosition { get; private set; } = Mark.Empty;
+
+            public DepthLimitedParser(IParser inner, int maxDepth, YamlInventoryReader reader)
+            {
+                this.inner = inner;
+                this.maxDepth = maxDepth;
+                this.reader = reader;
+            }
+
+            public ParsingEvent? Current => inner.Current;
+
+            public bool MoveNext()
+            {
+                if (!inner.MoveNext()) return false;
+                var current = inner.Current!;
+                LastGoodPosition = current.End;
+                if (current is MappingStart || current is SequenceStart)
+                {
+                    if (++depth > maxDepth)
+                        throw reader.Error($"YAML nested more than {maxDepth} levels deep (an inventory needs 6); this collection is one level too many", current.Start);
+                }
+                else if (current is MappingEnd || current is SequenceEnd)
+                {
+                    depth--;
+                }
+                return true;
+            }
+        }
+
         /// <summary>User, port, identity file and tags as they flow from defaults to group to host.</summary>
         private sealed class ConnectionSettings
         {
-            public ConnectionSettings(string? user, int? port, string? identityFile, IReadOnlyList<string> tags)
+            public ConnectionSettings(string? user, int? port, string? identityFile, string[] tags)
             {
                 User = user;
                 Port = port;
@@ -420,12 +516,13 @@ namespace HerdPS.Inventory
             public string? User { get; }
             public int? Port { get; }
             public string? IdentityFile { get; }
-            public IReadOnlyList<string> Tags { get; }
+            /// <summary>Distinct already, and shared by every host that takes them as they are.</summary>
+            public string[] Tags { get; }
 
             public ConnectionSettings WithUser(string user) => new ConnectionSettings(user, Port, IdentityFile, Tags);
             public ConnectionSettings WithPort(int port) => new ConnectionSettings(User, port, IdentityFile, Tags);
             public ConnectionSettings WithIdentityFile(string path) => new ConnectionSettings(User, Port, path, Tags);
-            public ConnectionSettings WithTags(IReadOnlyList<string> tags) => new ConnectionSettings(User, Port, IdentityFile, tags);
+            public ConnectionSettings WithTags(string[] tags) => new ConnectionSettings(User, Port, IdentityFile, tags);
         }
     }
 }

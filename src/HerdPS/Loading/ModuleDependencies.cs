@@ -7,7 +7,7 @@ using System.Runtime.InteropServices;
 namespace HerdPS.Loading
 {
     /// <summary>
-    /// Loads the engine and its third-party dependencies (YamlDotNet, SQLite, DiffPlex, ...) from the module's own
+    /// Loads the engine and its third-party dependencies (YamlDotNet, SQLite, ...) from the module's own
     /// Dependencies/ folder so that another module's copy of the same assembly can't replace ours, nor ours theirs.
     /// The pattern is the one Microsoft documents for binary modules ("Resolving PowerShell module assembly
     /// dependency conflicts") and PSResourceGet uses:

@@ -88,5 +88,38 @@ namespace HerdPS.Tests.Inventory
             var names = HostRange.Expand("x[1-3]");
             Assert.Equal(names.OrderBy(n => n, StringComparer.Ordinal), names);
         }
+
+        [Fact]
+        public void CountSaysHowManyNamesWithoutBuildingThem()
+        {
+            Assert.Equal(1, HostRange.Count("web-01"));
+            Assert.Equal(20, HostRange.Count("web[01-20]"));
+            Assert.Equal(6, HostRange.Count("rack[1-2]-n[1,3,5]"));
+            Assert.Equal(1_000_000_000_000_000_000L, HostRange.Count("a[1-1000]b[1-1000]c[1-1000]d[1-1000]e[1-1000]f[1-1000]"));
+            Assert.Equal(long.MaxValue, HostRange.Count(string.Concat(Enumerable.Repeat("[1-1000000]", 10))));
+            Assert.Throws<FormatException>(() => HostRange.Count("web[20-01]"));
+        }
+
+        [Fact]
+        public void ACallersCapIsCheckedBeforeAnythingIsBuilt()
+        {
+            Assert.Equal(5, HostRange.Expand("n[1-5]", maxNames: 5).Count);
+            var error = Assert.Throws<FormatException>(() => HostRange.Expand("n[1-6]", maxNames: 5));
+            Assert.Equal("'n[1-6]' expands to more than 5 names", error.Message);
+            Assert.Equal(250_000, HostRange.Expand("n[1-250000]", maxNames: 250_000).Count);
+        }
+
+        [Fact]
+        public void ThousandsOfBracketsNeitherRecurseNorBuildOverlongNames()
+        {
+            // One name from 60 one-number brackets: built without a recursion per bracket.
+            Assert.Equal(new[] { "n" + new string('7', 60) }, HostRange.Expand("n" + string.Concat(Enumerable.Repeat("[7]", 60))));
+            // 30,000 brackets would make a 30,001-character name: refused before it is built.
+            var error = Assert.Throws<FormatException>(() => HostRange.Expand("n" + string.Concat(Enumerable.Repeat("[1]", 30_000))));
+            Assert.Contains("makes names of up to 30,001 characters; a host name has at most 253", error.Message);
+            Assert.True(error.Message.Length < 300, error.Message);
+            // 17 two-way brackets: 131,072 names, over the cap, counted first.
+            Assert.Throws<FormatException>(() => HostRange.Expand(string.Concat(Enumerable.Repeat("[1-2]", 17))));
+        }
     }
 }
