@@ -14,6 +14,9 @@ namespace HerdPS.Cli
         public static async Task<int> Main(string[] args)
         {
             Console.OutputEncoding = new UTF8Encoding(false);
+            // The engine says when it had to use another private folder than the usual one, or narrow a history
+            // file's mode: the user should know (someone else may have made that folder).
+            HerdPS.Transport.PrivateDirectory.Notice += message => Console.Error.WriteLine("herd: warning: " + message);
             var root = BuildRoot();
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
@@ -68,13 +71,12 @@ namespace HerdPS.Cli
         public static HerdPS.Transport.OutputSpill OutputSpill()
         {
             var warned = 0;
-            return new HerdPS.Transport.OutputSpill(HerdPS.Transport.OutputSpill.DefaultDirectory(Environment.GetEnvironmentVariable))
+            var spill = HerdPS.Transport.OutputSpill.ForEnvironment(Environment.GetEnvironmentVariable);
+            spill.OnFailure = message =>
             {
-                OnFailure = message =>
-                {
-                    if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Console.Error.WriteLine("herd: warning: " + message);
-                },
+                if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Console.Error.WriteLine("herd: warning: " + message);
             };
+            return spill;
         }
 
         public static async Task<int> Guard(Func<Task<int>> action)
@@ -87,6 +89,7 @@ namespace HerdPS.Cli
             catch (InventoryException e) { return Fail(e.Message); }
             catch (SelectionException e) { return Fail(e.Message); }
             catch (HerdPS.History.HistoryException e) { return Fail(e.Message); }
+            catch (HerdPS.Transport.PrivateDirectoryException e) { return Fail(e.Message); }
             catch (ArgumentException e) { return Fail(e.Message); }
             catch (OperationCanceledException) { return ExitCodes.Cancelled; }
         }

@@ -36,6 +36,10 @@ namespace HerdPS.Execution
         {
             var inventory = InventoryLoader.LoadOrDefault(request.InventoryPath, getEnv ?? Environment.GetEnvironmentVariable, out var notice);
             var hosts = HostSelector.Select(inventory, request.Selection);
+            // The pooled connections' socket folder is settled before anything runs: a configured one that is not
+            // private stops the command here (PrivateDirectoryException), never half-way through a fleet.
+            var ssh = request.ToSshOptions();
+            if (OpenSshTransport.MultiplexEnabled(ssh)) ConnectionPool.For(ssh.ControlDirectory);
             return new FleetTarget(inventory, hosts, notice);
         }
 
