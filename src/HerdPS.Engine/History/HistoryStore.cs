@@ -63,8 +63,8 @@ namespace HerdPS.History
             string? folder = Path.GetDirectoryName(fullPath);
             try
             {
-                if (!string.IsNullOrEmpty(folder)) OwnerOnlyAccess.CreateDirectory(folder!);
-                OwnerOnlyAccess.CreateFile(fullPath);
+                if (!string.IsNullOrEmpty(folder)) OwnerOnlyAccess.PrepareFolder(fullPath, folder!);
+                OwnerOnlyAccess.PrepareFile(fullPath);
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {

@@ -108,7 +108,7 @@ namespace HerdPS.Transport
         private static string? Problem(string path, UnixFileStatus status, bool allowGroupOtherRead)
         {
             if (status.IsSymbolicLink) return "is a symbolic link" + LinkTarget(path);
-            if (!status.IsDirectory) return "is not a folder";
+            if (!status.IsDirectory) return NotAFolder;
             var problems = new List<string>();
             var me = UnixFiles.EffectiveUserId;
             if (status.OwnerId != me) problems.Add($"is owned by uid {status.OwnerId}, not by you (uid {me})");
@@ -120,6 +120,7 @@ namespace HerdPS.Transport
         }
 
         private const int OwnerRwx = 0x1C0;
+        internal const string NotAFolder = "is not a folder";
 
         /// <summary>
         /// Creates <paramref name="full"/> (mode 0700, like any missing parent) if nothing is there, and returns
