@@ -42,20 +42,7 @@ namespace HerdPS.Transport
         {
             notice = null;
             var full = Path.GetFullPath(path);
-            if (IsWindows)
-            {
-                Directory.CreateDirectory(full);
-                return full;
-            }
-            string? problem;
-            try
-            {
-                problem = CreateOrCheck(full);
-            }
-            catch (PlatformNotSupportedException e)
-            {
-                problem = $"herd can't check who owns it here ({e.Message})";
-            }
+            var problem = CreateOrCheckAnywhere(full);
             if (problem == null) return full;
             var fresh = UnixFiles.CreateUniqueDirectory(freshPrefix);
             notice = $"{full} {problem}, so herd did not use it and uses the new private folder {fresh} instead. " +
@@ -73,25 +60,33 @@ namespace HerdPS.Transport
         public static string EnsureConfigured(string path, string source, string purpose)
         {
             var full = Path.GetFullPath(path);
-            if (IsWindows)
-            {
-                Directory.CreateDirectory(full);
-                return full;
-            }
-            string? problem;
-            try
-            {
-                problem = CreateOrCheck(full);
-            }
-            catch (PlatformNotSupportedException e)
-            {
-                problem = $"herd can't check who owns it here ({e.Message})";
-            }
+            var problem = CreateOrCheckAnywhere(full);
             if (problem != null)
                 throw new PrivateDirectoryException(full,
                     $"{source} names {full}, which {problem}; herd keeps {purpose} only in a folder nobody else can open. " +
                     $"Point {source} at a folder of yours with mode 0700 (mkdir -m 700 DIR), or unset it.");
             return full;
+        }
+
+        /// <summary>
+        /// <see cref="CreateOrCheck"/> on Unix; on Windows only creates. A system where owners can't be read here
+        /// counts as not private: the caller makes a fresh folder or refuses.
+        /// </summary>
+        private static string? CreateOrCheckAnywhere(string full)
+        {
+            if (IsWindows)
+            {
+                Directory.CreateDirectory(full);
+                return null;
+            }
+            try
+            {
+                return CreateOrCheck(full);
+            }
+            catch (PlatformNotSupportedException e)
+            {
+                return $"can't be checked for who owns it on this system ({e.Message})";
+            }
         }
 
         /// <summary>
