@@ -22,7 +22,7 @@ namespace HerdPS.Tests.Files
     [Collection(SshFleetCollection.Name)]
     public sealed class LocalCopySafetyTests : IDisposable
     {
-        private const int Mode0600 = 0x180, Mode0640 = 0x1A0, Mode0644 = 0x1A4, Mode0700 = 0x1C0, Mode0755 = 0x1ED;
+        private const int Mode0600 = 0x180, Mode0640 = 0x1A0, Mode0644 = 0x1A4, Mode0700 = 0x1C0, Mode0755 = 0x1ED, Mode4755 = 0x9ED;
         private readonly DriftFleet _drift;
         private readonly TempDirectory _temp = new TempDirectory();
         private readonly string _modes = "modes-" + Guid.NewGuid().ToString("N").Substring(0, 8);
@@ -33,12 +33,12 @@ namespace HerdPS.Tests.Files
             // On drift-a: files of the login user with the modes under test (the login user can read even 0600).
             var folder = Path.Combine(_drift['a'].FilesDirectory!, _modes);
             Directory.CreateDirectory(folder);
-            foreach (var (name, mode) in new[] { ("m600.conf", Mode0600), ("m640.conf", Mode0640), ("m755.sh", Mode0755) })
+            foreach (var (name, mode) in new[] { ("m600.conf", Mode0600), ("m640.conf", Mode0640), ("m755.sh", Mode0755), ("m4755.sh", Mode4755) })
             {
                 var path = Path.Combine(folder, name);
                 File.WriteAllText(path, name + " content\n");
+                _drift.Fleet.ChownToLoginUser(path); // before the mode: chown clears the setuid bit
                 File.SetUnixFileMode(path, (UnixFileMode)mode);
-                _drift.Fleet.ChownToLoginUser(path);
             }
         }
 
@@ -67,7 +67,9 @@ namespace HerdPS.Tests.Files
             Directory.CreateDirectory(Path.GetDirectoryName(old)!);
             File.WriteAllText(old, "old copy\n");
             File.SetUnixFileMode(old, (UnixFileMode)Mode0644);
-            foreach (var (name, remoteMode) in new[] { ("m600.conf", Mode0600), ("m640.conf", Mode0640), ("m755.sh", Mode0755) })
+            // The setuid script arrives as a plain 0755 one: setuid, setgid and sticky bits are never copied.
+            Assert.Equal(Mode4755, PrivateFolderTests.Mode(Path.Combine(_drift['a'].FilesDirectory!, _modes, "m4755.sh")));
+            foreach (var (name, remoteMode) in new[] { ("m600.conf", Mode0600), ("m640.conf", Mode0640), ("m755.sh", Mode0755), ("m4755.sh", Mode0755) })
             {
                 var request = _drift.Request('a');
                 var r = Assert.Single(await All(FileTransfer.PullAsync(DriftFleet.Target(request), request, Remote(name), outDir, new FilePullOptions { Force = true })));
