@@ -16,6 +16,9 @@ namespace HerdPS.Cli
         public static async Task<int> Main(string[] args)
         {
             Cli.UseTerminalSafeConsole();
+            // The engine says when it had to use another private folder than the usual one, or narrow a history
+            // file's mode: the user should know (someone else may have made that folder).
+            HerdPS.Transport.PrivateDirectory.Notice += Cli.Warning;
             var root = BuildRoot();
             // No response files: "@name" is an ordinary word here (a user, a mail alias in a command), never a file
             // whose contents become options.
@@ -133,13 +136,12 @@ namespace HerdPS.Cli
         public static HerdPS.Transport.OutputSpill OutputSpill()
         {
             var warned = 0;
-            return new HerdPS.Transport.OutputSpill(HerdPS.Transport.OutputSpill.DefaultDirectory(Environment.GetEnvironmentVariable))
+            var spill = HerdPS.Transport.OutputSpill.ForEnvironment(Environment.GetEnvironmentVariable);
+            spill.OnFailure = message =>
             {
-                OnFailure = message =>
-                {
-                    if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Warning(message);
-                },
+                if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Warning(message);
             };
+            return spill;
         }
 
         public static async Task<int> Guard(Func<Task<int>> action)
@@ -152,6 +154,7 @@ namespace HerdPS.Cli
             catch (InventoryException e) { return Fail(e.Message); }
             catch (SelectionException e) { return Fail(e.Message); }
             catch (HerdPS.History.HistoryException e) { return Fail(e.Message); }
+            catch (HerdPS.Transport.PrivateDirectoryException e) { return Fail(e.Message); }
             catch (ArgumentException e) { return Fail(e.Message); }
             catch (OperationCanceledException) { return ExitCodes.Cancelled; }
         }

@@ -50,6 +50,10 @@ namespace HerdPS.Execution
                 foreach (var host in hosts) localMachineSelected |= host.Transport == HostTransportKind.Local;
                 notice = InventoryLoader.NoInventoryNotice(getEnv, localMachineSelected);
             }
+            // The pooled connections' socket folder is settled before anything runs: a configured one that is not
+            // private stops the command here (PrivateDirectoryException), never half-way through a fleet.
+            var ssh = request.ToSshOptions();
+            if (OpenSshTransport.MultiplexEnabled(ssh)) ConnectionPool.For(ssh.ControlDirectory);
             return new FleetTarget(inventory, hosts, notice);
         }
 

@@ -3,6 +3,7 @@ using HerdPS.Files;
 using HerdPS.History;
 using HerdPS.Inventory;
 using HerdPS.Selection;
+using HerdPS.Transport;
 
 namespace HerdPS.Execution
 {
@@ -66,6 +67,8 @@ namespace HerdPS.Execution
         public const string EngineError = "EngineError";
         public const string HistoryRunNotFound = "HistoryRunNotFound";
         public const string HistoryUnusable = "HistoryUnusable";
+        /// <summary>A configured folder for private files (spill, control sockets) is not private: refused.</summary>
+        public const string PrivateFolderRefused = "PrivateFolderRefused";
 
         /// <summary>Every id and category name this class can produce, for tests that check them against PowerShell's enum.</summary>
         public static readonly string[] CategoryNames =
@@ -149,6 +152,8 @@ namespace HerdPS.Execution
                     return new FleetErrorInfo(HistoryRunNotFound, "ObjectNotFound", e, e.RunId) { RecommendedAction = "List the recorded runs with Get-FleetHistory; runs older than the retention (30 days by default) are pruned." };
                 case HistoryException e:
                     return new FleetErrorInfo(HistoryUnusable, "ResourceUnavailable", e, e.DatabasePath) { RecommendedAction = "See 'When the history can't be used' in docs/history.md; use -NoHistory to run without recording, or -HistoryPath for another file." };
+                case PrivateDirectoryException e:
+                    return new FleetErrorInfo(PrivateFolderRefused, "SecurityError", e, e.Path) { RecommendedAction = "Use a folder only you can open (mode 0700, yours, not a symbolic link), or unset the variable that names it." };
                 case ArgumentException e:
                     return new FleetErrorInfo(InvalidParameter, "InvalidArgument", e, e.ParamName);
                 case FormatException e:

@@ -27,32 +27,59 @@ namespace HerdPS.Transport
         /// <summary>The folder holding the control sockets.</summary>
         public string Directory { get; }
 
-        /// <summary>The pool for a socket folder (null = the per-user default); one instance per folder per process.</summary>
+        /// <summary>
+        /// The pool for a socket folder (null = $HERD_CONTROL_DIR, else the per-user default); one instance per
+        /// folder per process. A folder given here or in $HERD_CONTROL_DIR that is not private (a symbolic link,
+        /// someone else's, or open to group or others) is refused with a <see cref="PrivateDirectoryException"/>:
+        /// whoever can write there can plant a socket that poses as a master and sees every command. A default
+        /// folder that is not private is left alone and a fresh private one used instead, with a
+        /// <see cref="PrivateDirectory.Notice"/>.
+        /// </summary>
+        /// <exception cref="PrivateDirectoryException">The configured folder is not private.</exception>
         public static ConnectionPool For(string? controlDirectory)
         {
-            var dir = controlDirectory ?? DefaultDirectory(Environment.GetEnvironmentVariable);
+            var configured = !string.IsNullOrEmpty(controlDirectory) ? controlDirectory : Environment.GetEnvironmentVariable(DirectoryVariable);
+            var candidate = !string.IsNullOrEmpty(configured) ? configured! : DefaultDirectory(Environment.GetEnvironmentVariable);
+            var key = candidate ?? "";
             lock (SharedGate)
             {
-                if (!ByDirectory.TryGetValue(dir, out var pool))
+                if (!ByDirectory.TryGetValue(key, out var pool))
                 {
-                    PrivateDirectory.Ensure(dir);
+                    string dir;
+                    if (!string.IsNullOrEmpty(configured))
+                        dir = PrivateDirectory.EnsureConfigured(configured!, string.IsNullOrEmpty(controlDirectory) ? "$" + DirectoryVariable : "the control socket folder setting",
+                            "ssh control sockets (the pooled connections)");
+                    else if (candidate == null)
+                        dir = PrivateDirectory.IsWindows
+                            ? System.IO.Directory.CreateDirectory(FreshPrefix() + Guid.NewGuid().ToString("N").Substring(0, 8)).FullName
+                            : UnixFiles.CreateUniqueDirectory(FreshPrefix());
+                    else
+                    {
+                        dir = PrivateDirectory.EnsureDefault(candidate, FreshPrefix(), out var notice);
+                        if (notice != null)
+                            PrivateDirectory.Tell("the folder for pooled ssh connections " + notice + " Pooled connections then last for this process only.");
+                    }
                     pool = new ConnectionPool(dir);
-                    ByDirectory[dir] = pool;
+                    ByDirectory[key] = pool;
                 }
                 return pool;
             }
         }
+
+        /// <summary>The environment variable that names the control socket folder.</summary>
+        public const string DirectoryVariable = "HERD_CONTROL_DIR";
 
         /// <summary>
         /// Where the sockets live by default. A Unix socket path is limited to ~104 bytes and ssh adds a
         /// temporary suffix while it creates one, so the folder must be short; and it must be a folder nobody else
         /// can create or write, or another user could plant a socket that impersonates a master. Candidates, in
         /// order: $HERD_CONTROL_DIR, $XDG_RUNTIME_DIR/herd (private by design), ~/.ssh/herd, ~/.herd-cm.
-        /// If none is short enough, a fresh private temporary folder (pooling then lasts for this process only).
+        /// If none is short enough, null: <see cref="For"/> then makes a fresh private temporary folder (pooling then
+        /// lasts for this process only).
         /// </summary>
-        public static string DefaultDirectory(Func<string, string?> getEnv)
+        public static string? DefaultDirectory(Func<string, string?> getEnv)
         {
-            var explicitDir = getEnv("HERD_CONTROL_DIR");
+            var explicitDir = getEnv(DirectoryVariable);
             if (!string.IsNullOrEmpty(explicitDir)) return explicitDir!;
             var candidates = new List<string>();
             var runtime = getEnv("XDG_RUNTIME_DIR");
@@ -66,7 +93,17 @@ namespace HerdPS.Transport
             }
             foreach (var c in candidates)
                 if (c.Length <= MaxDirectoryLength) return c;
-            return Path.Combine(Path.GetTempPath(), "herd-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            return null;
+        }
+
+        /// <summary>
+        /// Where a fresh folder goes when no usual one can be used: the temporary folder, or /tmp if that one's path
+        /// is too long for sockets. The folder is made with mkdtemp (a name nobody could have taken first, mode 0700).
+        /// </summary>
+        private static string FreshPrefix()
+        {
+            var prefix = Path.Combine(Path.GetTempPath(), "herd-");
+            return prefix.Length + 6 <= MaxDirectoryLength || PrivateDirectory.IsWindows ? prefix : "/tmp/herd-";
         }
 
         /// <summary>40 hex chars of the socket name, a slash, and ssh's 17-char temporary suffix must fit in 104 bytes.</summary>

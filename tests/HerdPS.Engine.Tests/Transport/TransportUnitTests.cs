@@ -149,9 +149,8 @@ namespace HerdPS.Tests.Transport
                 Assert.Equal(Path.Combine(runtime, "herd"), ConnectionPool.DefaultDirectory(n => n == "XDG_RUNTIME_DIR" ? runtime : n == "HOME" ? "/home/a" : null));
                 Assert.Equal("/home/a/.ssh/herd", ConnectionPool.DefaultDirectory(n => n == "HOME" ? "/home/a" : null));
                 var longHome = "/home/" + new string('h', 60);
-                var chosen = ConnectionPool.DefaultDirectory(n => n == "HOME" ? longHome : null);
-                Assert.StartsWith(Path.GetTempPath(), chosen); // too long for a socket path: a private temp folder
-                Assert.True(chosen.Length <= ConnectionPool.MaxDirectoryLength);
+                // Too long for a socket path: none (For makes a fresh private temporary folder with mkdtemp).
+                Assert.Null(ConnectionPool.DefaultDirectory(n => n == "HOME" ? longHome : null));
             }
             finally { Directory.Delete(runtime, true); }
         }
@@ -163,7 +162,7 @@ namespace HerdPS.Tests.Transport
             try
             {
                 var dir = Path.Combine(root, "made", "sockets");
-                PrivateDirectory.Ensure(dir);
+                Assert.Equal(dir, PrivateDirectory.EnsureConfigured(dir, "$TEST_DIR", "test files"));
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(root, "made")));
             }
