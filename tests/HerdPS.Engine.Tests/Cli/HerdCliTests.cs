@@ -25,7 +25,7 @@ namespace HerdPS.Tests.Cli
         private static readonly string[] ContractFields =
         {
             "hostName", "command", "status", "exitCode", "succeeded", "stdOut", "stdErr", "truncated", "startTime",
-            "duration", "attempts", "errorKind", "errorMessage", "outputHash", "groups", "tags",
+            "duration", "attempts", "transport", "errorKind", "errorMessage", "outputHash", "groups", "tags",
         };
 
         [Fact]
@@ -43,6 +43,7 @@ namespace HerdPS.Tests.Cli
                 Assert.Equal("Succeeded", root.GetProperty("status").GetString());
                 Assert.Equal(root.GetProperty("hostName").GetString() + "\n", root.GetProperty("stdOut").GetString());
                 Assert.Equal(0, root.GetProperty("exitCode").GetInt32());
+                Assert.Equal("openssh", root.GetProperty("transport").GetString());
                 Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("outputHash").GetString());
             }
         }

@@ -5,7 +5,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace HerdPS.Transport
+namespace HerdPS.Transport.OpenSsh
 {
     /// <summary>
     /// The process-wide pool of SSH connections. The connections themselves are OpenSSH ControlMaster processes
@@ -115,7 +115,9 @@ namespace HerdPS.Transport
         {
             if (!File.Exists(socket)) return false;
             var args = new[] { "-O", "exit", "-o", "BatchMode=yes", "-S", socket, "herd-pool" };
-            using var outcome = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { Timeout = TimeSpan.FromSeconds(10), OutputLimit = 64 * 1024 }, cancellationToken).ConfigureAwait(false);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(TimeSpan.FromSeconds(10));
+            using var outcome = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { OnStop = ChildStop.Kill, OutputLimit = 64 * 1024 }, limit.Token).ConfigureAwait(false);
             if (outcome.ExitCode == 0) return true;
             TryDelete(socket);
             return false;
