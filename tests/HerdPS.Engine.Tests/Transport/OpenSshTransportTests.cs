@@ -149,6 +149,31 @@ namespace HerdPS.Tests.Transport
         }
 
         [Fact]
+        public async Task DisconnectDuringARunLetsItsCommandsFinishAndClosesTheMasterAfterwards()
+        {
+            using var t = new FleetTestRun(_fleet);
+            var host = _fleet.Hosts[15];
+            Assert.True((await t.RunOneAsync(host, "true")).Succeeded);
+            var master = Assert.Single(t.Masters());
+            // A command in flight on the master: it waits for a file the test creates once the disconnect is done.
+            var release = Path.Combine(_fleet.WorkDir, "release-" + Guid.NewGuid().ToString("N"));
+            var marker = Execution.LocalRunnerTests.UniqueSleep();
+            var run = new FleetRunner(t.Transport()).Start(FleetTestRun.Hosts(host),
+                $"while [ ! -e {release} ]; do sleep 0.05; done; echo finished {marker}", new FleetRunOptions());
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (ProcessTable.FindByCommandLine(marker).All(p => p.Name != "sh") && DateTime.UtcNow < deadline) await Task.Delay(20);
+            var closed = await ConnectionPool.For(t.ControlDirectory).DisconnectAllAsync("ssh", default);
+            Assert.True(Assert.Single(closed).Value);
+            Assert.Empty(ConnectionPool.For(t.ControlDirectory).Sockets()); // nothing new can join it
+            Assert.True(ProcessTable.IsAlive(master.Pid)); // but it still carries the running command
+            File.WriteAllText(release, "");
+            var r = await run.Results.ReadAsync();
+            Assert.True(r.Succeeded, $"{r.Status}: {r.ErrorMessage} {r.StdErr}");
+            Assert.Equal($"finished {marker}\n", r.StdOut);
+            Assert.Empty(ProcessTable.WaitUntilGone(p => p.Pid == master.Pid, TimeSpan.FromSeconds(15))); // and then it closes
+        }
+
+        [Fact]
         public async Task DisconnectingSelectedHostsClosesOnlyTheirMasters()
         {
             using var t = new FleetTestRun(_fleet);
