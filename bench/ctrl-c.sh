@@ -7,6 +7,8 @@
 #   bench/ctrl-c.sh --herd /path/to/other/herd --label "main"   # the same for another build, to compare
 #
 # Options: --hosts 50  --reps 5  --herd PATH  --label TEXT  --out FILE (appends a table; default: stdout only)
+#          --to group|herd   SIGINT to herd's whole process group (a terminal's Ctrl-C, the default) or to herd
+#                            alone (kill -INT PID: then herd itself must end every ssh child)
 # Each repetition: herd exec (pooled: one master per host, opened by a warm-up run) as the leader of its own
 # process group, wait until all N remote sleeps run, SIGINT to the group, time until herd has exited, then
 # check what it left: its exit code, how many hosts NDJSON reported Cancelled, ssh clients and remote sleeps
@@ -20,6 +22,7 @@ REPS=5
 HERD=
 LABEL="this tree"
 OUT=
+TO=group
 while [ $# -gt 0 ]; do
   case $1 in
     --hosts) HOSTS=$2; shift 2 ;;
@@ -27,6 +30,7 @@ while [ $# -gt 0 ]; do
     --herd) HERD=$2; shift 2 ;;
     --label) LABEL=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --to) TO=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -73,7 +77,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
     sleep 0.1
   done
   t0=$(now)
-  kill -INT -- "-$pid"
+  if [ "$TO" = group ]; then kill -INT -- "-$pid"; else kill -INT "$pid"; fi
   set +e; wait "$pid"; code=$?; set -e
   t1=$(now)
   sleep 1
@@ -81,11 +85,11 @@ for ((rep = 1; rep <= REPS; rep++)); do
   ssh_left=$(pgrep -f "ssh .*sleep $marker" | wc -l || true)
   sleep_left=$(pgrep -f "^sleep $marker" | wc -l || true)
   secs=$(echo "$t1 - $t0" | bc)
-  rows+=("| $LABEL | $HOSTS | $rep | $(printf '%.2f' "$secs") | $code | $cancelled | $ssh_left | $sleep_left |")
+  rows+=("| $LABEL | $TO | $HOSTS | $rep | $(printf '%.2f' "$secs") | $code | $cancelled | $ssh_left | $sleep_left |")
   echo "${rows[-1]}" >&2
   pkill -u "$BENCH_USER" -f "^sleep $marker" 2>/dev/null || true   # what an old build left behind
 done
 
-table=$(printf '| build | hosts | rep | exit after SIGINT (s) | exit code | Cancelled in NDJSON | ssh left | remote sleep left |\n|---|---|---|---|---|---|---|---|\n'; printf '%s\n' "${rows[@]}")
+table=$(printf '| build | SIGINT to | hosts | rep | exit after SIGINT (s) | exit code | Cancelled in NDJSON | ssh left | remote sleep left |\n|---|---|---|---|---|---|---|---|---|\n'; printf '%s\n' "${rows[@]}")
 echo "$table"
 [ -z "$OUT" ] || { echo; echo "$table"; } >> "$OUT"
