@@ -186,23 +186,28 @@ namespace HerdPS.Transport
 
         private static async Task EndAsync(Process process, ChildProcessSettings settings, bool ownGroup, Task exited, ChildProcessOutcome outcome)
         {
+            var pid = process.Id;
+            var ended = false;
             switch (settings.OnStop)
             {
                 case ChildStop.CloseStdin:
                     CloseQuietly(process);
-                    if (await Within(exited, settings.StopGuard).ConfigureAwait(false)) return;
+                    ended = await Within(exited, settings.StopGuard).ConfigureAwait(false);
                     break;
                 case ChildStop.Terminate:
                     outcome.KilledWith = EndSignal.Terminate;
                     ProcessGroup.Signal(process, ProcessGroup.SigTerm, ownGroup);
-                    if (await Within(exited, settings.StopGrace).ConfigureAwait(false)) return;
+                    ended = await Within(exited, settings.StopGrace).ConfigureAwait(false);
                     break;
             }
-            outcome.KilledWith = EndSignal.Kill;
-            ProcessGroup.Signal(process, ProcessGroup.SigKill, ownGroup);
-            await exited.ConfigureAwait(false);
-            // A group whose leader is gone may still hold members that ignored TERM: they go too.
-            if (ownGroup) ProcessGroup.Signal(process, ProcessGroup.SigKill, ownGroup);
+            if (!ended)
+            {
+                outcome.KilledWith = EndSignal.Kill;
+                ProcessGroup.Signal(process, ProcessGroup.SigKill, ownGroup);
+                await exited.ConfigureAwait(false);
+            }
+            // The leader is gone; members of its group that ignored TERM (or outlived it) go too.
+            if (ownGroup) ProcessGroup.KillGroup(pid);
         }
 
         private static async Task<bool> Within(Task task, TimeSpan time)

@@ -45,6 +45,15 @@ namespace HerdPS.Transport
             catch (InvalidOperationException) { /* it exited, or never started */ }
         }
 
+        /// <summary>
+        /// SIGKILL to every member of a group whose leader has exited (the kernel keeps a group's id from being
+        /// reused as a pid while members remain, so this reaches only them). Only for groups we started.
+        /// </summary>
+        public static void KillGroup(int pgid)
+        {
+            if (pgid > 1) kill(-pgid, SigKill);
+        }
+
         private static readonly MethodInfo? KillTreeMethod =
             typeof(Process).GetMethod("Kill", BindingFlags.Public | BindingFlags.Instance, null, new[] { typeof(bool) }, null);
 

@@ -99,6 +99,17 @@ namespace HerdPS.Tests.Execution
         }
 
         [Fact]
+        public async Task AChildThatIgnoresSigtermGoesWithItsParentWhenTheParentEndsOnIt()
+        {
+            // The top process ends on TERM at once; a child of it ignores TERM and would outlive it.
+            var token = UniqueSleep();
+            var r = Assert.Single(await RunAll(LocalHosts(1), $"(trap '' TERM; sleep {token}) & wait",
+                new FleetRunOptions { CommandTimeout = TimeSpan.FromSeconds(1), StopGrace = TimeSpan.FromSeconds(30) }));
+            Assert.Equal(FleetStatus.TimedOut, r.Status);
+            Assert.Empty(Fleet.ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(token), TimeSpan.FromSeconds(10)));
+        }
+
+        [Fact]
         public async Task OutputIsCappedButHashedInFull()
         {
             var options = new FleetRunOptions { MaxOutputBytes = 1000 };
