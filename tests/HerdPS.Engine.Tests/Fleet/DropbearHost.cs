@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -19,6 +20,8 @@ namespace HerdPS.Tests.Fleet
     public sealed class DropbearHost : IDisposable
     {
         private readonly Process _process;
+        private readonly string _authorizedKeys;
+        private readonly string _keyLine;
 
         public string Alias { get; }
         public int Port { get; }
@@ -39,7 +42,7 @@ namespace HerdPS.Tests.Fleet
             Run("dropbearkey", "-t", "ed25519", "-f", hostKey);
             var publicKey = Run("dropbearkey", "-y", "-f", hostKey).Split('\n', StringSplitOptions.RemoveEmptyEntries);
             var hostLine = Array.Find(publicKey, l => l.StartsWith("ssh-ed25519 ", StringComparison.Ordinal))!.Split(' ');
-            AuthorizeFleetKey(fleet);
+            (_authorizedKeys, _keyLine) = AuthorizeFleetKey(fleet);
 
             LogPath = Path.Combine(dir, "dropbear.log");
             var shell = "/bin/sh"; // the fleet user's login shell; busybox inside the namespace
@@ -88,19 +91,21 @@ namespace HerdPS.Tests.Fleet
         /// <summary>Processes of the fleet user running under this server (the sessions' shells and commands).</summary>
         public int ServerPid => _process.Id;
 
-        private static void AuthorizeFleetKey(SshFleet fleet)
+        /// <summary>Adds the fleet's key to the login user's authorized_keys (Dropbear reads no other file); Dispose takes it out again.</summary>
+        private static (string File, string Line) AuthorizeFleetKey(SshFleet fleet)
         {
             var home = Run("getent", "passwd", fleet.User).Split(':')[5];
             var sshDir = Path.Combine(home, ".ssh");
             Directory.CreateDirectory(sshDir);
             var keys = Path.Combine(sshDir, "authorized_keys");
-            var key = Keys.PublicKey(fleet.IdentityFile);
+            var line = Keys.PublicKey(fleet.IdentityFile) + " herd-test-dropbear";
             var existing = File.Exists(keys) ? File.ReadAllText(keys) : "";
-            if (!existing.Contains(key, StringComparison.Ordinal)) File.AppendAllText(keys, key + " herd-test-dropbear\n");
+            if (!existing.Contains(line, StringComparison.Ordinal)) File.AppendAllText(keys, line + "\n");
             // Dropbear, like sshd's StrictModes, refuses keys in a folder others could write.
             Run("chown", "-R", fleet.User + ":", sshDir);
             Run("chmod", "700", sshDir);
             Run("chmod", "600", keys);
+            return (keys, line);
         }
 
         private static string Run(string file, params string[] args)
@@ -124,6 +129,8 @@ namespace HerdPS.Tests.Fleet
             if (!_process.HasExited) ProcessTable.KillTree(_process.Id);
             _process.WaitForExit();
             _process.Dispose();
+            if (File.Exists(_authorizedKeys))
+                File.WriteAllLines(_authorizedKeys, File.ReadAllLines(_authorizedKeys).Where(l => l != _keyLine));
         }
     }
 }
