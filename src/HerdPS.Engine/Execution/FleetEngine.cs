@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using HerdPS.Inventory;
 using HerdPS.Selection;
 using HerdPS.Transport;
+using HerdPS.Transport.OpenSsh;
 
 namespace HerdPS.Execution
 {
@@ -68,8 +69,23 @@ namespace HerdPS.Execution
             return CreateRunner(request).Start(target.Hosts, command, runOptions, progress, cancellationToken, raw ?? request.Raw, prepare);
         }
 
-        /// <summary>The runner a request's runs go through (OpenSSH on the shared pool); a watch reuses one for every iteration.</summary>
-        public static FleetRunner CreateRunner(FleetCommandRequest request) => new FleetRunner(new OpenSshTransport(request.ToSshOptions()));
+        /// <summary>The runner a request's runs go through (its transports, see <see cref="CreateTransports"/>); a watch reuses one for every iteration.</summary>
+        public static FleetRunner CreateRunner(FleetCommandRequest request) => new FleetRunner(CreateTransports(request));
+
+        /// <summary>
+        /// Every transport a request can use, keyed by kind: <c>local</c> and <c>openssh</c> (on the shared
+        /// ControlMaster pool). The request's <see cref="FleetCommandRequest.Transport"/> picks the one that serves the
+        /// inventory's SSH hosts; an unknown kind is an ArgumentException naming the known ones. A new transport is
+        /// registered here (docs/transports.md).
+        /// </summary>
+        public static TransportRegistry CreateTransports(FleetCommandRequest request)
+        {
+            var registry = new TransportRegistry()
+                .Add(new LocalTransport())
+                .Add(new OpenSshTransport(request.ToSshOptions()));
+            if (request.Transport != null) registry.SshKind = request.Transport;
+            return registry;
+        }
 
         /// <summary>Closes the pooled master connections (all of them: masters are per-destination sockets).</summary>
         public static async Task<int> DisconnectAsync(FleetCommandRequest request, CancellationToken cancellationToken)

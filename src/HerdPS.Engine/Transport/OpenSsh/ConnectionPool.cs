@@ -5,7 +5,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace HerdPS.Transport
+namespace HerdPS.Transport.OpenSsh
 {
     /// <summary>
     /// The process-wide pool of SSH connections. The connections themselves are OpenSSH ControlMaster processes
@@ -136,7 +136,7 @@ namespace HerdPS.Transport
         }
 
         /// <summary>
-        /// Closes every master of this pool (<c>ssh -O exit</c> on each socket). A socket nobody answers on is
+        /// Closes every master of this pool (<see cref="CloseAsync"/> on each socket). A socket nobody answers on is
         /// stale and is removed. Returns each socket with whether a live master was closed.
         /// </summary>
         public async Task<IReadOnlyList<KeyValuePair<string, bool>>> DisconnectAllAsync(string sshPath, CancellationToken cancellationToken)
@@ -147,12 +147,20 @@ namespace HerdPS.Transport
             return results;
         }
 
-        /// <summary>Closes the master behind one socket; false when there was none or it was stale (then it is removed).</summary>
+        /// <summary>
+        /// Closes the master behind one socket; false when there was none or it was stale (then it is removed).
+        /// <c>ssh -O stop</c>, not <c>-O exit</c>: the master removes its socket at once, so nothing new joins it,
+        /// but the sessions it carries (another herd run, a cmdlet in another runspace) run to their end, and the
+        /// master exits when the last one has. <c>-O exit</c> would cut them off, and their hosts would be
+        /// reported Unreachable ("may have run in part").
+        /// </summary>
         public async Task<bool> CloseAsync(string socket, string sshPath, CancellationToken cancellationToken)
         {
             if (!File.Exists(socket)) return false;
-            var args = new[] { "-O", "exit", "-o", "BatchMode=yes", "-S", socket, "herd-pool" };
-            using var outcome = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { Timeout = TimeSpan.FromSeconds(10), OutputLimit = 64 * 1024 }, cancellationToken).ConfigureAwait(false);
+            var args = new[] { "-O", "stop", "-o", "BatchMode=yes", "-S", socket, "herd-pool" };
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(TimeSpan.FromSeconds(10));
+            using var outcome = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { OnStop = ChildStop.Kill, OutputLimit = 64 * 1024 }, limit.Token).ConfigureAwait(false);
             if (outcome.ExitCode == 0) return true;
             TryDelete(socket);
             return false;
