@@ -88,7 +88,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     foreach (\$i in 0..$REPEATS) {
         \$ok = 0
         \$t = Measure-Command { \$ok = @(Invoke-FleetCommand @p | Where-Object Succeeded).Count }
-        '{0}\t{1}\t{2:0}\t{3}' -f $round, \$(if (\$i -eq 0) { 'Invoke-FleetCommand first' } else { 'Invoke-FleetCommand repeated' }), \$t.TotalMilliseconds, \$ok
+        (@($round, \$(if (\$i -eq 0) { 'Invoke-FleetCommand first' } else { 'Invoke-FleetCommand repeated' }), [math]::Round(\$t.TotalMilliseconds), \$ok) -join [char]9)
     }" >> "$RAW"
 done
 
