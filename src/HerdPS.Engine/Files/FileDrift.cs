@@ -239,11 +239,12 @@ namespace HerdPS.Files
                     var norm = groups[0];
                     norm.IsNorm = true;
                     var normLabel = $"norm ({Plural(norm.HostNames.Count, "host")})";
+                    var budget = new DiffBudget();
                     foreach (var g in groups.Skip(1))
                     {
                         if (norm.Text == null || g.Text == null) continue; // binary or over the cap: by hash only
                         var label = g.HostNames.Count == 1 ? g.HostNames[0] : $"{g.HostNames[0]} and {Plural(g.HostNames.Count - 1, "other")}";
-                        g.Diff = UnifiedDiff.Create(norm.Text, g.Text, normLabel, label);
+                        g.Diff = UnifiedDiff.Create(norm.Text, g.Text, normLabel, label, budget);
                     }
                 }
                 foreach (var r in results.Where(r => r.Readable))

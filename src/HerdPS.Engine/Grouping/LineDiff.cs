@@ -73,6 +73,8 @@ namespace HerdPS.Grouping
 
         private long _work;
         private long _limit;
+        /// <summary>Steps of a search that ran out of budget (its count stops at the limit), kept when the next search starts.</summary>
+        private long _spent;
 
         private LineDiff(int[] oldLines, int[] newLines)
         {
@@ -87,10 +89,15 @@ namespace HerdPS.Grouping
         /// lines, ids run from 0 to <paramref name="distinctLines"/> - 1), in order; null when finding them would take
         /// more than <paramref name="budget"/> steps in the minimal search and again in the patience search.
         /// </summary>
-        public static List<LineChange>? Compute(int[] oldLines, int[] newLines, int distinctLines, long budget, out DiffSearch search)
+        public static List<LineChange>? Compute(int[] oldLines, int[] newLines, int distinctLines, long budget, out DiffSearch search) =>
+            Compute(oldLines, newLines, distinctLines, budget, out search, out _);
+
+        /// <param name="spent">The steps the searches took (at most twice <paramref name="budget"/>), for a budget shared by many diffs.</param>
+        public static List<LineChange>? Compute(int[] oldLines, int[] newLines, int distinctLines, long budget, out DiffSearch search, out long spent)
         {
             var diff = new LineDiff(oldLines, newLines);
             search = diff.Run(distinctLines, budget);
+            spent = diff._spent + Math.Min(diff._work, budget);
             return search == DiffSearch.OverBudget ? null : diff.Changes();
         }
 
@@ -134,6 +141,7 @@ namespace HerdPS.Grouping
             // Over budget: forget the partial marks of the minimal search and anchor on unique lines instead.
             foreach (int i in _aIndex) _deleted[i] = false;
             foreach (int j in _bIndex) _inserted[j] = false;
+            _spent = Math.Min(_work, _limit);
             _work = 0;
             return Patience(distinctLines) ? DiffSearch.Patience : DiffSearch.OverBudget;
         }

@@ -107,10 +107,11 @@ namespace HerdPS.Grouping
                 var norm = groups[0];
                 norm.IsNorm = true;
                 var normLabel = $"norm ({Plural(norm.Count, "host")})";
+                var budget = new DiffBudget();
                 foreach (var g in groups.Skip(1))
                 {
                     var label = g.Count == 1 ? g.HostNames[0] : $"{g.HostNames[0]} and {Plural(g.Count - 1, "other")}";
-                    g.Diff = UnifiedDiff.Create(norm.Sample.StdOut, g.Sample.StdOut, normLabel, label);
+                    g.Diff = UnifiedDiff.Create(norm.Sample.StdOut, g.Sample.StdOut, normLabel, label, budget);
                 }
             }
             foreach (var g in groups) g.HostNames.Sort(StringComparer.Ordinal);

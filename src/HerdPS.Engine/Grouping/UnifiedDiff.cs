@@ -43,9 +43,26 @@ namespace HerdPS.Grouping
         internal static string Create(string oldText, string newText, string oldLabel, string newLabel, int context, long budget) =>
             Create(oldText, newText, oldLabel, newLabel, context, budget, out _);
 
-        /// <param name="search">How the diff was found (for tests: which search finished within the budget).</param>
-        internal static string Create(string oldText, string newText, string oldLabel, string newLabel, int context, long budget, out DiffSearch search)
+        /// <summary>
+        /// <see cref="Create(string, string, string, string, int)"/> within a budget shared with the other diffs of a run:
+        /// this diff gets at most what is left, and what it spends is taken off.
+        /// </summary>
+        public static string Create(string oldText, string newText, string oldLabel, string newLabel, DiffBudget shared, int context = 3)
         {
+            if (shared == null) throw new ArgumentNullException(nameof(shared));
+            var text = Create(oldText, newText, oldLabel, newLabel, context, shared.Take(), out _, out var spent, shared);
+            shared.Spend(spent);
+            return text;
+        }
+
+        /// <param name="search">How the diff was found (for tests: which search finished within the budget).</param>
+        internal static string Create(string oldText, string newText, string oldLabel, string newLabel, int context, long budget, out DiffSearch search) =>
+            Create(oldText, newText, oldLabel, newLabel, context, budget, out search, out _, null);
+
+        private static string Create(string oldText, string newText, string oldLabel, string newLabel, int context, long budget, out DiffSearch search,
+            out long spent, DiffBudget? shared)
+        {
+            spent = 0;
             search = DiffSearch.None;
             if (oldText == null) throw new ArgumentNullException(nameof(oldText));
             if (newText == null) throw new ArgumentNullException(nameof(newText));
@@ -66,10 +83,10 @@ namespace HerdPS.Grouping
             text.Append("--- ").Append(oldLabel).Append('\n');
             text.Append("+++ ").Append(newLabel).Append('\n');
 
-            var changes = LineDiff.Compute(oldLines, newLines, pieces.Count, budget, out search);
+            var changes = LineDiff.Compute(oldLines, newLines, pieces.Count, budget, out search, out spent);
             if (changes == null)
             {
-                AppendSummary(text, oldText, newText, oldLabel, newLabel, oldLines, newLines, pieces, budget);
+                AppendSummary(text, oldText, newText, oldLabel, newLabel, oldLines, newLines, pieces, budget, shared);
                 return text.ToString();
             }
             if (changes.Count == 0)
@@ -123,7 +140,7 @@ namespace HerdPS.Grouping
         /// lines where they differ, and the first differing line of each (shortened past <see cref="MaxShownLineLength"/>).
         /// </summary>
         private static void AppendSummary(StringBuilder text, string oldText, string newText, string oldLabel, string newLabel,
-            int[] oldLines, int[] newLines, List<string> pieces, long budget)
+            int[] oldLines, int[] newLines, List<string> pieces, long budget, DiffBudget? shared)
         {
             int prefix = 0;
             while (prefix < oldLines.Length && prefix < newLines.Length && oldLines[prefix] == newLines[prefix]) prefix++;
@@ -131,8 +148,12 @@ namespace HerdPS.Grouping
             while (suffix < oldLines.Length - prefix && suffix < newLines.Length - prefix
                    && oldLines[oldLines.Length - 1 - suffix] == newLines[newLines.Length - 1 - suffix]) suffix++;
 
-            text.Append("(no line-by-line diff: these texts differ in too many places to diff within the budget of ")
-                .Append(Number(budget)).Append(" steps)\n");
+            if (shared != null && budget < shared.PerDiff)
+                text.Append("(no line-by-line diff: the diffs of this run, ").Append(Number(shared.Total))
+                    .Append(" steps in all, were spent on earlier hosts; ").Append(Number(budget)).Append(" were left for this one)\n");
+            else
+                text.Append("(no line-by-line diff: these texts differ in too many places to diff within the budget of ")
+                    .Append(Number(budget)).Append(" steps)\n");
             AppendSide(text, oldLabel, oldText, oldLines.Length);
             AppendSide(text, newLabel, newText, newLines.Length);
             text.Append("they differ from line ").Append(Number(prefix + 1))

@@ -16,6 +16,8 @@ namespace HerdPS.History
         private readonly HashSet<string> _seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         private readonly List<HostChange> _changes = new List<HostChange>();
         private readonly object _gate = new object();
+        /// <summary>All of the run's diffs together take a bounded amount of work (see <see cref="Grouping.DiffBudget"/>).</summary>
+        private readonly Grouping.DiffBudget _budget = new Grouping.DiffBudget();
         private readonly string _referenceLabel;
         private string? _differenceLabel;
 
@@ -55,7 +57,7 @@ namespace HerdPS.History
                 _differenceLabel ??= FleetHistory.LocalTime(current.StartTime);
                 _reference.TryGetValue(current.HostName, out var before);
                 _seen.Add(current.HostName);
-                var change = RunComparison.CompareHost(before, current, _referenceLabel, _differenceLabel);
+                var change = RunComparison.CompareHost(before, current, _referenceLabel, _differenceLabel, _budget);
                 _changes.Add(change);
                 return change;
             }
@@ -73,7 +75,7 @@ namespace HerdPS.History
             {
                 var all = _changes.ToList();
                 foreach (var removed in _reference.Values.Where(r => !_seen.Contains(r.HostName)))
-                    all.Add(RunComparison.CompareHost(removed, null, _referenceLabel, _differenceLabel ?? "now"));
+                    all.Add(RunComparison.CompareHost(removed, null, _referenceLabel, _differenceLabel ?? "now", _budget));
                 all.Sort((a, b) =>
                 {
                     int c = StringComparer.OrdinalIgnoreCase.Compare(a.HostName, b.HostName);

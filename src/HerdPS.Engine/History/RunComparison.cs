@@ -33,11 +33,12 @@ namespace HerdPS.History
                 .ThenBy(name => name, StringComparer.Ordinal);
 
             var changes = new List<HostChange>();
+            var budget = new DiffBudget(); // one for the whole comparison: every host differing in a hostile way costs a bounded total
             foreach (string hostName in hostNames)
             {
                 referenceByHost.TryGetValue(hostName, out var before);
                 differenceByHost.TryGetValue(hostName, out var after);
-                changes.Add(CompareHost(before, after, referenceLabel, differenceLabel));
+                changes.Add(CompareHost(before, after, referenceLabel, differenceLabel, budget));
             }
             return changes;
         }
@@ -46,8 +47,9 @@ namespace HerdPS.History
         /// One host's change between two results of it, either of which may be missing (but not both): what
         /// <see cref="Compare"/> does per host, for callers that compare as results arrive (<c>--diff-last</c>).
         /// </summary>
+        /// <param name="budget">Shared by every host of one comparison (see <see cref="DiffBudget"/>); null gives this host a budget of its own.</param>
         public static HostChange CompareHost(FleetResult? reference, FleetResult? difference,
-            string referenceLabel = "reference", string differenceLabel = "difference")
+            string referenceLabel = "reference", string differenceLabel = "difference", DiffBudget? budget = null)
         {
             if (reference == null && difference == null) throw new ArgumentException("At least one of the two results is required.");
             return new HostChange
@@ -58,7 +60,7 @@ namespace HerdPS.History
                 DifferenceStatus = difference?.Status,
                 ReferenceHash = reference?.OutputHash,
                 DifferenceHash = difference?.OutputHash,
-                Diff = UnifiedDiff.Create(reference?.StdOut ?? "", difference?.StdOut ?? "", referenceLabel, differenceLabel),
+                Diff = UnifiedDiff.Create(reference?.StdOut ?? "", difference?.StdOut ?? "", referenceLabel, differenceLabel, budget ?? new DiffBudget(UnifiedDiff.DefaultBudget)),
                 Reference = reference,
                 Difference = difference,
             };

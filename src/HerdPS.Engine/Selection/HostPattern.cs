@@ -22,9 +22,10 @@ namespace HerdPS.Selection
         /// <summary>
         /// The patterns <paramref name="pattern"/> stands for, in the order pdsh writes them (leftmost range
         /// slowest); the pattern itself when it has no range. Throws <see cref="FormatException"/> naming the
-        /// pattern for a malformed range or one that expands to more than <see cref="HostRange.MaxExpansion"/> names.
+        /// pattern for a malformed range or one that expands to more than <paramref name="maxNames"/> names (the
+        /// inventory's host limit, <see cref="InventoryLimits.MaxHosts"/>, which $HERD_MAX_HOSTS raises).
         /// </summary>
-        public static IReadOnlyList<string> Expand(string pattern)
+        public static IReadOnlyList<string> Expand(string pattern, int maxNames = HostRange.MaxExpansion)
         {
             if (pattern == null) throw new ArgumentNullException(nameof(pattern));
             if (pattern.Length > MaxLength)
@@ -54,15 +55,16 @@ namespace HerdPS.Selection
                 IReadOnlyList<string> names;
                 try
                 {
-                    names = HostRange.Expand(pattern.Substring(i, close - i + 1));
+                    var range = pattern.Substring(i, close - i + 1);
+                    if (HostRange.Count(range) > maxNames) throw new FormatException(TooMany(pattern, maxNames));
+                    names = HostRange.Expand(range, maxNames);
                 }
                 catch (FormatException e)
                 {
                     throw new FormatException($"host pattern {TerminalText.Quote(pattern)}: {e.Message}", e);
                 }
                 total *= names.Count;
-                if (total > HostRange.MaxExpansion)
-                    throw new FormatException($"host pattern {TerminalText.Quote(pattern)} expands to more than {HostRange.MaxExpansion:N0} names");
+                if (total > maxNames) throw new FormatException(TooMany(pattern, maxNames));
                 parts.Add(names);
                 anyRange = true;
                 i = close + 1;
@@ -74,6 +76,9 @@ namespace HerdPS.Selection
             Append(parts, 0, new StringBuilder(), expanded);
             return expanded;
         }
+
+        private static string TooMany(string pattern, int maxNames) =>
+            $"host pattern {TerminalText.Quote(pattern)} expands to more than {maxNames:N0} names (the host limit; set ${InventoryLimits.MaxHostsVariable} to raise it)";
 
         /// <summary>True for a range bracket: not empty, only digits, commas and dashes, and at least one digit.</summary>
         public static bool IsRange(string text, int start, int end)

@@ -32,7 +32,7 @@ namespace HerdPS.Selection
 
             var groups = ResolveGroups(inventory, selection.Groups);
             var tags = ParseTags(selection.Tags);
-            var excludes = new Excludes(selection.Excludes);
+            var excludes = new Excludes(selection.Excludes, inventory.Limits.MaxHosts);
 
             // Inventory hosts chosen, each mapped to the instance to return (a copy when user@/:port overrode it).
             var chosen = new Dictionary<FleetHost, FleetHost>();
@@ -53,8 +53,14 @@ namespace HerdPS.Selection
                 if (!byName.ContainsKey(host.Name)) byName[host.Name] = host;
             var adHoc = new List<FleetHost>();
             var adHocByName = new Dictionary<string, FleetHost>(StringComparer.OrdinalIgnoreCase);
+            // The names -H asks for count against the same limit as an inventory's hosts, all patterns together.
+            long named = 0;
             foreach (var entry in selection.Hosts)
-                AddNamedHosts(inventory, byName, entry, chosen, adHoc, adHocByName);
+            {
+                named += AddNamedHosts(inventory, byName, entry, chosen, adHoc, adHocByName, inventory.Limits.MaxHosts);
+                if (named > inventory.Limits.MaxHosts)
+                    throw new SelectionException($"the hosts named on the command line come to more than {inventory.Limits.MaxHosts:N0} names (the host limit; set ${InventoryLimits.MaxHostsVariable} to raise it)");
+            }
 
             var selected = new List<FleetHost>();
             foreach (var host in inventory.Hosts)
@@ -75,13 +81,13 @@ namespace HerdPS.Selection
             private readonly HashSet<string> _names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             private readonly List<HostGlob> _globs = new List<HostGlob>();
 
-            public Excludes(IEnumerable<string> patterns)
+            public Excludes(IEnumerable<string> patterns, int maxNames)
             {
                 foreach (var pattern in patterns)
                 {
                     try
                     {
-                        foreach (var one in HostPattern.Expand(pattern))
+                        foreach (var one in HostPattern.Expand(pattern, maxNames))
                         {
                             if (HostGlob.IsGlob(one)) _globs.Add(HostGlob.Parse(one));
                             else _names.Add(one);
@@ -133,13 +139,14 @@ namespace HerdPS.Selection
             }
         }
 
-        private static void AddNamedHosts(FleetInventory inventory, Dictionary<string, FleetHost> byName, string entry,
-            Dictionary<FleetHost, FleetHost> chosen, List<FleetHost> adHoc, Dictionary<string, FleetHost> adHocByName)
+        /// <returns>How many names <paramref name="entry"/> stood for.</returns>
+        private static int AddNamedHosts(FleetInventory inventory, Dictionary<string, FleetHost> byName, string entry,
+            Dictionary<FleetHost, FleetHost> chosen, List<FleetHost> adHoc, Dictionary<string, FleetHost> adHocByName, int maxNames)
         {
             IReadOnlyList<string> expanded;
             try
             {
-                expanded = HostPattern.Expand(entry);
+                expanded = HostPattern.Expand(entry, maxNames);
             }
             catch (FormatException e)
             {
@@ -158,7 +165,7 @@ namespace HerdPS.Selection
                 AddNamedHost(inventory, byName, one, chosen, adHoc, adHocByName);
             }
             if (anyGlob && !anyGlobMatched && expanded.All(one => HostGlob.IsGlob(one) && !IsBracketedAddress(one)))
-                throw new SelectionException($"host pattern {TerminalText.Quote(entry)} matches no host in {DescribeInventory(inventory)}");
+                throw new SelectionException($"host pattern {TerminalText.Quote(entry)} matches no host in {DescribeInventory(inventory)}");            return expanded.Count;
         }
 
         /// <summary>Adds the inventory hosts a glob matches; false when it matches none.</summary>

@@ -109,6 +109,7 @@ namespace HerdPS.Watch
                 }
 
                 int received = 0, succeeded = 0, changed = 0;
+                var budget = new DiffBudget(); // the iteration's diffs together take a bounded amount of work
                 using (var run = _runner.Start(_hosts, _command, _runOptions, _progress, cancellationToken, _raw))
                 {
                     try
@@ -117,7 +118,7 @@ namespace HerdPS.Watch
                         {
                             received++;
                             if (result.Succeeded) succeeded++;
-                            var watchResult = Compare(result, iteration, startedUtc, previous);
+                            var watchResult = Compare(result, iteration, startedUtc, previous, budget);
                             if (watchResult.Changed) changed++;
                             if (recorder != null)
                             {
@@ -172,7 +173,7 @@ namespace HerdPS.Watch
 
         /// <summary>Changed is defined against the host's last iteration with a real outcome (not Cancelled).</summary>
         private static WatchResult Compare(FleetResult result, int iteration, DateTime startedUtc,
-            Dictionary<string, (FleetResult Result, int Iteration)> previous)
+            Dictionary<string, (FleetResult Result, int Iteration)> previous, DiffBudget budget)
         {
             var watchResult = new WatchResult(result, iteration, startedUtc);
             if (previous.TryGetValue(result.HostName, out var before))
@@ -183,7 +184,7 @@ namespace HerdPS.Watch
             if (result.Status == FleetStatus.Cancelled) return watchResult;
             if (before.Result != null)
             {
-                var change = RunComparison.CompareHost(before.Result, result, $"iteration {before.Iteration}", $"iteration {iteration}");
+                var change = RunComparison.CompareHost(before.Result, result, $"iteration {before.Iteration}", $"iteration {iteration}", budget);
                 watchResult.Changed = change.Change == HostChangeKind.Changed;
                 if (watchResult.Changed) watchResult.Diff = change.Diff;
             }

@@ -45,6 +45,34 @@ namespace HerdPS.Tests.Grouping
             Assert.Equal(10, lines.Length);
         }
 
+        /// <summary>
+        /// A run whose every host printed something hostile and different pays the diff budget once for the whole run,
+        /// not once per host: past the shared budget the remaining hosts get summaries, which say why.
+        /// </summary>
+        [Fact]
+        public void A_run_of_many_hostile_outputs_shares_one_budget()
+        {
+            var random = new Random(11);
+            var budget = new DiffBudget(total: 3_000_000, perDiff: 1_000_000);
+            string norm = RandomLines(random, 20_000, "ab");
+            var diffs = Enumerable.Range(0, 12).Select(i => UnifiedDiff.Create(norm, RandomLines(random, 20_000, "ab"), "norm (2 hosts)", $"h{i:00}", budget)).ToList();
+            Assert.Equal(0, budget.Remaining);
+            var spent = diffs.Where(d => d.Contains("were spent on earlier hosts", StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(spent);
+            Assert.Contains("the diffs of this run, 3,000,000 steps in all, were spent on earlier hosts", spent[0]);
+            // Every summary still names both sides and the first difference.
+            Assert.All(diffs, d => Assert.Contains("first difference, line", d));
+        }
+
+        [Fact]
+        public void Ordinary_diffs_leave_the_shared_budget_for_the_others()
+        {
+            var budget = new DiffBudget(total: 1_000_000, perDiff: 1_000_000);
+            var diffs = Enumerable.Range(0, 50).Select(i => UnifiedDiff.Create("a\nb\nc\n", $"a\n{i}\nc\n", "old", "new", budget)).ToList();
+            Assert.All(diffs, d => Assert.DoesNotContain("(no line-by-line diff:", d));
+            Assert.True(budget.Remaining > 900_000, $"50 one-line diffs took {1_000_000 - budget.Remaining} steps");
+        }
+
         [Fact]
         public void TheBudgetIsCountedInStepsSoTheSameInputsGiveTheSameResult()
         {
