@@ -42,7 +42,7 @@ namespace HerdPS.Inventory
             var parts = Parse(pattern);
             long total = Count(parts);
             if (total > maxNames)
-                throw new FormatException($"'{Shown(pattern)}' expands to more than {maxNames:N0} names");
+                throw new HostLimitException($"'{Shown(pattern)}' expands to more than {maxNames:N0} names");
             long longest = 0;
             foreach (var part in parts) longest += part.LongestItem;
             // (Plain text too long for a host name is left to the name check, which says why in its own words.)
@@ -219,5 +219,11 @@ namespace HerdPS.Inventory
                 return items;
             }
         }
+    }
+
+    /// <summary>A range that stands for more names than the host limit allows (<see cref="InventoryLimits.MaxHosts"/>).</summary>
+    public sealed class HostLimitException : FormatException
+    {
+        public HostLimitException(string message) : base(message) { }
     }
 }

@@ -25,7 +25,10 @@ namespace HerdPS.Selection
         /// pattern for a malformed range or one that expands to more than <paramref name="maxNames"/> names (the
         /// inventory's host limit, <see cref="InventoryLimits.MaxHosts"/>, which $HERD_MAX_HOSTS raises).
         /// </summary>
-        public static IReadOnlyList<string> Expand(string pattern, int maxNames = HostRange.MaxExpansion)
+        public static IReadOnlyList<string> Expand(string pattern) => Expand(pattern, HostRange.MaxExpansion);
+
+        /// <inheritdoc cref="Expand(string)"/>
+        public static IReadOnlyList<string> Expand(string pattern, int maxNames)
         {
             if (pattern == null) throw new ArgumentNullException(nameof(pattern));
             if (pattern.Length > MaxLength)
@@ -55,13 +58,11 @@ namespace HerdPS.Selection
                 IReadOnlyList<string> names;
                 try
                 {
-                    var range = pattern.Substring(i, close - i + 1);
-                    if (HostRange.Count(range) > maxNames) throw new FormatException(TooMany(pattern, maxNames));
-                    names = HostRange.Expand(range, maxNames);
+                    names = HostRange.Expand(pattern.Substring(i, close - i + 1), maxNames); // counts before it builds
                 }
                 catch (FormatException e)
                 {
-                    throw new FormatException($"host pattern {TerminalText.Quote(pattern)}: {e.Message}", e);
+                    throw new FormatException($"host pattern {TerminalText.Quote(pattern)}: {e.Message}" + (e is HostLimitException ? LimitHint : ""), e);
                 }
                 total *= names.Count;
                 if (total > maxNames) throw new FormatException(TooMany(pattern, maxNames));
@@ -78,7 +79,10 @@ namespace HerdPS.Selection
         }
 
         private static string TooMany(string pattern, int maxNames) =>
-            $"host pattern {TerminalText.Quote(pattern)} expands to more than {maxNames:N0} names (the host limit; set ${InventoryLimits.MaxHostsVariable} to raise it)";
+            $"host pattern {TerminalText.Quote(pattern)} expands to more than {maxNames:N0} names" + LimitHint;
+
+        /// <summary>What a pattern past the host limit adds: how to raise it.</summary>
+        private static readonly string LimitHint = $" (the host limit; set ${InventoryLimits.MaxHostsVariable} to raise it)";
 
         /// <summary>True for a range bracket: not empty, only digits, commas and dashes, and at least one digit.</summary>
         public static bool IsRange(string text, int start, int end)

@@ -155,7 +155,7 @@ namespace HerdPS.Tests.Cli
         [InlineData("-H", "h[150-141]", "host pattern 'h[150-141]': '[150-141]' has a reversed range 150-141")]
         [InlineData("-H", "n[0001-0003", "host pattern 'n[0001-0003' has a '[' without a matching ']' at position 2")]
         [InlineData("-x", "web[z-a]", "host pattern 'web[z-a]' has the range z-a written high to low")]
-        [InlineData("-x", "n[1-200000]", "host pattern 'n[1-200000]': '[1-200000]' expands to more than 100,000 names")]
+        [InlineData("-x", "n[1-200000]", "host pattern 'n[1-200000]': '[1-200000]' expands to more than 100,000 names (the host limit; set $HERD_MAX_HOSTS to raise it)")]
         public async Task PatternErrorsAreWordedInOurOwnTerms(string option, string pattern, string expected)
         {
             await AssertRefusedAndNothingRan(Herd("exec", "-H", Host, option, pattern, $"touch {_marker}"), expected);

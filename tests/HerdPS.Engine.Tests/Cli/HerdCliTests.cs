@@ -98,7 +98,7 @@ namespace HerdPS.Tests.Cli
         public async Task WithoutAnInventoryTheLocalMachineRunsAndStderrSaysSo()
         {
             var o = await HerdProcess.RunAsync(new[] { "exec", "echo local" }, _env);
-            Assert.Equal(0, o.ExitCode);
+            Assert.True(o.ExitCode == 0, $"exit {o.ExitCode}: {o.StdErr}");
             Assert.Contains("using the local machine", o.StdErr);
             Assert.Contains("local", o.StdOut);
         }

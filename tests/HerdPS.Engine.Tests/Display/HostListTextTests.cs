@@ -51,7 +51,7 @@ namespace HerdPS.Tests.Display
                     names.Add(prefix + number.ToString().PadLeft(width, '0') + suffix);
                 }
                 var folded = HostListText.Fold(names.OrderBy(n => n, StringComparer.Ordinal));
-                var expanded = HostPattern.SplitList(folded).SelectMany(HostPattern.Expand).ToList();
+                var expanded = HostPattern.SplitList(folded).SelectMany(p => HostPattern.Expand(p)).ToList();
                 Assert.Equal(names.OrderBy(n => n), expanded.OrderBy(n => n));
                 Assert.Equal(expanded.Count, expanded.Distinct().Count());
             }

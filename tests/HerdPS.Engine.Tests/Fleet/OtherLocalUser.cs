@@ -8,8 +8,9 @@ namespace HerdPS.Tests.Fleet
     /// <summary>
     /// A real second local account ("the other user", an attacker sharing the machine) for the private-folder
     /// tests: created with useradd when missing (tests run as root, as CI does; without root this throws, so the
-    /// tests fail loudly rather than pass without proving anything), removed again when the test process exits if
-    /// this process created it. Commands run as that user through setpriv, with its uid, gid and no other groups.
+    /// tests fail loudly rather than pass without proving anything) and kept, like the fleet's login user, since
+    /// test runs on one machine may overlap. Commands run as that user through setpriv, with its uid, gid and no
+    /// other groups.
     /// </summary>
     internal static class OtherLocalUser
     {
@@ -51,9 +52,10 @@ namespace HerdPS.Tests.Fleet
                     if (Entry() == null)
                     {
                         // -M: no home; nologin: nobody logs in as it. Exit 9 = another test run created it meanwhile.
+                        // It stays, as the fleet's login user does: a test run that deleted it on exit pulled it from
+                        // under another test run using it at the same time on the same machine.
                         var r = ProcessRunner.Run("useradd", new[] { "-M", "-s", "/usr/sbin/nologin", Name }, HelperTimeout);
                         if (r.ExitCode != 0 && r.ExitCode != 9) throw new InvalidOperationException($"useradd {Name} exited {r.ExitCode}: {r.StdErr}");
-                        if (r.ExitCode == 0) AppDomain.CurrentDomain.ProcessExit += (_, __) => ProcessRunner.Run("userdel", new[] { Name }, HelperTimeout);
                     }
                     _ready = true;
                 }
