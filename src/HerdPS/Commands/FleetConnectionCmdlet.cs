@@ -100,7 +100,7 @@ namespace HerdPS.Commands
                 WriteLatestProgress(progress, command);
                 if (step == ReadStep.End) break;
                 if (step == ReadStep.Idle) continue;
-                WriteVerbose($"{result.HostName}: {result.Status} after {result.Duration.TotalSeconds:0.00}s, {result.Attempts} attempt(s)" + (result.ErrorMessage != null ? ": " + result.ErrorMessage : ""));
+                WriteVerbose(FleetResultNotes.VerboseLine(result));
                 WriteObject(shape(result));
                 var error = FleetErrorRecords.ForResult(result);
                 if (error != null) WriteError(ToErrorRecord(error));
