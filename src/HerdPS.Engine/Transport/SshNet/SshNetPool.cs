@@ -44,6 +44,15 @@ namespace HerdPS.Transport.SshNet
             lock (_gate) return _connections.Keys.OrderBy(k => k, StringComparer.Ordinal).ToArray();
         }
 
+        /// <summary>The key exchange each open connection negotiated, counted (benchmarks report it).</summary>
+        public IReadOnlyDictionary<string, int> KeyExchanges()
+        {
+            lock (_gate)
+                return _connections.Values.Where(c => c.IsConnectedOrFailed && !c.IsDead)
+                    .GroupBy(c => c.Client.ConnectionInfo.CurrentKeyExchangeAlgorithm ?? "?")
+                    .ToDictionary(g => g.Key, g => g.Count());
+        }
+
         /// <summary>
         /// A connection for the key: the pooled one when it is alive, else a new one from <paramref name="connect"/>.
         /// Callers asking for the same key at once share one connect. A connect failure is not pooled.

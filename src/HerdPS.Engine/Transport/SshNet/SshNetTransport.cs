@@ -134,6 +134,17 @@ namespace HerdPS.Transport.SshNet
             return o;
         }
 
+        /// <summary>Closes this host's pooled connections (every policy and identity); true when there was one.</summary>
+        public async Task<bool> DisconnectAsync(FleetHost host, CancellationToken cancellationToken)
+        {
+            SshHostConfig config;
+            try { config = await ResolveAsync(host, cancellationToken).ConfigureAwait(false); }
+            catch (SshConfigException) { return false; }
+            var prefix = config.User + "@" + config.HostName + ":" + config.Port + "\u0001";
+            var field = "\u0001" + config.KnownHostsName + "\u0001";
+            return _pool.Disconnect(k => k.StartsWith(prefix, StringComparison.Ordinal) && k.Contains(field)).Count > 0;
+        }
+
         /// <summary>The pool key: who logs in where with what, and how the host key is checked.</summary>
         private string PoolKey(SshHostConfig c) => string.Join("\u0001",
             c.User + "@" + c.HostName + ":" + c.Port, string.Join(",", c.IdentityFiles), string.Join(",", c.CertificateFiles),
