@@ -226,12 +226,30 @@ namespace HerdPS.Transport.SshNet
             byte[] blob;
             try { blob = Convert.FromBase64String(fields[i + 2]); }
             catch (FormatException) { return false; }
-            // The blob names its own type: a line whose type field disagrees with it is not trusted.
-            if (!string.Equals(BlobType(blob), fields[i + 1], StringComparison.Ordinal)) return false;
+            // The blob names its own type: a line whose type field disagrees with it, or whose blob is not a whole
+            // key (a run of SSH strings that ends exactly at its end), is skipped as ssh skips it.
+            if (!string.Equals(BlobType(blob), fields[i + 1], StringComparison.Ordinal) || !IsWholeKey(blob)) return false;
             var patterns = fields[i].Split(',').Where(p => p.Length > 0).ToArray();
             if (patterns.Length == 0) return false;
             entry = new Entry { Marker = marker, Patterns = patterns, KeyType = fields[i + 1], KeyBlob = blob };
             return true;
+        }
+
+        /// <summary>A key blob is SSH strings (type, then the key's parts), at least two, ending exactly at its end.</summary>
+        internal static bool IsWholeKey(byte[] blob)
+        {
+            var at = 0;
+            var count = 0;
+            while (at < blob.Length)
+            {
+                if (blob.Length - at < 4) return false;
+                var length = ((long)blob[at] << 24) | ((long)blob[at + 1] << 16) | ((long)blob[at + 2] << 8) | blob[at + 3];
+                at += 4;
+                if (length > blob.Length - at) return false;
+                at += (int)length;
+                count++;
+            }
+            return count >= 2;
         }
 
         /// <summary>The type string at the start of an SSH public key blob, or null when the blob is malformed.</summary>
