@@ -24,6 +24,14 @@ var command = Arg("--command", "true");
 var target = FleetEngine.Resolve(request);
 var runner = FleetEngine.CreateRunner(request);
 var proc = Process.GetCurrentProcess();
+if (a.Contains("--resolve-first"))
+{
+    // How long reading every host's settings (ssh -G) takes on its own.
+    var transport = new SshNetTransport(request.ToSshOptions());
+    var sw0 = Stopwatch.StartNew();
+    await Task.WhenAll(target.Hosts.Select(h => transport.ResolveAsync(h, default)));
+    Console.WriteLine($"{{\"resolve_s\":{sw0.Elapsed.TotalSeconds:0.000}}}");
+}
 for (var i = 0; i < repeats; i++)
 {
     proc.Refresh();

@@ -178,7 +178,7 @@ namespace HerdPS.Transport.SshNet
         {
             Key = key;
             _channels = new SemaphoreSlim(Math.Max(1, maxSessions));
-            _client = new Lazy<Task<SshClient>>(() => Task.Run(connect));
+            _client = new Lazy<Task<SshClient>>(connect);
             Touch();
         }
 

@@ -164,13 +164,19 @@ namespace HerdPS.Transport.SshNet
             {
                 command = connection.Client.CreateCommand(text);
                 command.CommandTimeout = Timeout.InfiniteTimeSpan;
-                // ExecuteAsync opens the channel and sends the exec request synchronously: off the caller's thread.
-                execution = await Task.Run(() =>
+                // ExecuteAsync opens the channel and waits for the exec reply synchronously: on a thread of its own,
+                // never the pool's (see ConnectAsync).
+                execution = await Task.Factory.StartNew(() => command.ExecuteAsync(CancellationToken.None),
+                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                try
                 {
-                    var t = command.ExecuteAsync(CancellationToken.None);
-                    return Task.FromResult(t);
-                }).ConfigureAwait(false);
-                input = command.CreateInputStream();
+                    input = command.CreateInputStream();
+                }
+                catch (InvalidOperationException) when (execution.IsCompleted)
+                {
+                    // It ran and ended already (SSH.NET takes input only while a command runs): nothing to feed or stop.
+                    input = Stream.Null;
+                }
             }
             catch (Exception e) when (!(e is OutOfMemoryException))
             {
@@ -212,7 +218,9 @@ namespace HerdPS.Transport.SshNet
                         }
                     }
                 }
-                EndInput(command, input, wrapped);
+                // After the command ended nothing is written: a write on a closed channel waits for a window that never comes.
+                if (!execution.IsCompleted) EndInput(command, input, wrapped);
+                else CloseQuietly(input);
                 await Task.WhenAny(feed, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
                 stdout.Seal();
                 stderr.Seal();
@@ -303,6 +311,7 @@ namespace HerdPS.Transport.SshNet
         /// </summary>
         private static void EndInput(SshCommand command, Stream input, bool wrapped)
         {
+            if (input == Stream.Null) return;
             lock (input)
             {
                 if (!Ended.Add(input)) return;
@@ -357,7 +366,14 @@ namespace HerdPS.Transport.SshNet
 
         // ----- connecting -----
 
-        private async Task<SshClient> ConnectAsync(SshHostConfig config, TimeSpan connectTimeout)
+        /// <summary>
+        /// Connects on a thread of its own: SSH.NET's key exchange and login wait synchronously, and 32 of them at once
+        /// on the thread pool starve it (measured: 100 hosts took 4x pdsh's time until connects got their own threads).
+        /// </summary>
+        private Task<SshClient> ConnectAsync(SshHostConfig config, TimeSpan connectTimeout) =>
+            Task.Factory.StartNew(() => Connect(config, connectTimeout), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        private SshClient Connect(SshHostConfig config, TimeSpan connectTimeout)
         {
             var failures = new List<string>();
             var methods = AuthenticationMethods(config, failures);
@@ -371,20 +387,35 @@ namespace HerdPS.Transport.SshNet
             var client = new SshClient(info);
             var verdict = new HostKeyCheck(config, _options.HostKeyPolicy);
             client.HostKeyReceived += verdict.OnHostKey;
-            using var limit = new CancellationTokenSource(connectTimeout);
-            try
+            var timedOut = 0;
+            // The whole connect (TCP, banner, key exchange, login) within the timeout: SSH.NET's own Timeout is per step.
+            using (new Timer(_ =>
             {
-                await client.ConnectAsync(limit.Token).ConfigureAwait(false);
+                Interlocked.Exchange(ref timedOut, 1);
+                try { client.Dispose(); }
+                catch (Exception) { }
+            }, null, connectTimeout, Timeout.InfiniteTimeSpan))
+            {
+                try
+                {
+                    client.Connect();
+                }
+                catch (Exception e)
+                {
+                    try { client.Dispose(); }
+                    catch (Exception) { }
+                    if (verdict.Refusal != null) throw verdict.Refusal;
+                    if (Volatile.Read(ref timedOut) != 0 || e is SshOperationTimeoutException)
+                        throw new TimeoutException($"no SSH session within {connectTimeout.TotalSeconds:0.###}s", e);
+                    if (failures.Count > 0 && e is SshAuthenticationException)
+                        throw new SshAuthenticationException(e.Message + " (" + string.Join("; ", failures) + ")", e);
+                    throw;
+                }
             }
-            catch (Exception e)
+            if (Volatile.Read(ref timedOut) != 0)
             {
                 client.Dispose();
-                if (verdict.Refusal != null) throw verdict.Refusal;
-                if (e is OperationCanceledException && limit.IsCancellationRequested || e is SshOperationTimeoutException)
-                    throw new TimeoutException($"no SSH session within {connectTimeout.TotalSeconds:0.###}s", e);
-                if (failures.Count > 0 && e is SshAuthenticationException)
-                    throw new SshAuthenticationException(e.Message + " (" + string.Join("; ", failures) + ")", e);
-                throw;
+                throw new TimeoutException($"no SSH session within {connectTimeout.TotalSeconds:0.###}s");
             }
             // ServerAliveInterval when set, else 15 s (as the OpenSSH pool does): a vanished peer is noticed, and
             // NAT tables keep idle connections.
