@@ -31,7 +31,7 @@ namespace HerdPS.Cli
         public readonly Option<string?> MaxOutput = new("--max-output") { Description = "Cap on kept stdout and stderr per host, e.g. 10MiB (default), 512KiB." };
         public readonly Option<bool> NoMultiplex = new("--no-multiplex") { Description = "Don't reuse pooled ControlMaster connections.", Arity = ArgumentArity.Zero };
         public readonly Option<string?> ControlPersist = new("--control-persist") { Description = "How long idle pooled connections stay up (default 10m)." };
-        public readonly Option<string?> Transport = new("--transport") { Description = "How hosts are reached: auto (default: SSH.NET in-process where it can serve the host as ssh would, else OpenSSH), openssh, sshnet, local." };
+        public readonly Option<string?> Transport = new("--transport") { Description = "How hosts are reached: openssh (default), auto (SSH.NET in-process where it can serve the host as ssh would, else OpenSSH), sshnet, local." };
         public readonly Option<string?> KeyPassphraseFile = new("--key-passphrase-file") { Description = "File whose first line unlocks encrypted key files (sshnet; default: $HERD_KEY_PASSPHRASE). Never on the command line." };
         public readonly Option<string?> PasswordFile = new("--password-file") { Description = "File whose first line is the login password (sshnet: password and keyboard-interactive; default: $HERD_PASSWORD). Never on the command line." };
         public readonly Option<bool> Raw = new("--raw") { Description = "Send the command verbatim, without the POSIX wrapper that ends it on timeout (for hosts without /bin/sh).", Arity = ArgumentArity.Zero };

@@ -6,9 +6,9 @@ namespace HerdPS
     /// </summary>
     public enum FleetTransport
     {
-        /// <summary>SSH.NET in-process where it can serve the host as <c>ssh host</c> would, else the OpenSSH client (the default).</summary>
+        /// <summary>SSH.NET in-process where it can serve the host as <c>ssh host</c> would, else the OpenSSH client.</summary>
         Auto,
-        /// <summary>The user's own OpenSSH client (ssh_config, agent, ProxyJump; ControlMaster pooling).</summary>
+        /// <summary>The user's own OpenSSH client (ssh_config, agent, ProxyJump; ControlMaster pooling): the default.</summary>
         OpenSsh,
         /// <summary>SSH.NET in-process over the process-wide pool; a host it can't serve is an error.</summary>
         SshNet,

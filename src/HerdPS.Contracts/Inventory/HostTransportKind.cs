@@ -6,7 +6,7 @@ namespace HerdPS.Inventory
     /// </summary>
     public enum HostTransportKind
     {
-        /// <summary><c>ssh</c> (or nothing said): the run's SSH transport, <c>-Transport</c> / <c>--transport</c>, else the default (auto).</summary>
+        /// <summary><c>ssh</c> (or nothing said): the run's SSH transport, <c>-Transport</c> / <c>--transport</c>, else the default (openssh).</summary>
         Ssh,
         /// <summary>This machine, without SSH (the embedded default, and <c>transport: local</c>).</summary>
         Local,

@@ -34,7 +34,7 @@ namespace HerdPS.Execution
         public string? ControlDirectory { get; set; }
         /// <summary>
         /// The transport kind that serves every host not marked <c>transport: local</c> (<c>auto</c>, <c>openssh</c>,
-        /// <c>sshnet</c>, <c>local</c>); null = the inventory's per-host choice, else auto. Resolved through the transport
+        /// <c>sshnet</c>, <c>local</c>); null = the inventory's per-host choice, else openssh. Resolved through the transport
         /// registry, which refuses an unknown kind.
         /// </summary>
         public string? Transport { get; set; }

@@ -75,8 +75,8 @@ namespace HerdPS.Execution
 
         /// <summary>
         /// Every transport a request can use, keyed by kind: <c>local</c>, <c>openssh</c> (on the shared ControlMaster
-        /// pool), <c>sshnet</c> (on the process-wide SSH.NET pool) and <c>auto</c> (sshnet where it can serve the host,
-        /// else openssh; the default). The request's <see cref="FleetCommandRequest.Transport"/>, when given, serves
+        /// pool; the default), <c>sshnet</c> (on the process-wide SSH.NET pool) and <c>auto</c> (sshnet where it can serve
+        /// the host, else openssh). The request's <see cref="FleetCommandRequest.Transport"/>, when given, serves
         /// every non-local host; an unknown kind is an ArgumentException naming the known ones. A new transport is
         /// registered here (docs/transports.md).
         /// </summary>

@@ -35,7 +35,7 @@ namespace HerdPS.Execution
         public bool RetryFailed { get; set; }
         public long? MaxOutputBytes { get; set; }
         public bool Raw { get; set; }
-        /// <summary>-Transport: how hosts are reached (null: the inventory's choice per host, else auto).</summary>
+        /// <summary>-Transport: how hosts are reached (null: the inventory's choice per host, else openssh).</summary>
         public FleetTransport? Transport { get; set; }
         /// <summary>-Credential: user name and password for password and keyboard-interactive logins (sshnet).</summary>
         public System.Net.NetworkCredential? Credential { get; set; }

@@ -308,7 +308,7 @@ namespace HerdPS.Inventory
             var scalar = RequireScalar(node, "transport");
             switch (scalar.Value)
             {
-                // ssh (the run's SSH transport, auto unless --transport / -Transport says otherwise) is kept from before
+                // ssh (the run's SSH transport, openssh unless --transport / -Transport says otherwise) is kept from before
                 // the transports had names of their own.
                 case "ssh": return HostTransportKind.Ssh;
                 case "auto": return HostTransportKind.Auto;

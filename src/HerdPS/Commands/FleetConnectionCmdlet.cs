@@ -26,7 +26,7 @@ namespace HerdPS.Commands
         [ValidateNotNullOrEmpty]
         public string? KeyFilePath { get; set; }
 
-        /// <summary>How hosts are reached: Auto (the default), OpenSsh, SshNet or Local.</summary>
+        /// <summary>How hosts are reached: OpenSsh (the default), Auto, SshNet or Local.</summary>
         [Parameter]
         public FleetTransport Transport { get; set; }
 

@@ -18,13 +18,14 @@ namespace HerdPS.Tests.Transport
         {
             var registry = FleetEngine.CreateTransports(new FleetCommandRequest { NoMultiplex = true });
             Assert.Equal(new[] { "auto", "local", "openssh", "sshnet" }, registry.Kinds);
-            Assert.Equal("auto", registry.SshKind);
-            Assert.IsType<AutoTransport>(registry.For(new FleetHost("web-01")));
+            Assert.Equal("openssh", registry.SshKind);
+            Assert.IsType<OpenSshTransport>(registry.For(new FleetHost("web-01")));
             Assert.IsType<LocalTransport>(registry.For(new FleetHost("box") { Transport = HostTransportKind.Local }));
             // The inventory's per-host names are the registry's kinds; "ssh" is the run's default.
             Assert.IsType<OpenSshTransport>(registry.For(new FleetHost("a") { Transport = HostTransportKind.OpenSsh }));
             Assert.IsType<SshNetTransport>(registry.For(new FleetHost("b") { Transport = HostTransportKind.SshNet }));
-            Assert.IsType<AutoTransport>(registry.For(new FleetHost("c") { Transport = HostTransportKind.Ssh }));
+            Assert.IsType<AutoTransport>(registry.For(new FleetHost("c") { Transport = HostTransportKind.Auto }));
+            Assert.IsType<OpenSshTransport>(registry.For(new FleetHost("d") { Transport = HostTransportKind.Ssh }));
         }
 
         [Fact]
