@@ -6,7 +6,8 @@
 # make every multiplexed tool look unrealistically good. Every address is in 127.0.0.0/8; nothing listens
 # anywhere else. Logins are as the dedicated user $BENCH_USER whose shell is /bin/sh.
 #
-# Sourced by run.sh; expects BENCH_WORK (a directory), sets FLEET_* variables.
+# Sourced by run.sh; expects BENCH_WORK (a directory), sets FLEET_* variables. FLEET_DEFAULT_KEX=1 leaves
+# OpenSSH's default algorithms alone (sntrup761x25519-sha512) and checks host keys against a generated known_hosts.
 
 BENCH_USER=${BENCH_USER:-herdbench}
 FLEET_PORT=${FLEET_PORT:-2299}
@@ -57,15 +58,20 @@ Host *
   IdentityFile $w/client/id_ed25519
   IdentitiesOnly yes
   BatchMode yes
-  KexAlgorithms curve25519-sha256
-  HostKeyAlgorithms ssh-ed25519
-  Ciphers chacha20-poly1305@openssh.com
-  StrictHostKeyChecking no
-  UserKnownHostsFile /dev/null
-  GlobalKnownHostsFile /dev/null
   LogLevel ERROR
 CFG
+    if [ -n "${FLEET_DEFAULT_KEX:-}" ]; then
+      # OpenSSH's own defaults (sntrup761x25519-sha512 here) and checked host keys, as a user's ssh has them.
+      printf '  StrictHostKeyChecking yes\n  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n' "$w/known_hosts"
+    else
+      printf '  KexAlgorithms curve25519-sha256\n  HostKeyAlgorithms ssh-ed25519\n  Ciphers chacha20-poly1305@openssh.com\n'
+      printf '  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  GlobalKnownHostsFile /dev/null\n'
+    fi
   } > "$FLEET_SSH_CONFIG"
+  if [ -n "${FLEET_DEFAULT_KEX:-}" ]; then
+    local hostkey; hostkey=$(cut -d' ' -f1,2 "$w/srv/host_ed25519.pub")
+    for ((i = 0; i < n; i++)); do printf '[%s]:%s %s\n' "$(fleet_addr "$i")" "$FLEET_PORT" "$hostkey"; done > "$w/known_hosts"
+  fi
   # ansible inventory (INI): bare aliases, resolved through the same ssh_config
   { echo "[fleet]"; cat "$FLEET_HOSTS"; } > "$w/ansible_hosts"
 
@@ -92,11 +98,9 @@ PrintLastLog no
 X11Forwarding no
 MaxStartups 1000:30:2000
 MaxSessions 100
-KexAlgorithms curve25519-sha256
-HostKeyAlgorithms ssh-ed25519
-Ciphers chacha20-poly1305@openssh.com
 LogLevel INFO
 CFG
+      [ -n "${FLEET_DEFAULT_KEX:-}" ] || printf 'KexAlgorithms curve25519-sha256\nHostKeyAlgorithms ssh-ed25519\nCiphers chacha20-poly1305@openssh.com\n'
     } > "$w/run/sshd-$k.conf"
     /usr/sbin/sshd -f "$w/run/sshd-$k.conf" -E "$w/log/sshd-$k.log" \
       || { echo "fleet: sshd $k failed to start; see $w/log/sshd-$k.log" >&2; return 1; }

@@ -31,6 +31,9 @@ namespace HerdPS.Cli
         public readonly Option<string?> MaxOutput = new("--max-output") { Description = "Cap on kept stdout and stderr per host, e.g. 10MiB (default), 512KiB." };
         public readonly Option<bool> NoMultiplex = new("--no-multiplex") { Description = "Don't reuse pooled ControlMaster connections.", Arity = ArgumentArity.Zero };
         public readonly Option<string?> ControlPersist = new("--control-persist") { Description = "How long idle pooled connections stay up (default 10m)." };
+        public readonly Option<string?> Transport = new("--transport") { Description = "How hosts are reached: openssh (default), auto (SSH.NET in-process where it can serve the host as ssh would, else OpenSSH), sshnet, local." };
+        public readonly Option<string?> KeyPassphraseFile = new("--key-passphrase-file") { Description = "File whose first line unlocks encrypted key files (sshnet; default: $HERD_KEY_PASSPHRASE). Never on the command line." };
+        public readonly Option<string?> PasswordFile = new("--password-file") { Description = "File whose first line is the login password (sshnet: password and keyboard-interactive; default: $HERD_PASSWORD). Never on the command line." };
         public readonly Option<bool> Raw = new("--raw") { Description = "Send the command verbatim, without the POSIX wrapper that ends it on timeout (for hosts without /bin/sh).", Arity = ArgumentArity.Zero };
 
         public readonly Option<string?> History = new("--history") { Description = "History database file. Default: $HERD_HISTORY, then the per-user data folder (see docs/history.md)." };
@@ -54,7 +57,7 @@ namespace HerdPS.Cli
 
         public void AddConnection(Command c)
         {
-            foreach (var o in new Option[] { SshConfig, User, Identity, Throttle, Timeout, ConnectTimeout, Retries, RetryDelay, RetryFailed, FailFast, AcceptNew, Insecure, MaxOutput, NoMultiplex, ControlPersist, Raw })
+            foreach (var o in new Option[] { SshConfig, User, Identity, Transport, KeyPassphraseFile, PasswordFile, Throttle, Timeout, ConnectTimeout, Retries, RetryDelay, RetryFailed, FailFast, AcceptNew, Insecure, MaxOutput, NoMultiplex, ControlPersist, Raw })
                 c.Options.Add(o);
         }
 
@@ -83,6 +86,11 @@ namespace HerdPS.Cli
                 HistoryPath = p.GetValue(History),
                 NoHistory = p.GetValue(NoHistory),
             };
+            request.Transport = TransportOf(p.GetValue(Transport));
+            Func<string, string?> secrets = Environment.GetEnvironmentVariable;
+            request.KeyPassphrase = CliSecrets.Read(p.GetValue(KeyPassphraseFile), "--key-passphrase-file", CliSecrets.KeyPassphraseVariable, secrets);
+            if (CliSecrets.Read(p.GetValue(PasswordFile), "--password-file", CliSecrets.PasswordVariable, secrets) is System.Security.SecureString password)
+                request.Credential = new System.Net.NetworkCredential(request.User ?? "", password);
             if (request.Throttle is int t && t < 1) throw new UsageException("--throttle must be at least 1");
             if (request.Retries is int r && r < 0) throw new UsageException("--retries can't be negative");
             if (request.AcceptNewHostKeys && request.Insecure) throw new UsageException("--accept-new-host-keys and --insecure contradict each other; choose one");
@@ -105,6 +113,20 @@ namespace HerdPS.Cli
                 foreach (var part in HerdPS.Selection.HostPattern.SplitList(v))
                     if (part.Trim().Length > 0) into.Add(part.Trim());
                     else throw new UsageException($"empty name in {HerdPS.Display.TerminalText.Quote(v)}");
+        }
+
+        internal static string? TransportOf(string? text)
+        {
+            if (text == null) return null;
+            switch (text.Trim().ToLowerInvariant())
+            {
+                case "auto": return "auto";
+                case "openssh": return "openssh";
+                case "sshnet": return "sshnet";
+                case "local": return "local";
+                case "ssh": return null;
+                default: throw new UsageException($"--transport: {HerdPS.Display.TerminalText.Quote(text)} is not a transport; choose auto, openssh, sshnet or local");
+            }
         }
 
         internal static TimeSpan? DurationOf(string? text, string flag)

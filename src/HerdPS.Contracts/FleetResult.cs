@@ -78,6 +78,9 @@ namespace HerdPS
             _stdErr.Release();
         }
 
+        /// <summary>How the host was reached, when worth a -Verbose line (auto used OpenSSH, and why); not part of the NDJSON contract.</summary>
+        internal string? TransportNote { get; set; }
+
         internal HerdPS.Transport.OutputText StdOutText => _stdOut;
         internal HerdPS.Transport.OutputText StdErrText => _stdErr;
         /// <summary>Stdout still in its spill file (not read into a string); null when it is in memory.</summary>

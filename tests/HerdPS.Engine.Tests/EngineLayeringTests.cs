@@ -24,7 +24,7 @@ namespace HerdPS.Tests
         };
 
         /// <summary>Namespaces inside a layer that only the layers above may name (the plug-ins).</summary>
-        private static readonly string[] TransportPlugIns = { "HerdPS.Transport.OpenSsh" };
+        private static readonly string[] TransportPlugIns = { "HerdPS.Transport.OpenSsh", "HerdPS.Transport.SshNet" };
 
         [Fact]
         public void NoLayerReferencesALaterOne()

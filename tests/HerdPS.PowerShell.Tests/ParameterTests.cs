@@ -172,6 +172,7 @@ namespace HerdPS.PowerShell.Tests
                 ["--timeout"] = "TimeoutSec", ["--connect-timeout"] = "ConnectTimeoutSec", ["--retries"] = "RetryCount", ["--retry-delay"] = "RetryDelaySec",
                 ["--retry-failed"] = "RetryFailed", ["--fail-fast"] = "FailFast", ["--accept-new-host-keys"] = "AcceptNewHostKey", ["--insecure"] = "Insecure",
                 ["--max-output"] = "MaxOutputBytes", ["--no-multiplex"] = "NoMultiplex", ["--control-persist"] = "ControlPersistSec", ["--raw"] = "Raw",
+                ["--transport"] = "Transport", ["--key-passphrase-file"] = "KeyPassphrase", ["--password-file"] = "Credential",
                 ["--history"] = "HistoryPath", ["--no-history"] = "NoHistory", ["--diff-last"] = "DiffLast",
                 ["--interval"] = "IntervalSec", ["--count"] = "Count", ["--changes-only"] = "ChangesOnly",
             };

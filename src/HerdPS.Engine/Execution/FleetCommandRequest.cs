@@ -33,10 +33,15 @@ namespace HerdPS.Execution
         public TimeSpan? ControlPersist { get; set; }
         public string? ControlDirectory { get; set; }
         /// <summary>
-        /// The transport kind that serves the inventory's SSH hosts (<c>openssh</c>, the default); hosts marked
-        /// <c>transport: local</c> still run locally. Resolved through the transport registry, which refuses an unknown kind.
+        /// The transport kind that serves every host not marked <c>transport: local</c> (<c>auto</c>, <c>openssh</c>,
+        /// <c>sshnet</c>, <c>local</c>); null = the inventory's per-host choice, else openssh. Resolved through the transport
+        /// registry, which refuses an unknown kind.
         /// </summary>
         public string? Transport { get; set; }
+        /// <summary>Password and keyboard-interactive logins (SSH.NET only); the password stays a SecureString.</summary>
+        public System.Net.NetworkCredential? Credential { get; set; }
+        /// <summary>Unlocks encrypted key files (SSH.NET only).</summary>
+        public System.Security.SecureString? KeyPassphrase { get; set; }
         /// <summary>Send the command without the remote wrapper (hosts without /bin/sh).</summary>
         public bool Raw { get; set; }
         /// <summary>The history database (<c>--history</c>); null = <c>$HERD_HISTORY</c>, else the per-user default.</summary>
@@ -84,6 +89,8 @@ namespace HerdPS.Execution
                 IdentityFile = IdentityFile,
                 HostKeyPolicy = Insecure ? HostKeyPolicy.Insecure : AcceptNewHostKeys ? HostKeyPolicy.AcceptNew : HostKeyPolicy.Strict,
                 ControlDirectory = ControlDirectory,
+                Credential = Credential,
+                KeyPassphrase = KeyPassphrase,
             };
             if (!string.IsNullOrEmpty(SshPath)) ssh.SshPath = SshPath!;
             if (NoMultiplex) ssh.Multiplex = false;

@@ -6,13 +6,14 @@ using System.Threading.Tasks;
 using HerdPS.Inventory;
 using HerdPS.Transport;
 using HerdPS.Transport.OpenSsh;
+using HerdPS.Transport.SshNet;
 
 namespace HerdPS.Execution
 {
 
     /// <summary>
-    /// Closes pooled (ControlMaster) connections: all of them, or those of the selected hosts (whose sockets
-    /// are named exactly as the transport names them).
+    /// Closes pooled connections: OpenSSH's ControlMaster sockets and this process's SSH.NET connections; all of
+    /// them, or those of the selected hosts. A connection carrying a command closes when the command ends.
     /// </summary>
     public static class FleetDisconnect
     {
@@ -22,25 +23,36 @@ namespace HerdPS.Execution
         public static async Task<IReadOnlyList<FleetDisconnectResult>> RunAsync(FleetCommandRequest request, CancellationToken cancellationToken)
         {
             var ssh = request.ToSshOptions();
-            if (!OpenSshTransport.MultiplexEnabled(ssh)) return Array.Empty<FleetDisconnectResult>();
-            var pool = ConnectionPool.For(ssh.ControlDirectory);
+            var multiplex = OpenSshTransport.MultiplexEnabled(ssh);
+            var pool = multiplex ? ConnectionPool.For(ssh.ControlDirectory) : null;
             if (!NamesHosts(request))
             {
-                var all = await pool.DisconnectAllAsync(ssh.SshPath, cancellationToken).ConfigureAwait(false);
-                return all.Select(s => new FleetDisconnectResult(s.Key, s.Value, s.Value ? null : "stale socket removed")).ToArray();
+                var results = new List<FleetDisconnectResult>();
+                foreach (var key in SshNetPool.Shared.Keys())
+                    results.Add(new FleetDisconnectResult("sshnet:" + key.Split('\u0001')[0], true, null));
+                SshNetPool.Shared.DisconnectAll();
+                SshConfigResolver.Shared.Clear();
+                if (pool != null)
+                {
+                    var all = await pool.DisconnectAllAsync(ssh.SshPath, cancellationToken).ConfigureAwait(false);
+                    results.AddRange(all.Select(s => new FleetDisconnectResult(s.Key, s.Value, s.Value ? null : "stale socket removed")));
+                }
+                return results;
             }
             var target = FleetEngine.Resolve(request);
             var transport = new OpenSshTransport(ssh);
-            var results = new List<FleetDisconnectResult>();
-            foreach (var host in target.Hosts.Where(h => h.Transport == HostTransportKind.Ssh))
+            var sshNet = new SshNetTransport(ssh);
+            var selected = new List<FleetDisconnectResult>();
+            foreach (var host in target.Hosts.Where(h => h.Transport != HostTransportKind.Local))
             {
                 // A host may have masters from runs under each host key policy: close them all.
-                var closed = false;
-                foreach (HostKeyPolicy policy in Enum.GetValues(typeof(HostKeyPolicy)))
-                    closed |= await pool.CloseAsync(transport.ControlPathFor(host, policy)!, ssh.SshPath, cancellationToken).ConfigureAwait(false);
-                results.Add(new FleetDisconnectResult(host.Name, closed, closed ? null : "no pooled connection"));
+                var closed = await sshNet.DisconnectAsync(host, cancellationToken).ConfigureAwait(false);
+                if (pool != null)
+                    foreach (HostKeyPolicy policy in Enum.GetValues(typeof(HostKeyPolicy)))
+                        closed |= await pool.CloseAsync(transport.ControlPathFor(host, policy)!, ssh.SshPath, cancellationToken).ConfigureAwait(false);
+                selected.Add(new FleetDisconnectResult(host.Name, closed, closed ? null : "no pooled connection"));
             }
-            return results;
+            return selected;
         }
     }
 }

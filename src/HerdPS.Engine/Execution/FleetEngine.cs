@@ -6,6 +6,7 @@ using HerdPS.Inventory;
 using HerdPS.Selection;
 using HerdPS.Transport;
 using HerdPS.Transport.OpenSsh;
+using HerdPS.Transport.SshNet;
 
 namespace HerdPS.Execution
 {
@@ -73,18 +74,31 @@ namespace HerdPS.Execution
         public static FleetRunner CreateRunner(FleetCommandRequest request) => new FleetRunner(CreateTransports(request));
 
         /// <summary>
-        /// Every transport a request can use, keyed by kind: <c>local</c> and <c>openssh</c> (on the shared
-        /// ControlMaster pool). The request's <see cref="FleetCommandRequest.Transport"/> picks the one that serves the
-        /// inventory's SSH hosts; an unknown kind is an ArgumentException naming the known ones. A new transport is
+        /// Every transport a request can use, keyed by kind: <c>local</c>, <c>openssh</c> (on the shared ControlMaster
+        /// pool; the default), <c>sshnet</c> (on the process-wide SSH.NET pool) and <c>auto</c> (sshnet where it can serve
+        /// the host, else openssh). The request's <see cref="FleetCommandRequest.Transport"/>, when given, serves
+        /// every non-local host; an unknown kind is an ArgumentException naming the known ones. A new transport is
         /// registered here (docs/transports.md).
         /// </summary>
         public static TransportRegistry CreateTransports(FleetCommandRequest request)
         {
+            var ssh = request.ToSshOptions();
+            var openSsh = new OpenSshTransport(ssh);
+            var sshNet = new SshNetTransport(ssh);
             var registry = new TransportRegistry()
                 .Add(new LocalTransport())
-                .Add(new OpenSshTransport(request.ToSshOptions()));
-            if (request.Transport != null) registry.SshKind = request.Transport;
+                .Add(openSsh)
+                .Add(sshNet)
+                .Add(new AutoTransport(sshNet, openSsh));
+            if (request.Transport != null) registry.ChosenKind = NormalizeKind(request.Transport);
             return registry;
+        }
+
+        /// <summary>A front end's spelling of a kind: case-insensitive, <c>ssh</c> meaning the default.</summary>
+        private static string? NormalizeKind(string kind)
+        {
+            var k = kind.Trim().ToLowerInvariant();
+            return k == "ssh" ? null : k;
         }
 
         /// <summary>Closes the pooled master connections (all of them: masters are per-destination sockets).</summary>

@@ -35,6 +35,12 @@ namespace HerdPS.Execution
         public bool RetryFailed { get; set; }
         public long? MaxOutputBytes { get; set; }
         public bool Raw { get; set; }
+        /// <summary>-Transport: how hosts are reached (null: the inventory's choice per host, else openssh).</summary>
+        public FleetTransport? Transport { get; set; }
+        /// <summary>-Credential: user name and password for password and keyboard-interactive logins (sshnet).</summary>
+        public System.Net.NetworkCredential? Credential { get; set; }
+        /// <summary>-KeyPassphrase: unlocks encrypted key files (sshnet).</summary>
+        public System.Security.SecureString? KeyPassphrase { get; set; }
         /// <summary>-HistoryPath: the history database this run records into (null: $HERD_HISTORY, else the per-user file).</summary>
         public string? HistoryPath { get; set; }
         /// <summary>-NoHistory: don't record this run.</summary>
@@ -91,6 +97,9 @@ namespace HerdPS.Execution
                 RetryOnFailure = RetryFailed,
                 MaxOutputBytes = MaxOutputBytes,
                 Raw = Raw,
+                Transport = HerdPS.Transport.TransportRegistry.KindOf(Transport),
+                Credential = Credential,
+                KeyPassphrase = KeyPassphrase,
                 HistoryPath = Blank(HistoryPath),
                 NoHistory = NoHistory,
             };

@@ -18,7 +18,7 @@ namespace HerdPS.Inventory
     {
         private static readonly string[] RootKeys = { "defaults", "groups", "hosts" };
         private static readonly string[] DefaultsKeys = { "user", "port", "throttle", "timeout", "connect_timeout", "history_retention", "identity_file" };
-        private static readonly string[] GroupKeys = { "user", "port", "tags", "identity_file", "hosts" };
+        private static readonly string[] GroupKeys = { "user", "port", "tags", "identity_file", "transport", "hosts" };
         private static readonly string[] HostKeys = { "host", "hostname", "port", "user", "identity_file", "tags", "transport" };
 
         private readonly string file;
@@ -119,7 +119,7 @@ namespace HerdPS.Inventory
                 // An empty group ("web:" with nothing under it) is allowed: it is a name waiting for hosts.
                 if (IsNull(pair.Value)) continue;
                 if (!(pair.Value is YamlMappingNode groupNode))
-                    throw Error($"group '{QuotedText.Of(name)}' must be a mapping with hosts: and optional user, port, tags, identity_file", pair.Value.Start);
+                    throw Error($"group '{QuotedText.Of(name)}' must be a mapping with hosts: and optional user, port, tags, identity_file, transport", pair.Value.Start);
 
                 var settings = inherited;
                 YamlNode? hosts = null;
@@ -131,6 +131,7 @@ namespace HerdPS.Inventory
                         case "port": settings = settings.WithPort(ReadPort(entry.Value)); break;
                         case "identity_file": settings = settings.WithIdentityFile(ReadPath(entry.Value, entry.Key)); break;
                         case "tags": settings = settings.WithTags(ReadTags(entry.Value)); break;
+                        case "transport": settings = settings.WithTransport(ReadTransport(entry.Value)); break;
                         case "hosts": hosts = entry.Value; break;
                     }
                 }
@@ -150,7 +151,7 @@ namespace HerdPS.Inventory
                 {
                     int line = Line(scalar.Start), column = Column(scalar.Start);
                     foreach (var name in ExpandHostNames(scalar, builder))
-                        builder.AddHost(CreateHost(name, null, inherited, HostTransportKind.Ssh), group, inherited.Tags, line, column);
+                        builder.AddHost(CreateHost(name, null, inherited, inherited.Transport), group, inherited.Tags, line, column);
                 }
                 else if (item is YamlMappingNode mapping)
                 {
@@ -168,7 +169,7 @@ namespace HerdPS.Inventory
             YamlScalarNode? hostNode = null;
             YamlScalarNode? addressNode = null;
             string? address = null;
-            var transport = HostTransportKind.Ssh;
+            var transport = inherited.Transport;
             var settings = inherited;
             YamlNode? tagsNode = null;
             string[] hostTags = Array.Empty<string>();
@@ -307,9 +308,14 @@ namespace HerdPS.Inventory
             var scalar = RequireScalar(node, "transport");
             switch (scalar.Value)
             {
+                // ssh (the run's SSH transport, openssh unless --transport / -Transport says otherwise) is kept from before
+                // the transports had names of their own.
                 case "ssh": return HostTransportKind.Ssh;
+                case "auto": return HostTransportKind.Auto;
+                case "openssh": return HostTransportKind.OpenSsh;
+                case "sshnet": return HostTransportKind.SshNet;
                 case "local": return HostTransportKind.Local;
-                default: throw Error($"'transport' must be ssh or local, not '{QuotedText.Of(scalar.Value ?? "")}'", scalar.Start);
+                default: throw Error($"'transport' must be auto, openssh, sshnet, local or ssh, not '{QuotedText.Of(scalar.Value ?? "")}'", scalar.Start);
             }
         }
 
@@ -505,13 +511,16 @@ namespace HerdPS.Inventory
         /// <summary>User, port, identity file and tags as they flow from defaults to group to host.</summary>
         private sealed class ConnectionSettings
         {
-            public ConnectionSettings(string? user, int? port, string? identityFile, string[] tags)
+            public ConnectionSettings(string? user, int? port, string? identityFile, string[] tags, HostTransportKind transport = HostTransportKind.Ssh)
             {
                 User = user;
                 Port = port;
                 IdentityFile = identityFile;
                 Tags = tags;
+                Transport = transport;
             }
+
+            public HostTransportKind Transport { get; }
 
             public string? User { get; }
             public int? Port { get; }
@@ -519,10 +528,11 @@ namespace HerdPS.Inventory
             /// <summary>Distinct already, and shared by every host that takes them as they are.</summary>
             public string[] Tags { get; }
 
-            public ConnectionSettings WithUser(string user) => new ConnectionSettings(user, Port, IdentityFile, Tags);
-            public ConnectionSettings WithPort(int port) => new ConnectionSettings(User, port, IdentityFile, Tags);
-            public ConnectionSettings WithIdentityFile(string path) => new ConnectionSettings(User, Port, path, Tags);
-            public ConnectionSettings WithTags(string[] tags) => new ConnectionSettings(User, Port, IdentityFile, tags);
+            public ConnectionSettings WithUser(string user) => new ConnectionSettings(user, Port, IdentityFile, Tags, Transport);
+            public ConnectionSettings WithPort(int port) => new ConnectionSettings(User, port, IdentityFile, Tags, Transport);
+            public ConnectionSettings WithIdentityFile(string path) => new ConnectionSettings(User, Port, path, Tags, Transport);
+            public ConnectionSettings WithTags(string[] tags) => new ConnectionSettings(User, Port, IdentityFile, tags, Transport);
+            public ConnectionSettings WithTransport(HostTransportKind transport) => new ConnectionSettings(User, Port, IdentityFile, Tags, transport);
         }
     }
 }

@@ -27,7 +27,8 @@ namespace HerdPS.Transport
             else
             {
                 file = "/bin/sh";
-                args = new[] { "-c", invocation.Command };
+                // "--": a command that starts with "-" is the command, not options of sh.
+                args = new[] { "-c", "--", invocation.Command };
             }
             var settings = new ChildProcessSettings
             {

@@ -32,11 +32,12 @@ namespace HerdPS.Transport
         // polling watches the command's own process, not its group: a group member that outlived its parent is an
         // orphan only init reaps, and in a container that may take a while. Once the command is gone (or the grace
         // is over), KILL sweeps whatever is left in its group; the report says TERM when the command itself went on TERM.
-        // kill takes "-SIG -pgid" (no "--": dash and BusyBox read it as a pid).
+        // kill takes "-SIG -pgid" (no "--": dash and BusyBox read it as a pid). "-c -- $1": a command that starts
+        // with "-" (herd exec -- -x ...) is the command, not options of the shell (dash, bash, BusyBox, zsh agree).
         internal const string WrapperScript =
             "trap \"q=1\" USR1; printf \"\\036herd:start\\n\" >&2; exec 3<&0; " +
-            "if command -v setsid >/dev/null 2>&1; then setsid \"${SHELL:-/bin/sh}\" -c \"$1\" </dev/null 3<&- & c=$!; g=-$c; " +
-            "else \"${SHELL:-/bin/sh}\" -c \"$1\" </dev/null 3<&- & c=$!; g=$c; fi; " +
+            "if command -v setsid >/dev/null 2>&1; then setsid \"${SHELL:-/bin/sh}\" -c -- \"$1\" </dev/null 3<&- & c=$!; g=-$c; " +
+            "else \"${SHELL:-/bin/sh}\" -c -- \"$1\" </dev/null 3<&- & c=$!; g=$c; fi; " +
             "{ while read -r x <&3; do :; done; kill -USR1 $$; } 2>/dev/null & w=$!; exec 3<&-; " +
             "wait $c; s=$?; e=; " +
             "if [ -n \"$q\" ] && kill -0 $c 2>/dev/null; then e=TERM; kill -TERM $g 2>/dev/null; n=0; " +

@@ -32,6 +32,15 @@ namespace HerdPS.Transport
         public string? ControlDirectory { get; set; }
         /// <summary>How long an idle master connection stays up.</summary>
         public TimeSpan ControlPersist { get; set; } = TimeSpan.FromMinutes(10);
+        /// <summary>
+        /// A user name and password for password and keyboard-interactive logins (SSH.NET only: OpenSSH never prompts
+        /// in batch mode). The password stays a SecureString until the moment a login needs it.
+        /// </summary>
+        public System.Net.NetworkCredential? Credential { get; set; }
+        /// <summary>Unlocks encrypted private key files (SSH.NET only; OpenSSH gets keys from the agent instead).</summary>
+        public System.Security.SecureString? KeyPassphrase { get; set; }
+        /// <summary>How many commands at once one pooled SSH.NET connection carries (sshd's MaxSessions defaults to 10).</summary>
+        public int MaxSessionsPerConnection { get; set; } = 10;
         /// <summary>Further ssh options as "Key=Value", passed with -o before the defaults HerdPS sets.</summary>
         public IList<string> ExtraOptions { get; } = new List<string>();
     }

@@ -37,6 +37,10 @@ namespace HerdPS.Transport
         public const string Local = "local";
         /// <summary>The user's own OpenSSH client, with ControlMaster pooling.</summary>
         public const string OpenSsh = "openssh";
+        /// <summary>SSH.NET in-process, over the process-wide connection pool.</summary>
+        public const string SshNet = "sshnet";
+        /// <summary>Not a transport: per host, sshnet where it can serve the host as ssh would, else openssh.</summary>
+        public const string Auto = "auto";
     }
 
     /// <summary>One command for one host, as the runner hands it to a transport.</summary>
@@ -124,6 +128,10 @@ namespace HerdPS.Transport
         public bool Retryable { get; set; }
         public DateTime StartTime { get; set; }
         public TimeSpan Duration { get; set; }
+        /// <summary>The kind that ran the attempt, when a transport chose another for it (auto); null means the transport's own kind.</summary>
+        public string? Transport { get; set; }
+        /// <summary>Something worth telling with -Verbose about how the host was reached (why auto used OpenSSH), never a secret.</summary>
+        public string? Note { get; set; }
 
         /// <summary>An attempt that ended before anything was started (bad host name, cancelled before start).</summary>
         public static TransportOutcome NotStarted(FleetErrorKind kind, string? message) => new TransportOutcome
@@ -136,14 +144,17 @@ namespace HerdPS.Transport
         };
 
         /// <summary>Takes a finished child's output over (a spill file changes owner) and hashes it with the exit code the outcome reports.</summary>
-        internal void TakeOutput(ChildProcessOutcome run)
+        internal void TakeOutput(ChildProcessOutcome run) => TakeOutput(run.StdOut, run.StdErr, run.StartTime, run.Duration);
+
+        /// <summary>Takes two finished captures over (a spill file changes owner) and hashes them with the exit code the outcome reports.</summary>
+        internal void TakeOutput(OutputCapture stdout, OutputCapture stderr, DateTime startTime, TimeSpan duration)
         {
-            StartTime = run.StartTime;
-            Duration = run.Duration;
-            Truncated = run.StdOut.Truncated || run.StdErr.Truncated;
-            Take(run.StdOut, StdOutText);
-            Take(run.StdErr, StdErrText);
-            OutputHash = OutputCapture.CombineHash(run.StdOut.Digest(), run.StdErr.Digest(), End == AttemptEnd.Exited ? ExitCode : null);
+            StartTime = startTime;
+            Duration = duration;
+            Truncated = stdout.Truncated || stderr.Truncated;
+            Take(stdout, StdOutText);
+            Take(stderr, StdErrText);
+            OutputHash = OutputCapture.CombineHash(stdout.Digest(), stderr.Digest(), End == AttemptEnd.Exited ? ExitCode : null);
         }
 
         private static void Take(OutputCapture capture, OutputText into)

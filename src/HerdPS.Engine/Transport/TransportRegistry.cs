@@ -30,8 +30,9 @@ namespace HerdPS.Transport
         public IReadOnlyList<string> Kinds => _byKind.Keys.OrderBy(k => k, StringComparer.Ordinal).ToArray();
 
         /// <summary>
-        /// The kind that serves hosts marked <c>transport: ssh</c> (every host the inventory doesn't mark local).
-        /// Defaults to <c>openssh</c> when registered, else the only non-local kind.
+        /// The kind that serves hosts marked <c>transport: ssh</c> or nothing (every host the inventory doesn't mark
+        /// otherwise). Defaults to <c>openssh</c> when registered (README, "choosing a transport": measured, a cold
+        /// sshnet run in a new process takes about twice pdsh's time, OpenSSH about pdsh's), else the only non-local kind.
         /// </summary>
         public string SshKind
         {
@@ -41,6 +42,24 @@ namespace HerdPS.Transport
             {
                 if (!_byKind.ContainsKey(value)) throw UnknownKind(value);
                 _sshKind = value;
+            }
+        }
+
+        private string? _chosenKind;
+
+        /// <summary>
+        /// The run's explicit choice (<c>--transport</c>, <c>-Transport</c>): it serves every host that is not
+        /// <c>transport: local</c>, whatever the inventory says for it, as the command line overrides the inventory
+        /// for user and key. Null when the run made no choice.
+        /// </summary>
+        public string? ChosenKind
+        {
+            get => _chosenKind;
+            set
+            {
+                if (value != null && !_byKind.ContainsKey(value)) throw UnknownKind(value);
+                _chosenKind = value;
+                if (value != null) _sshKind = value;
             }
         }
 
@@ -61,7 +80,27 @@ namespace HerdPS.Transport
         }
 
         /// <summary>The kind that runs a host, without requiring that it is registered.</summary>
-        public string KindFor(FleetHost host) => host.Transport == HostTransportKind.Local ? TransportKinds.Local : SshKind;
+        public string KindFor(FleetHost host)
+        {
+            switch (host.Transport)
+            {
+                case HostTransportKind.Local: return TransportKinds.Local;
+                case HostTransportKind.Auto: return _chosenKind ?? TransportKinds.Auto;
+                case HostTransportKind.OpenSsh: return _chosenKind ?? TransportKinds.OpenSsh;
+                case HostTransportKind.SshNet: return _chosenKind ?? TransportKinds.SshNet;
+                default: return SshKind;
+            }
+        }
+
+        /// <summary>The registry key for a front end's choice (<c>-Transport SshNet</c>, <c>--transport sshnet</c>); <c>ssh</c> is the run's default.</summary>
+        public static string? KindOf(FleetTransport? choice) => choice switch
+        {
+            FleetTransport.Auto => TransportKinds.Auto,
+            FleetTransport.OpenSsh => TransportKinds.OpenSsh,
+            FleetTransport.SshNet => TransportKinds.SshNet,
+            FleetTransport.Local => TransportKinds.Local,
+            _ => null,
+        };
 
         private ArgumentException UnknownKind(string kind) =>
             new ArgumentException($"unknown transport '{kind}': known transports are {string.Join(", ", Kinds)}", "transport");

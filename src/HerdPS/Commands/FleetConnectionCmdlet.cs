@@ -26,6 +26,19 @@ namespace HerdPS.Commands
         [ValidateNotNullOrEmpty]
         public string? KeyFilePath { get; set; }
 
+        /// <summary>How hosts are reached: OpenSsh (the default), Auto, SshNet or Local.</summary>
+        [Parameter]
+        public FleetTransport Transport { get; set; }
+
+        /// <summary>User name and password for password and keyboard-interactive logins (SSH.NET).</summary>
+        [Parameter]
+        [Credential]
+        public PSCredential? Credential { get; set; }
+
+        /// <summary>Unlocks encrypted private key files (SSH.NET).</summary>
+        [Parameter]
+        public System.Security.SecureString? KeyPassphrase { get; set; }
+
         [Parameter]
         [ValidateRange(1, 4096)]
         public int ThrottleLimit
@@ -78,6 +91,12 @@ namespace HerdPS.Commands
             p.NoMultiplex = NoMultiplex.IsPresent;
             p.ControlPersistSec = Bound(nameof(ControlPersistSec), ControlPersistSec);
             p.RetryDelaySec = MyInvocation.BoundParameters.ContainsKey(nameof(RetryDelaySec)) ? RetryDelaySec : (double?)null;
+            p.Transport = MyInvocation.BoundParameters.ContainsKey(nameof(Transport)) ? Transport : (FleetTransport?)null;
+            // PSCredential.Empty (what [Credential] makes of nothing) is no credential.
+            // The password stays a SecureString (never GetNetworkCredential().Password, a plain string).
+            p.Credential = Credential != null && Credential != PSCredential.Empty && Credential.Password != null
+                ? new System.Net.NetworkCredential(Credential.UserName, Credential.Password) : null;
+            p.KeyPassphrase = KeyPassphrase;
         }
 
         /// <summary>Null when the user didn't give the parameter, so the inventory's default applies.</summary>
@@ -100,7 +119,7 @@ namespace HerdPS.Commands
                 WriteLatestProgress(progress, command);
                 if (step == ReadStep.End) break;
                 if (step == ReadStep.Idle) continue;
-                WriteVerbose($"{result.HostName}: {result.Status} after {result.Duration.TotalSeconds:0.00}s, {result.Attempts} attempt(s)" + (result.ErrorMessage != null ? ": " + result.ErrorMessage : ""));
+                WriteVerbose(FleetResultNotes.VerboseLine(result));
                 WriteObject(shape(result));
                 var error = FleetErrorRecords.ForResult(result);
                 if (error != null) WriteError(ToErrorRecord(error));

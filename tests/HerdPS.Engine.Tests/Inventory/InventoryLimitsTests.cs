@@ -204,7 +204,7 @@ namespace HerdPS.Tests.Inventory
         public void AHugeNameInAnErrorIsQuotedShort()
         {
             var transport = LoadFails("inventory.yaml", "hosts:\n  - host: a\n    transport: " + new string('k', 100_000) + "\n");
-            Assert.Equal($"'transport' must be ssh or local, not '{new string('k', 66)}...(99,918 more characters)...{new string('k', 16)}'", transport.Reason);
+            Assert.Equal($"'transport' must be auto, openssh, sshnet, local or ssh, not '{new string('k', 66)}...(99,918 more characters)...{new string('k', 16)}'", transport.Reason);
 
             // However a reason quotes a name, the whole message stays short and keeps its location.
             var badHost = LoadFails("hosts.txt", "ok\n" + new string('a', 100_000) + ";\n");

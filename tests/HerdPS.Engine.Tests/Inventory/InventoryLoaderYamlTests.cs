@@ -196,7 +196,7 @@ groups:
             Assert.Equal(5, error.Column);
             Assert.StartsWith(Path.Combine(temp.Path, "inventory.yaml") + ":3:5: ", error.Message);
             Assert.Contains("unknown key 'usr' in group 'web'", error.Message);
-            Assert.Contains("allowed keys are user, port, tags, identity_file, hosts", error.Message);
+            Assert.Contains("allowed keys are user, port, tags, identity_file, transport, hosts", error.Message);
             Assert.Contains("did you mean 'user'", error.Message);
         }
 
@@ -281,7 +281,7 @@ groups:
         [InlineData("defaults: { throttle: 0 }\n", "at least 1")]
         [InlineData("defaults: { user: }\n", "'user' needs a value")]
         [InlineData("hosts:\n  - { user: a }\n", "no 'host:' key")]
-        [InlineData("hosts:\n  - host: a\n    transport: telnet\n", "ssh or local")]
+        [InlineData("hosts:\n  - host: a\n    transport: telnet\n", "auto, openssh, sshnet, local or ssh")]
         [InlineData("hosts:\n  - [a, b]\n", "a host is a name")]
         [InlineData("- a\n- b\n", "an inventory is a mapping")]
         [InlineData("hosts:\n  - host: \"web[1-3]\"\n    hostname: 10.0.0.1\n", "same address")]

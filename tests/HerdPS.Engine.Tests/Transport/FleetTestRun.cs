@@ -9,6 +9,7 @@ using HerdPS.Inventory;
 using HerdPS.Tests.Fleet;
 using HerdPS.Transport;
 using HerdPS.Transport.OpenSsh;
+using HerdPS.Transport.SshNet;
 
 namespace HerdPS.Tests.Transport
 {
@@ -21,19 +22,34 @@ namespace HerdPS.Tests.Transport
     {
         private static int _counter;
 
-        public FleetTestRun(SshFleet fleet, Action<SshOptions>? configure = null)
+        /// <param name="kind">The transport under test: <c>openssh</c> (the default) or <c>sshnet</c>, which gets a pool
+        /// of its own (so login counts are this run's) and the fleet's ssh_config without SetEnv.</param>
+        public FleetTestRun(SshFleet fleet, Action<SshOptions>? configure = null, string kind = TransportKinds.OpenSsh)
         {
             Fleet = fleet;
+            Kind = kind;
             ControlDirectory = Path.Combine(fleet.ControlDirectory, "t" + Interlocked.Increment(ref _counter));
-            Ssh = new SshOptions { ConfigFile = fleet.SshConfigPath, ControlDirectory = ControlDirectory };
+            Ssh = new SshOptions { ConfigFile = kind == TransportKinds.OpenSsh ? fleet.SshConfigPath : fleet.PlainSshConfigPath, ControlDirectory = ControlDirectory };
             configure?.Invoke(Ssh);
         }
 
         public SshFleet Fleet { get; }
+        public string Kind { get; }
         public string ControlDirectory { get; }
         public SshOptions Ssh { get; }
+        /// <summary>This run's SSH.NET connections (sshnet only).</summary>
+        public SshNetPool Pool { get; } = new SshNetPool();
+        public SshConfigResolver Resolver { get; } = new SshConfigResolver();
 
-        public OpenSshTransport Transport() => new OpenSshTransport(Ssh);
+        public IFleetTransport Transport() => Transport(Ssh);
+
+        /// <summary>The transport under test with other options, on the same pool.</summary>
+        public IFleetTransport Transport(SshOptions options) => Kind switch
+        {
+            TransportKinds.SshNet => new SshNetTransport(options, Pool, Resolver),
+            TransportKinds.Auto => new AutoTransport(new SshNetTransport(options, Pool, Resolver), new OpenSshTransport(options)),
+            _ => new OpenSshTransport(options),
+        };
 
         public static IReadOnlyList<FleetHost> Hosts(params string[] names) => names.Select(n => new FleetHost(n)).ToList();
 
@@ -54,6 +70,7 @@ namespace HerdPS.Tests.Transport
 
         public void Dispose()
         {
+            Pool.Dispose();
             ConnectionPool.For(ControlDirectory).DisconnectAllAsync("ssh", CancellationToken.None).GetAwaiter().GetResult();
         }
     }

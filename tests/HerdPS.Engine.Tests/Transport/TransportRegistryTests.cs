@@ -6,6 +6,7 @@ using HerdPS.Execution;
 using HerdPS.Inventory;
 using HerdPS.Transport;
 using HerdPS.Transport.OpenSsh;
+using HerdPS.Transport.SshNet;
 using HerdPS.Tests.Files;
 
 namespace HerdPS.Tests.Transport
@@ -16,10 +17,15 @@ namespace HerdPS.Tests.Transport
         public void AHostsTransportResolvesThroughTheRegistryByKind()
         {
             var registry = FleetEngine.CreateTransports(new FleetCommandRequest { NoMultiplex = true });
-            Assert.Equal(new[] { "local", "openssh" }, registry.Kinds);
+            Assert.Equal(new[] { "auto", "local", "openssh", "sshnet" }, registry.Kinds);
             Assert.Equal("openssh", registry.SshKind);
             Assert.IsType<OpenSshTransport>(registry.For(new FleetHost("web-01")));
             Assert.IsType<LocalTransport>(registry.For(new FleetHost("box") { Transport = HostTransportKind.Local }));
+            // The inventory's per-host names are the registry's kinds; "ssh" is the run's default.
+            Assert.IsType<OpenSshTransport>(registry.For(new FleetHost("a") { Transport = HostTransportKind.OpenSsh }));
+            Assert.IsType<SshNetTransport>(registry.For(new FleetHost("b") { Transport = HostTransportKind.SshNet }));
+            Assert.IsType<AutoTransport>(registry.For(new FleetHost("c") { Transport = HostTransportKind.Auto }));
+            Assert.IsType<OpenSshTransport>(registry.For(new FleetHost("d") { Transport = HostTransportKind.Ssh }));
         }
 
         [Fact]
@@ -27,9 +33,13 @@ namespace HerdPS.Tests.Transport
         {
             var local = FleetEngine.CreateTransports(new FleetCommandRequest { NoMultiplex = true, Transport = "local" });
             Assert.IsType<LocalTransport>(local.For(new FleetHost("web-01")));
-            var e = Assert.Throws<ArgumentException>(() => FleetEngine.CreateTransports(new FleetCommandRequest { NoMultiplex = true, Transport = "sshnet" }));
-            Assert.Contains("unknown transport 'sshnet'", e.Message);
-            Assert.Contains("local, openssh", e.Message);
+            // The run's choice overrides the inventory's per-host transport (as -u overrides the inventory's user).
+            var sshNet = FleetEngine.CreateTransports(new FleetCommandRequest { NoMultiplex = true, Transport = "sshnet" });
+            Assert.IsType<SshNetTransport>(sshNet.For(new FleetHost("web-01") { Transport = HostTransportKind.OpenSsh }));
+            Assert.IsType<LocalTransport>(sshNet.For(new FleetHost("box") { Transport = HostTransportKind.Local }));
+            var e = Assert.Throws<ArgumentException>(() => FleetEngine.CreateTransports(new FleetCommandRequest { NoMultiplex = true, Transport = "telnet" }));
+            Assert.Contains("unknown transport 'telnet'", e.Message);
+            Assert.Contains("auto, local, openssh, sshnet", e.Message);
         }
 
         [Fact]
