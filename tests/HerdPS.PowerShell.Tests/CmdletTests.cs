@@ -263,6 +263,34 @@ namespace HerdPS.PowerShell.Tests
             Assert.All(rendered.Output, o => Assert.False(string.IsNullOrWhiteSpace(o.ToString())));
         }
 
+        /// <summary>
+        /// What a host prints can't drive the terminal through PowerShell's views (a window title, cursor moves, the
+        /// clipboard, a reversed line), while the objects, and so Export-Csv and ConvertTo-Json, keep every byte.
+        /// </summary>
+        [Fact]
+        public void Default_views_escape_control_characters_and_the_objects_keep_them()
+        {
+            using var session = _fleet.Session();
+            const string hostile = @"printf '\033]0;pwned\007\033[1A\033[2K\033]52;c;cHduZWQ=\007\342\200\256evil\n' >&2; printf '\033]0;out\007ok\n'";
+            var run = session.Run($@"
+                $r = Invoke-FleetCommand -HostName web-01 -Command {PowerShellQuote(hostile)} -NoHistory
+                $r | Format-Table | Out-String -Width 300
+                $r | Format-List | Out-String -Width 300
+                $r.StdOut.Contains([char]27)
+                $r.StdErr.Contains([char]0x202E)").AssertClean();
+            foreach (var view in run.Output.Take(2).Select(o => o.ToString()!))
+            {
+                Assert.DoesNotContain('', view);
+                Assert.DoesNotContain('', view);
+                Assert.DoesNotContain('‮', view);
+            }
+            Assert.Contains(@"\x1b]0;out\x07ok", run.Output[1].ToString());
+            Assert.Contains(@"\u202e", run.Output[1].ToString());
+            Assert.Equal(new object[] { true, true }, run.Output.Skip(2).Select(o => o.BaseObject).ToArray());
+        }
+
+        private static string PowerShellQuote(string text) => "'" + text.Replace("'", "''") + "'";
+
         [Fact]
         public void File_snapshot_history_watch_and_disconnect_cmdlets_work_against_the_fleet()
         {
