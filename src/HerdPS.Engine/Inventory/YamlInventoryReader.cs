@@ -358,7 +358,7 @@ namespace HerdPS.Inventory
             (string.IsNullOrEmpty(scalar.Value) || scalar.Value == "~" || scalar.Value == "null" || scalar.Value == "Null" || scalar.Value == "NULL");
 
         /// <summary>A near miss of an allowed key: same letters ignoring case and '-'/'_', or one or two edits away.</summary>
-        private static string? Suggest(string key, string[] allowedKeys)
+        internal static string? Suggest(string key, string[] allowedKeys)
         {
             string normalized = key.Replace("-", "").Replace("_", "").ToLowerInvariant();
             foreach (var allowed in allowedKeys)
