@@ -53,6 +53,12 @@ namespace HerdPS
         public FleetErrorKind ErrorKind { get; set; }
         /// <summary>Why the step did not succeed, or why it was skipped or not run.</summary>
         public string? ErrorMessage { get; set; }
+        /// <summary>With diff-last: Unchanged, Changed or Added against the step's latest finished run; null without a comparison.</summary>
+        public string? Change { get; set; }
+        /// <summary>With diff-last: stdout's unified diff when Changed; empty otherwise.</summary>
+        public string Diff { get; set; } = "";
+        /// <summary>SHA-256 over stdout, stderr and exit code, as FleetResult.OutputHash (hosts with the same output share it).</summary>
+        public string OutputHash { get; set; } = "";
         /// <summary>A handler (notify) rather than a step.</summary>
         public bool IsHandler { get; set; }
         /// <summary>Fields a step's parse: parser extracted from stdout (name to value); empty without one.</summary>

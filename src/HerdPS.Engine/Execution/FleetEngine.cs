@@ -61,7 +61,21 @@ namespace HerdPS.Execution
         {
             var runOptions = request.ToRunOptions(target.Inventory.Defaults);
             configure?.Invoke(runOptions);
-            return CreateRunner(request).Start(target.Hosts, command, runOptions, progress, cancellationToken, raw ?? request.Raw, prepare);
+            return CreateRunner(request).Start(target.Hosts, command, runOptions, progress, cancellationToken, raw ?? request.Raw, WithHostTimeouts(request, prepare));
+        }
+
+        /// <summary>
+        /// A group's own timeout (herd's config.yaml: groups.&lt;name&gt;.timeout) applies to its hosts unless the run
+        /// gave one (--timeout, -TimeoutSec). Applied per host through the runner's per-host setup.
+        /// </summary>
+        public static Action<FleetHost, RemoteInvocation>? WithHostTimeouts(FleetCommandRequest request, Action<FleetHost, RemoteInvocation>? prepare)
+        {
+            if (request.Timeout != null) return prepare;
+            return (host, invocation) =>
+            {
+                if (host.Timeout is TimeSpan timeout) invocation.Timeout = timeout;
+                prepare?.Invoke(host, invocation);
+            };
         }
 
         /// <summary>The runner a request's runs go through (OpenSSH on the shared pool); a watch reuses one for every iteration.</summary>

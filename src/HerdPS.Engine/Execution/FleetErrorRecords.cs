@@ -61,6 +61,7 @@ namespace HerdPS.Execution
         public const string TransportError = "TransportError";
         public const string Cancelled = "Cancelled";
         public const string InventoryInvalid = "InventoryInvalid";
+        public const string ScriptInvalid = "ScriptInvalid";
         public const string SelectionInvalid = "SelectionInvalid";
         public const string InvalidParameter = "InvalidParameter";
         public const string EngineError = "EngineError";
@@ -139,6 +140,8 @@ namespace HerdPS.Execution
             {
                 case InventoryException e:
                     return new FleetErrorInfo(InventoryInvalid, "InvalidData", e, e.File) { RecommendedAction = "Fix the inventory at the file, line and column named in the message." };
+                case Scripting.ScriptException e:
+                    return new FleetErrorInfo(ScriptInvalid, "InvalidData", e, e.ScriptSource) { RecommendedAction = "Fix the script at the file, line and column named in the message (Get-FleetScript -Path checks a file without running it)." };
                 case SnapshotNotFoundException e:
                     return new FleetErrorInfo(SnapshotNotFound, "ObjectNotFound", e, e.SnapshotId) { RecommendedAction = "List the stored snapshots with Get-FleetSnapshot -List (or herd snapshot list)." };
                 case System.IO.FileNotFoundException e:

@@ -146,7 +146,7 @@ namespace HerdPS.Templating
             {
                 throw new TemplateException($"the template rendered more than {MaxOutputLength:N0} characters");
             }
-            catch (Exception e) when (e is InvalidOperationException || e is ParseException || e is ArgumentException || e is FormatException || e is InvalidCastException)
+            catch (Exception e) when (!(e is OutOfMemoryException) && !(e is OperationCanceledException))
             {
                 throw new TemplateException(e.Message, 0, 0, e);
             }
