@@ -1,0 +1,305 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using HerdPS.Execution;
+using HerdPS.Scripting;
+using HerdPS.Tests.Cli;
+using HerdPS.Tests.Fleet;
+using HerdPS.Tests.Inventory;
+
+namespace HerdPS.Tests.Scripting
+{
+    /// <summary>Fleet scripts against the real sshd fleet, through the engine and through the real herd binary.</summary>
+    [Collection("ssh fleet")]
+    public sealed class ScriptFleetTests : IDisposable
+    {
+        private readonly SshFleet _fleet;
+        private readonly TempDirectory _dir = new TempDirectory();
+
+        public ScriptFleetTests(SshFleet fleet)
+        {
+            _fleet = fleet;
+            // The login user writes the marker files these scripts make.
+            _fleet.ChownToLoginUser(_dir.Path);
+        }
+
+        public void Dispose() => _dir.Dispose();
+
+        private string[] Hosts(int first, int count) => _fleet.Hosts.Skip(first).Take(count).ToArray();
+
+        private async Task<(List<FleetScriptStepResult> Results, FleetScriptSummary Summary)> RunAsync(string yaml, string[] hosts,
+            Dictionary<string, object?>? parameters = null, CancellationToken ct = default, bool history = false)
+        {
+            var path = Path.Combine(_dir.Path, Guid.NewGuid().ToString("N") + ".yaml");
+            File.WriteAllText(path, yaml);
+            var script = FleetScriptReader.ReadFile(path);
+            var request = new FleetCommandRequest
+            {
+                SshConfigPath = _fleet.SshConfigPath,
+                ControlDirectory = Path.Combine(_fleet.ControlDirectory, "scripts"),
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+                NoHistory = !history,
+                HistoryPath = Path.Combine(_dir.Path, "history.db"),
+            };
+            request.Selection.Hosts.AddRange(hosts);
+            var target = FleetEngine.Resolve(request);
+            using var run = ScriptExecutor.Start(script, target, request, new ScriptRunOptions { Parameters = parameters }, ct);
+            var results = new List<FleetScriptStepResult>();
+            FleetScriptSummary? summary = null;
+            await foreach (var e in run.ReadAllAsync())
+            {
+                if (e.Result != null) results.Add(e.Result);
+                if (e.Summary != null) summary = e.Summary;
+            }
+            return (results, summary!);
+        }
+
+        [Fact]
+        public async Task OnFailedPicksExactlyTheFailedHosts()
+        {
+            var hosts = Hosts(120, 4);
+            var (results, summary) = await RunAsync($@"
+steps:
+  - id: probe
+    run: '[ ""$(hostname)"" = x ] || case {{{{ host.name }}}} in {hosts[1]}|{hosts[3]}) exit 1;; esac'
+    ignore_error: true
+  - id: fix
+    on: '@failed'
+    run: echo fixing {{{{ host.name }}}}
+  - id: good
+    on: '@ok:probe'
+    run: echo fine
+", hosts);
+            Assert.Equal(new[] { hosts[1], hosts[3] }, results.Where(r => r.StepId == "fix" && r.Status == FleetScriptStepStatus.Succeeded).Select(r => r.HostName).OrderBy(h => h));
+            Assert.All(results.Where(r => r.StepId == "fix" && (r.HostName == hosts[0] || r.HostName == hosts[2])), r => Assert.Equal(FleetScriptStepStatus.Skipped, r.Status));
+            Assert.Equal(new[] { hosts[0], hosts[2] }, results.Where(r => r.StepId == "good" && r.Status == FleetScriptStepStatus.Succeeded).Select(r => r.HostName).OrderBy(h => h));
+            Assert.Equal("fixing " + hosts[1] + "\n", results.Single(r => r.StepId == "fix" && r.HostName == hosts[1]).StdOut);
+            Assert.Equal(4, summary.SucceededCount); // the failures were ignored
+        }
+
+        [Fact]
+        public async Task RollingBatchesStopAtMaxFailPercentage()
+        {
+            var hosts = Hosts(124, 6);
+            var (results, summary) = await RunAsync($@"
+strategy: {{ serial: [1, 2], max_fail_percentage: 40 }}
+steps:
+  - id: work
+    run: case {{{{ host.name }}}} in {hosts[1]}|{hosts[2]}) exit 7;; *) echo ok;; esac
+", hosts);
+            // batch 1: hosts[0] ok; batch 2: hosts[1..2] both fail (100% > 40%): batches 3 and 4 never start.
+            Assert.Equal(FleetScriptStepStatus.Succeeded, results.Single(r => r.HostName == hosts[0]).Status);
+            Assert.All(hosts.Skip(1).Take(2), h => Assert.Equal(FleetScriptStepStatus.Failed, results.Single(r => r.HostName == h).Status));
+            Assert.All(hosts.Skip(3), h => Assert.Equal(FleetScriptStepStatus.NotRun, results.Single(r => r.HostName == h).Status));
+            Assert.Equal(4, summary.BatchCount);
+            Assert.Equal((1, 2, 3), (summary.SucceededCount, summary.FailedCount, summary.NotRunCount));
+            Assert.Contains("max_fail_percentage", summary.StoppedReason);
+            Assert.False(summary.Succeeded);
+        }
+
+        [Fact]
+        public async Task IndependentGraphBranchesRunAtTheSameTime()
+        {
+            // Branch a waits for a file that only branch b creates: it can finish only if b runs while a waits.
+            // The guard (60 s) is a bound on a hang, never a timing assertion.
+            var marker = Path.Combine(_dir.Path, "b-was-here");
+            var hosts = Hosts(130, 1);
+            var (results, summary) = await RunAsync($@"
+steps:
+  - id: start
+    run: echo go
+  - id: a
+    depends_on: start
+    run: i=0; while [ ! -e {marker} ]; do i=$((i+1)); [ $i -gt 600 ] && exit 9; sleep 0.1; done; echo saw b
+  - id: b
+    depends_on: start
+    run: sleep 0.5; touch {marker}; echo made it
+  - id: join
+    depends_on: [a, b]
+    run: echo {{{{ steps.a.stdout }}}} and {{{{ steps.b.stdout }}}}
+", hosts);
+            Assert.True(summary.Succeeded, string.Join("\n", results.Select(r => r + " " + r.ErrorMessage)));
+            Assert.Equal("saw b and made it\n", results.Single(r => r.StepId == "join").StdOut);
+        }
+
+        [Fact]
+        public async Task UntilRetriesUntilItHoldsAndStopsWhenItNeverDoes()
+        {
+            var counter = Path.Combine(_dir.Path, "count");
+            var hosts = Hosts(131, 1);
+            var (results, _) = await RunAsync($@"
+steps:
+  - id: poll
+    run: echo x >> {counter}; wc -l < {counter}
+    retries: 10
+    retry_delay: 100ms
+    until: result.stdout == ""3""
+  - id: never
+    run: echo no
+    retries: 2
+    retry_delay: 100ms
+    until: result.stdout == ""yes""
+", hosts);
+            var poll = results.Single(r => r.StepId == "poll");
+            Assert.Equal((FleetScriptStepStatus.Succeeded, 3), (poll.Status, poll.Attempts));
+            Assert.Equal(3, File.ReadAllLines(counter).Length);
+            var never = results.Single(r => r.StepId == "never");
+            Assert.Equal((FleetScriptStepStatus.Failed, 3), (never.Status, never.Attempts));
+            Assert.Contains("until", never.ErrorMessage);
+        }
+
+        [Fact]
+        public async Task RunOnceRunsOnOneHostAndHandlersRunOnceAtTheEnd()
+        {
+            var log = Path.Combine(_dir.Path, "log");
+            var hosts = Hosts(132, 3);
+            var (results, _) = await RunAsync($@"
+handlers:
+  - id: restart
+    run: echo restart {{{{ host.name }}}} >> {log}
+steps:
+  - id: once
+    run_once: true
+    run: echo once >> {log}; echo shared
+  - id: change
+    run: echo changed
+    notify: restart
+  - id: again
+    run: echo {{{{ steps.once.stdout }}}}
+    notify: [restart]
+", hosts);
+            var lines = File.ReadAllLines(log);
+            Assert.Single(lines, l => l == "once");
+            Assert.Equal(hosts.Select(h => "restart " + h).OrderBy(x => x), lines.Where(l => l.StartsWith("restart")).OrderBy(x => x));
+            Assert.Equal(2, results.Count(r => r.StepId == "once" && r.Status == FleetScriptStepStatus.Skipped));
+            Assert.All(results.Where(r => r.StepId == "again"), r => Assert.Equal("shared\n", r.StdOut));
+            Assert.Equal(3, results.Count(r => r.IsHandler));
+        }
+
+        [Theory]
+        [InlineData("'; touch {0}/pwned1; echo '")]
+        [InlineData("$(touch {0}/pwned2)")]
+        [InlineData("`touch {0}/pwned3`")]
+        public async Task AHostileParameterRunsNothing(string value)
+        {
+            var hostile = string.Format(value, _dir.Path);
+            var (results, _) = await RunAsync("params:\n  name: { required: true }\nsteps:\n  - id: greet\n    run: echo hello {{ params.name }}\n  - local: echo {{ params.name }}\n",
+                Hosts(133, 1), new Dictionary<string, object?> { ["name"] = hostile });
+            Assert.Equal("hello " + hostile + "\n", results.Single(r => r.StepId == "greet").StdOut);
+            Assert.Empty(Directory.GetFiles(_dir.Path, "pwned*"));
+        }
+
+        [Fact]
+        public async Task LoopsWhenRegisterDelegateAndExitCodes()
+        {
+            var hosts = Hosts(134, 2);
+            var (results, summary) = await RunAsync($@"
+params:
+  pkgs: {{ type: list, default: [a, b, c] }}
+steps:
+  - id: each
+    loop: params.pkgs
+    run: echo pkg {{{{ item }}}}
+  - id: odd
+    run: exit 3
+    allowed_exit_codes: [0, 3]
+    register: odd_result
+  - id: only_first
+    when: host.name == ""{hosts[0]}""
+    run: echo {{{{ odd_result.exit_code }}}}
+  - id: delegated
+    delegate_to: localhost
+    run: echo for {{{{ host.name }}}}
+", hosts);
+            Assert.True(summary.Succeeded);
+            Assert.Equal(new[] { "a", "b", "c" }, results.Where(r => r.StepId == "each" && r.HostName == hosts[0]).Select(r => r.Item));
+            Assert.All(results.Where(r => r.StepId == "odd"), r => Assert.Equal((FleetScriptStepStatus.Succeeded, 3), (r.Status, r.ExitCode!.Value)));
+            Assert.Equal("3\n", results.Single(r => r.StepId == "only_first" && r.HostName == hosts[0]).StdOut);
+            Assert.Equal(FleetScriptStepStatus.Skipped, results.Single(r => r.StepId == "only_first" && r.HostName == hosts[1]).Status);
+            var delegated = results.Single(r => r.StepId == "delegated" && r.HostName == hosts[1]);
+            Assert.Equal(("localhost", "for " + hosts[1] + "\n"), (delegated.RanOn, delegated.StdOut));
+        }
+
+        [Fact]
+        public async Task RebootWaitWaitsForANewBootIdAndFailsAHostThatNeverComesBack()
+        {
+            // The boot id is a file the "reboot" changes a moment later; the real boot id of this machine can't change.
+            var bootId = Path.Combine(_dir.Path, "boot_id");
+            File.WriteAllText(bootId, "boot-1\n");
+            _fleet.ChownToLoginUser(bootId);
+            var host = Hosts(135, 1);
+            var script = ScriptCatalog.BuiltIn("reboot-wait");
+            var request = new FleetCommandRequest { SshConfigPath = _fleet.SshConfigPath, ControlDirectory = Path.Combine(_fleet.ControlDirectory, "scripts"), ConnectTimeout = TimeSpan.FromSeconds(5), NoHistory = true };
+            request.Selection.Hosts.AddRange(host);
+            var target = FleetEngine.Resolve(request);
+            var parameters = new Dictionary<string, object?>
+            {
+                ["boot_id_command"] = $"cat {bootId}",
+                ["reboot_command"] = $"sleep 1; echo boot-2 > {bootId}",
+                ["health"] = "echo healthy",
+            };
+            var results = new List<FleetScriptStepResult>();
+            using (var run = ScriptExecutor.Start(script, target, request, new ScriptRunOptions { Parameters = parameters }, default))
+                await foreach (var e in run.ReadAllAsync()) if (e.Result != null) results.Add(e.Result);
+            var back = results.Single(r => r.StepId == "back");
+            Assert.Equal(FleetScriptStepStatus.Succeeded, back.Status);
+            Assert.True(back.Attempts >= 2, "the first look still saw the old boot id");
+            Assert.Equal("healthy\n", results.Single(r => r.StepId == "health").StdOut);
+        }
+
+        [Fact]
+        public async Task HerdRunExitCodesJsonHistoryAndScriptErrors()
+        {
+            var env = new Dictionary<string, string>
+            {
+                ["HERD_CONTROL_DIR"] = Path.Combine(_fleet.ControlDirectory, "cli-scripts"),
+                ["HERD_HISTORY"] = Path.Combine(_dir.Path, "cli-history.db"),
+            };
+            var hosts = string.Join(",", Hosts(136, 2));
+            var script = Path.Combine(_dir.Path, "s.yaml");
+            File.WriteAllText(script, "params:\n  word: { default: hi }\nsteps:\n  - id: say\n    run: echo {{ params.word }}\n  - id: fail\n    run: exit 4\n");
+            string[] Herd(params string[] rest) => new[] { "run", script, "-F", _fleet.SshConfigPath, "--connect-timeout", "5s", "-H", hosts }.Concat(rest).ToArray();
+
+            var json = await HerdProcess.RunAsync(Herd("--json", "--set", "word=yo"), env);
+            Assert.Equal(1, json.ExitCode);
+            var lines = json.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Equal(5, lines.Count);
+            Assert.All(lines.Where(l => l.GetProperty("type").GetString() == "step" && l.GetProperty("stepId").GetString() == "say"), l => Assert.Equal("yo\n", l.GetProperty("stdOut").GetString()));
+            var summary = lines.Last();
+            Assert.Equal("summary", summary.GetProperty("type").GetString());
+            Assert.Equal(2, summary.GetProperty("failedCount").GetInt32());
+
+            var history = await HerdProcess.RunAsync(new[] { "history", "--json" }, env);
+            var runs = history.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Contains(runs, r => r.GetProperty("kind").GetString() == "script" && r.GetProperty("command").GetString()!.StartsWith("s#say: "));
+            var sayId = runs.First(r => r.GetProperty("command").GetString()!.StartsWith("s#say: ")).GetProperty("id").GetInt64().ToString();
+            var show = await HerdProcess.RunAsync(new[] { "history", "show", sayId }, env);
+            Assert.Equal(0, show.ExitCode);
+            Assert.Contains("yo", show.StdOut);
+
+            var diff = await HerdProcess.RunAsync(Herd("--json", "--diff-last", "--set", "word=changed"), env);
+            var say = diff.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).First(l => l.GetProperty("type").GetString() == "step" && l.GetProperty("stepId").GetString() == "say");
+            Assert.Equal("Changed", say.GetProperty("change").GetString());
+            Assert.Contains("+changed", say.GetProperty("diff").GetString());
+
+            var dry = await HerdProcess.RunAsync(Herd("--dry-run", "--set", "word=$(id)"), env);
+            Assert.Equal(0, dry.ExitCode);
+            Assert.Contains("echo '$(id)'", dry.StdOut);
+
+            File.WriteAllText(script, "steps:\n  - run: echo\n    on_fail: x\n");
+            var bad = await HerdProcess.RunAsync(Herd(), env);
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Contains($"{script}:3:5: unknown key 'on_fail'", bad.StdErr);
+            Assert.Equal("", bad.StdOut);
+
+            var builtIn = await HerdProcess.RunAsync(new[] { "run", "uptime", "-F", _fleet.SshConfigPath, "-H", hosts, "--json" }, env);
+            Assert.Equal(0, builtIn.ExitCode);
+            var first = JsonDocument.Parse(builtIn.StdOut.Split('\n')[0]).RootElement;
+            Assert.Equal(JsonValueKind.Number, first.GetProperty("parsed").GetProperty("Load1").ValueKind);
+        }
+    }
+}
