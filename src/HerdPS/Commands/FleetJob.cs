@@ -132,8 +132,8 @@ namespace HerdPS.Commands
 
         public override Job2 NewJob(JobInvocationInfo specification)
         {
-            var job = specification?.Parameters.SelectMany(p => p).FirstOrDefault(p => p.Name == JobParameter)?.Value as FleetJob
-                ?? throw new ArgumentException("a fleet job is made by Invoke-FleetCommand -AsJob", nameof(specification));
+            var job = specification?.Parameters.SelectMany(p => p).FirstOrDefault(p => p.Name == JobParameter)?.Value as Job2
+                ?? throw new ArgumentException("a fleet job is made by Invoke-FleetCommand -AsJob or Invoke-FleetScript -AsJob", nameof(specification));
             _jobs[job.InstanceId] = job;
             return job;
         }

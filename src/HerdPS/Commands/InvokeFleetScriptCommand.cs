@@ -1,0 +1,120 @@
+using System.Collections;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Net;
+using System.Security;
+using HerdPS.Execution;
+using HerdPS.Scripting;
+
+namespace HerdPS.Commands
+{
+    /// <summary>
+    /// Runs a fleet script (a file, a recipe of the inventory, or a built-in) on the selection and writes one
+    /// HerdPS.FleetScriptStepResult per host per step as it finishes, then one HerdPS.FleetScriptSummary.
+    /// -WhatIf writes the plan (HerdPS.FleetScriptPlanStep objects) and runs nothing. The engine does the work
+    /// (Scripting/ScriptExecutor); this cmdlet only binds parameters and writes what the engine reports.
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Invoke, "FleetScript", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Path")]
+    [OutputType(typeof(FleetScriptStepResult), typeof(FleetScriptSummary), typeof(FleetScriptPlanStep))]
+    public sealed class InvokeFleetScriptCommand : FleetRecordingCmdlet
+    {
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
+        [ValidateNotNullOrEmpty]
+        public string Path { get; set; } = "";
+
+        [Parameter(Mandatory = true, ParameterSetName = "Name")]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ScriptNameCompleter))]
+        public string Name { get; set; } = "";
+
+        /// <summary>Values of the script's params, as a hashtable (@{ version = '1.2'; packages = 'a','b' }).</summary>
+        [Parameter(Position = 1)]
+        public Hashtable? Parameter { get; set; }
+
+        /// <summary>The password for sudo: steps; without it sudo runs non-interactively (sudo -n).</summary>
+        [Parameter]
+        public PSCredential? SudoCredential { get; set; }
+
+        [Parameter]
+        public SwitchParameter DiffLast { get; set; }
+
+        [Parameter]
+        public SwitchParameter AsJob { get; set; }
+
+        protected override void Execute(FleetCommandRequest request)
+        {
+            var given = new Dictionary<string, object?>();
+            if (Parameter != null)
+                foreach (DictionaryEntry entry in Parameter)
+                    given[entry.Key.ToString()] = entry.Value is PSObject o ? o.BaseObject : entry.Value;
+            var inventory = Inventory.InventoryLoader.LoadOrDefault(request.InventoryPath, System.Environment.GetEnvironmentVariable, out _);
+            var script = ParameterSetName == "Path" ? ScriptCatalog.Resolve(GetUnresolvedProviderPathFromPSPath(Path), inventory) : ScriptCatalog.Resolve(Name, inventory);
+            ScriptParameters.Bind(script, given);
+            ScriptExecutor.ApplyTargets(script, request.Selection);
+            var target = Resolve(request);
+            if (!ShouldProcess(FleetQueries.Describe(target), $"Run script '{script.Name}' ({script.Steps.Count} step(s))"))
+            {
+                if (MyInvocation.BoundParameters.ContainsKey("WhatIf"))
+                    foreach (var step in ScriptCatalog.Plan(script, target, given)) WriteObject(step);
+                return;
+            }
+            var options = new ScriptRunOptions
+            {
+                Parameters = given,
+                DiffLast = DiffLast.IsPresent,
+                // Read once, here, into the engine's memory; never an argument, a log line or a history record.
+                SudoPassword = SudoCredential?.GetNetworkCredential().Password,
+            };
+            if (AsJob)
+            {
+                var job = FleetScriptJob.Create(this, target, script, request, options);
+                job.StartJob();
+                WriteObject(job);
+                return;
+            }
+            using var run = ScriptExecutor.Start(script, target, request, options, StopToken);
+            using var events = run.Reader();
+            while (true)
+            {
+                var read = events.Next(ProgressTick, out var e);
+                if (read == ReadStep.End) break;
+                if (read == ReadStep.Idle) continue;
+                if (e.Progress != null)
+                    WriteProgress(new ProgressRecord(1, "Invoke-FleetScript " + Display.TerminalText.Line(script.Name), Display.TerminalText.Line(e.Progress)) { PercentComplete = e.PercentComplete });
+                else if (e.Result != null)
+                {
+                    WriteVerbose($"{e.Result.StepId} on {e.Result.HostName}: {e.Result.Status}" + (e.Result.ErrorMessage != null ? ": " + e.Result.ErrorMessage : ""));
+                    WriteObject(WithParsed(e.Result));
+                }
+                else if (e.Summary != null)
+                {
+                    WriteProgress(new ProgressRecord(1, "Invoke-FleetScript " + Display.TerminalText.Line(script.Name), "done") { RecordType = ProgressRecordType.Completed });
+                    if (e.Summary.StoppedReason != null) WriteWarning("stopped: " + e.Summary.StoppedReason);
+                    WriteObject(e.Summary);
+                }
+            }
+        }
+
+        /// <summary>A step's parsed fields as properties of its result, so Sort-Object UsePercent works.</summary>
+        internal static object WithParsed(FleetScriptStepResult result)
+        {
+            if (result.Parsed.Count == 0) return result;
+            var shaped = PSObject.AsPSObject(result);
+            foreach (var field in result.Parsed)
+                if (shaped.Properties[field.Key] == null) shaped.Properties.Add(new PSNoteProperty(field.Key, field.Value));
+            return shaped;
+        }
+    }
+
+    /// <summary>Completes -Name with the built-in scripts.</summary>
+    public sealed class ScriptNameCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+            System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            foreach (var name in ScriptCatalog.BuiltInNames)
+                if (name.StartsWith(wordToComplete ?? "", System.StringComparison.OrdinalIgnoreCase))
+                    yield return new CompletionResult(name);
+        }
+    }
+}
