@@ -173,7 +173,7 @@ namespace HerdPS.Module.Tests
         /// Cmdlets that read the local history and touch no host: their input is run ids, not a host selection, so
         /// -Group/-Tag/-InventoryPath would be parameters that do nothing. Their results carry HostName for Where-Object.
         /// </summary>
-        internal static readonly HashSet<string> CmdletsThatSelectNoHosts = new(StringComparer.Ordinal) { "Get-FleetHistory", "Compare-FleetHistory" };
+        internal static readonly HashSet<string> CmdletsThatSelectNoHosts = new(StringComparer.Ordinal) { "Get-FleetHistory", "Compare-FleetHistory", "Get-FleetScript" };
 
         [Fact]
         public void Every_cmdlet_takes_HostName_from_the_pipeline_with_its_aliases_and_completer()
