@@ -56,6 +56,10 @@ namespace HerdPS.Cli
             if (commandText.Trim().Length == 0) throw new UsageException("the command is empty");
             if (!record) request.NoHistory = true;
             var target = Cli.Resolve(request);
+            // Output past 256 KiB per host waits in a private temporary file, not in memory, until it is written
+            // out and recorded; each result's file is freed as soon as the loop below is done with it. Settled
+            // before the run is begun in the history: a $HERD_SPILL_DIR that is not private stops here (exit 2).
+            var spill = Cli.OutputSpill();
             // The history is opened and the run begun before any host is touched: a history that can't be
             // written stops here with exit 2 (HistoryException), rather than running unrecorded.
             using var recording = ExecRecording.Begin(request, target, commandText, diffLast);
@@ -65,9 +69,6 @@ namespace HerdPS.Cli
             // byte[] -> string -> Console's encoder) made four copies of every host's output, two of them UTF-16.
             using var ndjson = json ? new NdjsonWriter(Cli.StandardOutput) : null;
             var grouper = new OutputGrouper();
-            // Output past 256 KiB per host waits in a private temporary file, not in memory, until it is written
-            // out and recorded; each result's file is freed as soon as this loop is done with it.
-            var spill = Cli.OutputSpill();
             using var run = FleetEngine.Start(target, commandText, request, progress == null ? null : progress.Report, ct,
                 configure: options => options.Spill = spill);
             var anyFailed = false;

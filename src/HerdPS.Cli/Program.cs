@@ -2,7 +2,9 @@ using System;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 using HerdPS.Display;
 using HerdPS.Execution;
@@ -15,7 +17,13 @@ namespace HerdPS.Cli
     {
         public static async Task<int> Main(string[] args)
         {
+            // Signals first, before anything slow (the inventory can take a while to load): from here on a
+            // Ctrl-C or SIGTERM is always heard.
+            using var signals = Interrupts.Install();
             Cli.UseTerminalSafeConsole();
+            // The engine says when it had to use another private folder than the usual one, or narrow a history
+            // file's mode: the user should know (someone else may have made that folder).
+            HerdPS.Transport.PrivateDirectory.Notice += Cli.Warning;
             var root = BuildRoot();
             // No response files: "@name" is an ordinary word here (a user, a mail alias in a command), never a file
             // whose contents become options.
@@ -33,7 +41,11 @@ namespace HerdPS.Cli
                     return ExitCodes.Usage;
                 }
             }
-            return await parse.InvokeAsync();
+            // System.CommandLine's own handling would register only once an action's synchronous part has
+            // returned, and then force an exit after a timeout whatever the action was doing; ours is already in
+            // place, and every action gets its token.
+            var exit = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, Interrupts.Token);
+            return exit == ExitCodes.Cancelled ? Interrupts.ExitCode : exit;
         }
 
         private static string CommandPath(System.CommandLine.Parsing.CommandResult command)
@@ -121,7 +133,17 @@ namespace HerdPS.Cli
         /// </summary>
         public static FleetTarget Resolve(FleetCommandRequest request)
         {
-            var target = FleetEngine.Resolve(request);
+            // Loading runs beside the wait, so a Ctrl-C during a long load ends herd at once (nothing ran yet).
+            var load = Task.Run(() => FleetEngine.Resolve(request));
+            try
+            {
+                load.Wait(Interrupts.Token);
+            }
+            catch (AggregateException e) when (e.InnerException != null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            }
+            var target = load.Result;
             if (target.Notice != null) Error(target.Notice);
             if (request.Insecure) Error(FleetCommandRequest.InsecureWarning);
             return target;
@@ -135,13 +157,12 @@ namespace HerdPS.Cli
         public static HerdPS.Transport.OutputSpill OutputSpill()
         {
             var warned = 0;
-            return new HerdPS.Transport.OutputSpill(HerdPS.Transport.OutputSpill.DefaultDirectory(Environment.GetEnvironmentVariable))
+            var spill = HerdPS.Transport.OutputSpill.ForEnvironment(Environment.GetEnvironmentVariable);
+            spill.OnFailure = message =>
             {
-                OnFailure = message =>
-                {
-                    if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Warning(message);
-                },
+                if (System.Threading.Interlocked.Exchange(ref warned, 1) == 0) Warning(message);
             };
+            return spill;
         }
 
         public static async Task<int> Guard(Func<Task<int>> action)
@@ -155,6 +176,7 @@ namespace HerdPS.Cli
             catch (HerdPS.Scripting.ScriptException e) { return Fail(e.Message); }
             catch (SelectionException e) { return Fail(e.Message); }
             catch (HerdPS.History.HistoryException e) { return Fail(e.Message); }
+            catch (HerdPS.Transport.PrivateDirectoryException e) { return Fail(e.Message); }
             catch (ArgumentException e) { return Fail(e.Message); }
             catch (OperationCanceledException) { return ExitCodes.Cancelled; }
         }
@@ -163,6 +185,49 @@ namespace HerdPS.Cli
         {
             Error(message);
             return ExitCodes.Usage;
+        }
+    }
+
+    /// <summary>
+    /// SIGINT (Ctrl-C) and SIGTERM for the whole process, installed before anything else runs. The first one
+    /// cancels <see cref="Token"/>: a run ends its commands (each ssh child is in a process group of its own, so a
+    /// terminal's Ctrl-C reaches herd alone and herd ends them through their sessions), reports the hosts it stopped
+    /// as Cancelled and exits 130 (143 for SIGTERM). A second one exits at once.
+    /// </summary>
+    internal static class Interrupts
+    {
+        private static readonly CancellationTokenSource Source = new CancellationTokenSource();
+        private static int _signal;
+
+        public static CancellationToken Token => Source.Token;
+
+        /// <summary>The exit code of an interrupted run: 130 after SIGINT, 143 after SIGTERM (128 + the signal).</summary>
+        public static int ExitCode => Volatile.Read(ref _signal) == 15 ? 143 : ExitCodes.Cancelled;
+
+        public static IDisposable Install()
+        {
+            var handlers = new System.Collections.Generic.List<IDisposable>();
+            foreach (var (signal, number) in new[] { (PosixSignal.SIGINT, 2), (PosixSignal.SIGTERM, 15) })
+            {
+                handlers.Add(PosixSignalRegistration.Create(signal, context =>
+                {
+                    context.Cancel = true; // herd decides how it ends
+                    if (Interlocked.CompareExchange(ref _signal, number, 0) != 0)
+                    {
+                        Console.Error.WriteLine("herd: interrupted again; exiting without waiting for the hosts");
+                        Environment.Exit(128 + number);
+                    }
+                    Source.Cancel();
+                }));
+            }
+            return new Registrations(handlers);
+        }
+
+        private sealed class Registrations : IDisposable
+        {
+            private readonly System.Collections.Generic.List<IDisposable> _handlers;
+            public Registrations(System.Collections.Generic.List<IDisposable> handlers) { _handlers = handlers; }
+            public void Dispose() { foreach (var h in _handlers) h.Dispose(); }
         }
     }
 }

@@ -44,8 +44,8 @@ namespace HerdPS
         /// <summary>Null when the command never ran (unreachable, cancelled before start).</summary>
         public int? ExitCode { get; set; }
         public bool Succeeded => Status == FleetStatus.Succeeded;
-        private readonly Transport.OutputText _stdOut = new Transport.OutputText();
-        private readonly Transport.OutputText _stdErr = new Transport.OutputText();
+        private readonly HerdPS.Transport.OutputText _stdOut = new HerdPS.Transport.OutputText();
+        private readonly HerdPS.Transport.OutputText _stdErr = new HerdPS.Transport.OutputText();
         /// <summary>
         /// The command's stdout (within the output cap). When the run spilled a large output to a temporary file
         /// (<c>herd exec</c> does), it is read into this string the first time it is asked for.
@@ -58,6 +58,8 @@ namespace HerdPS
         public DateTime StartTime { get; set; }
         public TimeSpan Duration { get; set; }
         public int Attempts { get; set; }
+        /// <summary>The transport that ran it (<c>openssh</c>, <c>local</c>, ...): the registry kind the host resolved to.</summary>
+        public string Transport { get; set; } = "";
         public FleetErrorKind ErrorKind { get; set; }
         public string? ErrorMessage { get; set; }
         /// <summary>SHA-256 (hex) over stdout, stderr and exit code, so identical outputs group.</summary>
@@ -76,15 +78,15 @@ namespace HerdPS
             _stdErr.Release();
         }
 
-        internal Transport.OutputText StdOutText => _stdOut;
-        internal Transport.OutputText StdErrText => _stdErr;
+        internal HerdPS.Transport.OutputText StdOutText => _stdOut;
+        internal HerdPS.Transport.OutputText StdErrText => _stdErr;
         /// <summary>Stdout still in its spill file (not read into a string); null when it is in memory.</summary>
-        internal Transport.CapturedOutput? SpilledStdOut => _stdOut.Spilled;
-        internal Transport.CapturedOutput? SpilledStdErr => _stdErr.Spilled;
+        internal HerdPS.Transport.CapturedOutput? SpilledStdOut => _stdOut.Spilled;
+        internal HerdPS.Transport.CapturedOutput? SpilledStdErr => _stdErr.Spilled;
         internal bool HasSpilledOutput => _stdOut.Spilled != null || _stdErr.Spilled != null;
 
         /// <summary>Holds spilled outputs instead of text (this result now owns them); null leaves a stream as it is.</summary>
-        internal void SetSpilledOutput(Transport.CapturedOutput? stdout, Transport.CapturedOutput? stderr)
+        internal void SetSpilledOutput(HerdPS.Transport.CapturedOutput? stdout, HerdPS.Transport.CapturedOutput? stderr)
         {
             if (stdout != null) _stdOut.SetSpilled(stdout);
             if (stderr != null) _stdErr.SetSpilled(stderr);

@@ -291,6 +291,18 @@ namespace HerdPS.PowerShell.Tests
             }
         }
 
+        [Fact]
+        public void The_engines_notices_reach_PowerShell_as_warnings()
+        {
+            using var session = _fleet.Session();
+            var history = Path.Combine(_fleet.WorkDir, "notice-" + Guid.NewGuid().ToString("N"), "history.db");
+            session.Run($"Invoke-FleetCommand -HostName web-01 -Command true -HistoryPath '{history}' | Out-Null").AssertClean();
+            File.SetUnixFileMode(history, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            var run = session.Run($"Get-FleetHistory -HistoryPath '{history}' -Last 1 | Out-Null").AssertClean();
+            Assert.Contains(run.Warnings, w => w.Message.Contains(history, StringComparison.Ordinal));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(history));
+        }
+
         /// <summary>Remote processes running <paramref name="marker"/>, once there are <paramref name="count"/> (polled; generous guard).</summary>
         private static IReadOnlyList<ProcessInfo> RemoteProcessesEventually(string marker, int count)
         {

@@ -124,9 +124,12 @@ namespace HerdPS.PowerShell.Tests
             Assert.Equal(before + ModuleFleet.PiHosts.Length, _fleet.Ssh.CountAcceptedLogins());
 
             // A master with ControlPersist 1 s goes away soon after its run; one with 600 s stays. (The master renames
-            // itself "ssh: <socket> [mux]", so masters are told apart by when they appeared.)
+            // itself "ssh: <socket> [mux]", so masters are told apart by when they appeared; only this fleet's
+            // control folder counts, as other test processes open masters of their own meanwhile.)
             session.Run("Disconnect-Fleet -HostName web-03, pi-garage").AssertClean();
-            static HashSet<int> Masters() => ProcessTable.Find(p => p.CommandLine.EndsWith("[mux]", StringComparison.Ordinal)).Select(p => p.Pid).ToHashSet();
+            var controlDirectory = _fleet.Ssh.ControlDirectory;
+            HashSet<int> Masters() => ProcessTable.Find(p => p.CommandLine.EndsWith("[mux]", StringComparison.Ordinal) && p.CommandLine.Contains(controlDirectory, StringComparison.Ordinal))
+                .Select(p => p.Pid).ToHashSet();
             var existing = Masters();
             session.Run("Invoke-FleetCommand -HostName pi-garage -Command true -ControlPersistSec 600 -NoHistory | Out-Null").AssertClean();
             var longLived = Masters().Except(existing).Single();

@@ -32,6 +32,11 @@ namespace HerdPS.Execution
         public bool NoMultiplex { get; set; }
         public TimeSpan? ControlPersist { get; set; }
         public string? ControlDirectory { get; set; }
+        /// <summary>
+        /// The transport kind that serves the inventory's SSH hosts (<c>openssh</c>, the default); hosts marked
+        /// <c>transport: local</c> still run locally. Resolved through the transport registry, which refuses an unknown kind.
+        /// </summary>
+        public string? Transport { get; set; }
         /// <summary>Send the command without the remote wrapper (hosts without /bin/sh).</summary>
         public bool Raw { get; set; }
         /// <summary>The history database (<c>--history</c>); null = <c>$HERD_HISTORY</c>, else the per-user default.</summary>
@@ -57,6 +62,7 @@ namespace HerdPS.Execution
             {
                 Throttle = Throttle ?? defaults.Throttle ?? FleetRunOptions.DefaultThrottle,
                 CommandTimeout = Timeout ?? defaults.Timeout,
+                HostTimeoutsApply = Timeout == null,
                 ConnectTimeout = ConnectTimeout ?? defaults.ConnectTimeout ?? TimeSpan.FromSeconds(10),
                 Retries = Retries ?? 0,
                 RetryOnFailure = RetryOnFailure,

@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using HerdPS.Inventory;
 using HerdPS.Transport;
+using HerdPS.Transport.OpenSsh;
 
 namespace HerdPS.Execution
 {

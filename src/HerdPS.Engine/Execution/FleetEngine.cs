@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using HerdPS.Inventory;
 using HerdPS.Selection;
 using HerdPS.Transport;
+using HerdPS.Transport.OpenSsh;
 
 namespace HerdPS.Execution
 {
@@ -50,6 +51,10 @@ namespace HerdPS.Execution
                 foreach (var host in hosts) localMachineSelected |= host.Transport == HostTransportKind.Local;
                 notice = InventoryLoader.NoInventoryNotice(getEnv, localMachineSelected);
             }
+            // The pooled connections' socket folder is settled before anything runs: a configured one that is not
+            // private stops the command here (PrivateDirectoryException), never half-way through a fleet.
+            var ssh = request.ToSshOptions();
+            if (OpenSshTransport.MultiplexEnabled(ssh)) ConnectionPool.For(ssh.ControlDirectory);
             return new FleetTarget(inventory, hosts, notice);
         }
 
@@ -61,25 +66,26 @@ namespace HerdPS.Execution
         {
             var runOptions = request.ToRunOptions(target.Inventory.Defaults);
             configure?.Invoke(runOptions);
-            return CreateRunner(request).Start(target.Hosts, command, runOptions, progress, cancellationToken, raw ?? request.Raw, WithHostTimeouts(request, prepare));
+            return CreateRunner(request).Start(target.Hosts, command, runOptions, progress, cancellationToken, raw ?? request.Raw, prepare);
         }
+
+        /// <summary>The runner a request's runs go through (its transports, see <see cref="CreateTransports"/>); a watch reuses one for every iteration.</summary>
+        public static FleetRunner CreateRunner(FleetCommandRequest request) => new FleetRunner(CreateTransports(request));
 
         /// <summary>
-        /// A group's own timeout (herd's config.yaml: groups.&lt;name&gt;.timeout) applies to its hosts unless the run
-        /// gave one (--timeout, -TimeoutSec). Applied per host through the runner's per-host setup.
+        /// Every transport a request can use, keyed by kind: <c>local</c> and <c>openssh</c> (on the shared
+        /// ControlMaster pool). The request's <see cref="FleetCommandRequest.Transport"/> picks the one that serves the
+        /// inventory's SSH hosts; an unknown kind is an ArgumentException naming the known ones. A new transport is
+        /// registered here (docs/transports.md).
         /// </summary>
-        public static Action<FleetHost, RemoteInvocation>? WithHostTimeouts(FleetCommandRequest request, Action<FleetHost, RemoteInvocation>? prepare)
+        public static TransportRegistry CreateTransports(FleetCommandRequest request)
         {
-            if (request.Timeout != null) return prepare;
-            return (host, invocation) =>
-            {
-                if (host.Timeout is TimeSpan timeout) invocation.Timeout = timeout;
-                prepare?.Invoke(host, invocation);
-            };
+            var registry = new TransportRegistry()
+                .Add(new LocalTransport())
+                .Add(new OpenSshTransport(request.ToSshOptions()));
+            if (request.Transport != null) registry.SshKind = request.Transport;
+            return registry;
         }
-
-        /// <summary>The runner a request's runs go through (OpenSSH on the shared pool); a watch reuses one for every iteration.</summary>
-        public static FleetRunner CreateRunner(FleetCommandRequest request) => new FleetRunner(new OpenSshTransport(request.ToSshOptions()));
 
         /// <summary>Closes the pooled master connections (all of them: masters are per-destination sockets).</summary>
         public static async Task<int> DisconnectAsync(FleetCommandRequest request, CancellationToken cancellationToken)

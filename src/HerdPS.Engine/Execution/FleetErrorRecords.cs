@@ -1,8 +1,7 @@
 using System;
-using HerdPS.Files;
-using HerdPS.History;
 using HerdPS.Inventory;
 using HerdPS.Selection;
+using HerdPS.Transport;
 
 namespace HerdPS.Execution
 {
@@ -30,6 +29,15 @@ namespace HerdPS.Execution
         public object? Target { get; }
         /// <summary>What the user should do about it, shown as the record's RecommendedAction; null when nothing useful can be said.</summary>
         public string? RecommendedAction { get; set; }
+    }
+
+    /// <summary>
+    /// An exception of a layer above Execution (history, snapshots) that says itself how a front end reports it.
+    /// The mapping stays next to the exception, so this folder never names the layers built on top of it.
+    /// </summary>
+    public interface IFleetErrorSource
+    {
+        FleetErrorInfo ToErrorInfo();
     }
 
     /// <summary>A host's run that did not get as far as an exit code. Carries the result so handlers can read it from the error record.</summary>
@@ -67,6 +75,8 @@ namespace HerdPS.Execution
         public const string EngineError = "EngineError";
         public const string HistoryRunNotFound = "HistoryRunNotFound";
         public const string HistoryUnusable = "HistoryUnusable";
+        /// <summary>A configured folder for private files (spill, control sockets) is not private: refused.</summary>
+        public const string PrivateFolderRefused = "PrivateFolderRefused";
 
         /// <summary>Every id and category name this class can produce, for tests that check them against PowerShell's enum.</summary>
         public static readonly string[] CategoryNames =
@@ -140,18 +150,15 @@ namespace HerdPS.Execution
             {
                 case InventoryException e:
                     return new FleetErrorInfo(InventoryInvalid, "InvalidData", e, e.File) { RecommendedAction = "Fix the inventory at the file, line and column named in the message." };
-                case Scripting.ScriptException e:
-                    return new FleetErrorInfo(ScriptInvalid, "InvalidData", e, e.ScriptSource) { RecommendedAction = "Fix the script at the file, line and column named in the message (Get-FleetScript -Path checks a file without running it)." };
-                case SnapshotNotFoundException e:
-                    return new FleetErrorInfo(SnapshotNotFound, "ObjectNotFound", e, e.SnapshotId) { RecommendedAction = "List the stored snapshots with Get-FleetSnapshot -List (or herd snapshot list)." };
+                case IFleetErrorSource e:
+                    // history and snapshot errors (HistoryException, HistoryRunNotFoundException, SnapshotNotFoundException, ScriptException)
+                    return e.ToErrorInfo();
                 case System.IO.FileNotFoundException e:
                     return new FleetErrorInfo(LocalFileNotFound, "ObjectNotFound", e, e.FileName);
                 case SelectionException e:
                     return new FleetErrorInfo(SelectionInvalid, "InvalidArgument", e, null) { RecommendedAction = "Check -HostName, -Group, -Tag and -Exclude against Get-FleetHost and Get-FleetTag." };
-                case HistoryRunNotFoundException e:
-                    return new FleetErrorInfo(HistoryRunNotFound, "ObjectNotFound", e, e.RunId) { RecommendedAction = "List the recorded runs with Get-FleetHistory; runs older than the retention (30 days by default) are pruned." };
-                case HistoryException e:
-                    return new FleetErrorInfo(HistoryUnusable, "ResourceUnavailable", e, e.DatabasePath) { RecommendedAction = "See 'When the history can't be used' in docs/history.md; use -NoHistory to run without recording, or -HistoryPath for another file." };
+                case PrivateDirectoryException e:
+                    return new FleetErrorInfo(PrivateFolderRefused, "SecurityError", e, e.Path) { RecommendedAction = "Use a folder only you can open (mode 0700, yours, not a symbolic link), or unset the variable that names it." };
                 case ArgumentException e:
                     return new FleetErrorInfo(InvalidParameter, "InvalidArgument", e, e.ParamName);
                 case FormatException e:

@@ -39,6 +39,7 @@ namespace HerdPS.Execution
             w.WriteString("startTime", r.StartTime.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
             w.WriteNumber("duration", Math.Round(r.Duration.TotalSeconds, 3));
             w.WriteNumber("attempts", r.Attempts);
+            w.WriteString("transport", r.Transport);
             w.WriteString("errorKind", r.ErrorKind.ToString());
             if (r.ErrorMessage != null) w.WriteString("errorMessage", r.ErrorMessage); else w.WriteNull("errorMessage");
             w.WriteString("outputHash", r.OutputHash);

@@ -12,6 +12,20 @@ namespace HerdPS.Execution
         public int Throttle { get; set; } = DefaultThrottle;
         /// <summary>How long the command may run on a host before it is ended; null = no limit.</summary>
         public TimeSpan? CommandTimeout { get; set; }
+        /// <summary>
+        /// A host's own timeout (its group's in herd's config.yaml: <see cref="Inventory.FleetHost.Timeout"/>) replaces
+        /// <see cref="CommandTimeout"/> for that host. Off when the run named a timeout itself (--timeout, -TimeoutSec,
+        /// a script step's timeout), which then holds for every host.
+        /// </summary>
+        public bool HostTimeoutsApply { get; set; } = true;
+
+        /// <summary>The limit for <paramref name="host"/>'s command under these options.</summary>
+        public TimeSpan? CommandTimeoutFor(Inventory.FleetHost host) =>
+            HostTimeoutsApply && host?.Timeout is TimeSpan own ? own : CommandTimeout;
+        /// <summary>
+        /// When the runner ends a command (timeout, Ctrl-C): how long after TERM to its process group before KILL.
+        /// </summary>
+        public TimeSpan StopGrace { get; set; } = Transport.RemoteInvocation.DefaultStopGrace;
         /// <summary>How long connecting (TCP, banner, key exchange) may take.</summary>
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
         /// <summary>Extra attempts after a connection-level failure.</summary>
@@ -37,6 +51,7 @@ namespace HerdPS.Execution
             if (Retries < 0) throw new ArgumentOutOfRangeException(nameof(Retries), Retries, "retries can't be negative");
             if (MaxOutputBytes < 0) throw new ArgumentOutOfRangeException(nameof(MaxOutputBytes), MaxOutputBytes, "output cap can't be negative");
             if (CommandTimeout is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CommandTimeout), t, "timeout must be positive");
+            if (StopGrace < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(StopGrace), StopGrace, "stop grace can't be negative");
             if (ConnectTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "connect timeout must be positive");
         }
     }

@@ -13,17 +13,28 @@ namespace HerdPS.Execution
     /// Runs one command on many hosts: at most <see cref="FleetRunOptions.Throttle"/> at once, each with its
     /// timeout and retries, and streams each host's result the moment it is known. Every selected host yields
     /// exactly one result, whatever happens (a host not started because of fail-fast or Ctrl-C is Cancelled).
+    /// The runner owns the policy (per-attempt timeout, cancellation, retries, what a status means); each host's
+    /// transport, chosen through the <see cref="TransportRegistry"/>, only runs the attempt and reports how it ended.
     /// </summary>
     public sealed class FleetRunner
     {
-        private readonly IFleetTransport _ssh;
-        private readonly IFleetTransport _local;
+        private readonly TransportRegistry _transports;
 
+        public FleetRunner(TransportRegistry transports)
+        {
+            _transports = transports ?? throw new ArgumentNullException(nameof(transports));
+        }
+
+        /// <summary>A runner whose SSH hosts go through <paramref name="ssh"/> and local hosts through <paramref name="local"/> (default: <see cref="LocalTransport"/>).</summary>
         public FleetRunner(IFleetTransport ssh, IFleetTransport? local = null)
         {
-            _ssh = ssh ?? throw new ArgumentNullException(nameof(ssh));
-            _local = local ?? new LocalTransport();
+            if (ssh == null) throw new ArgumentNullException(nameof(ssh));
+            _transports = new TransportRegistry().Add(local ?? new LocalTransport()).Add(ssh);
+            _transports.SshKind = ssh.Kind;
         }
+
+        /// <summary>The transports this runner chooses from.</summary>
+        public TransportRegistry Transports => _transports;
 
         /// <summary>Starts the run and returns at once; read <see cref="FleetRun.Results"/> as hosts finish.</summary>
         /// <param name="prepare">Called once per host with the invocation before its first attempt, so a caller can attach
@@ -94,6 +105,12 @@ namespace HerdPS.Execution
                     result = NotStarted(host, command, "cancelled before this host started");
                 else if (Volatile.Read(ref state.FailFastTripped) != 0)
                     result = NotStarted(host, command, "not started: fail-fast stopped the run after a host failed");
+                else if (!_transports.Contains(_transports.KindFor(host)))
+                {
+                    result = NotStarted(host, command, $"no transport '{_transports.KindFor(host)}' to run this host (known: {string.Join(", ", _transports.Kinds)})");
+                    result.Status = FleetStatus.Unreachable;
+                    result.ErrorKind = FleetErrorKind.TransportError;
+                }
                 else
                 {
                     Interlocked.Increment(ref state.Running);
@@ -133,26 +150,26 @@ namespace HerdPS.Execution
 
         private async Task<FleetResult> RunHostAsync(FleetHost host, string command, bool raw, FleetRunOptions options, CancellationToken token, Action<FleetHost, RemoteInvocation>? prepare)
         {
-            var transport = host.Transport == HostTransportKind.Local ? _local : _ssh;
+            var transport = _transports.For(host);
             var invocation = new RemoteInvocation(command)
             {
                 Raw = raw,
                 OutputLimit = options.MaxOutputBytes,
-                Timeout = options.CommandTimeout,
                 ConnectTimeout = options.ConnectTimeout,
+                StopGrace = options.StopGrace,
                 Spill = options.Spill,
             };
             prepare?.Invoke(host, invocation);
             var started = DateTime.UtcNow;
             var watch = System.Diagnostics.Stopwatch.StartNew();
             var attempts = 0;
-            TransportOutcome outcome;
+            Attempt attempt;
             while (true)
             {
                 attempts++;
-                outcome = await transport.ExecuteAsync(host, invocation, token).ConfigureAwait(false);
-                if (attempts > options.Retries || token.IsCancellationRequested || !ShouldRetry(outcome, options)) break;
-                outcome.ReleaseOutput();
+                attempt = await AttemptAsync(transport, host, invocation, options.CommandTimeoutFor(host), token).ConfigureAwait(false);
+                if (attempts > options.Retries || token.IsCancellationRequested || !ShouldRetry(attempt, options)) break;
+                attempt.Outcome.ReleaseOutput();
                 try
                 {
                     await Task.Delay(Backoff.Delay(attempts, options.RetryBaseDelay, options.RetryMaxDelay), token).ConfigureAwait(false);
@@ -162,18 +179,20 @@ namespace HerdPS.Execution
                     break;
                 }
             }
+            var outcome = attempt.Outcome;
             var result = new FleetResult
             {
                 HostName = host.Name,
                 Command = command,
-                Status = outcome.Status,
-                ExitCode = outcome.ExitCode,
+                Status = attempt.Status,
+                ExitCode = attempt.Status == FleetStatus.Succeeded || attempt.Status == FleetStatus.Failed ? outcome.ExitCode : null,
                 Truncated = outcome.Truncated,
                 StartTime = started,
                 Duration = watch.Elapsed,
                 Attempts = attempts,
-                ErrorKind = outcome.ErrorKind,
-                ErrorMessage = outcome.ErrorMessage,
+                Transport = transport.Kind,
+                ErrorKind = attempt.ErrorKind,
+                ErrorMessage = attempt.ErrorMessage,
                 OutputHash = outcome.OutputHash,
                 Groups = host.Groups.ToArray(),
                 Tags = host.Tags.ToArray(),
@@ -184,17 +203,143 @@ namespace HerdPS.Execution
             return result;
         }
 
-        /// <summary>Connection failures before a session are retried; a command that ran only when asked.</summary>
-        internal static bool ShouldRetry(TransportOutcome outcome, FleetRunOptions options)
+        /// <summary>Why the runner stopped an attempt (the first reason wins).</summary>
+        internal enum StopReason { None, Timeout, Cancelled }
+
+        /// <summary>One attempt as the runner reads it: the transport's report, why we stopped it, and what that means.</summary>
+        internal sealed class Attempt
         {
-            if (outcome.Retryable) return true;
-            return options.RetryOnFailure && (outcome.Status == FleetStatus.Failed || outcome.Status == FleetStatus.TimedOut);
+            public Attempt(TransportOutcome outcome, StopReason reason, FleetStatus status, FleetErrorKind kind, string? message, bool retryable)
+            {
+                Outcome = outcome;
+                Reason = reason;
+                Status = status;
+                ErrorKind = kind;
+                ErrorMessage = message;
+                Retryable = retryable;
+            }
+
+            public TransportOutcome Outcome { get; }
+            public StopReason Reason { get; }
+            public FleetStatus Status { get; }
+            public FleetErrorKind ErrorKind { get; }
+            public string? ErrorMessage { get; }
+            /// <summary>The command never started and the failure may pass: trying again is safe.</summary>
+            public bool Retryable { get; }
         }
 
-        private static FleetResult NotStarted(FleetHost host, string command, string why) => new FleetResult
+        /// <summary>
+        /// Runs one attempt under the runner's own stop: a token that fires when the attempt's timeout passes or
+        /// the run is cancelled, whichever comes first, and remembers which it was.
+        /// </summary>
+        private static async Task<Attempt> AttemptAsync(IFleetTransport transport, FleetHost host, RemoteInvocation invocation, TimeSpan? timeout, CancellationToken runToken)
+        {
+            using var stop = new AttemptStop(runToken, timeout);
+            TransportOutcome outcome;
+            try
+            {
+                outcome = await transport.ExecuteAsync(host, invocation, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
+            {
+                // The contract says a transport reports a stop; one that throws instead still gets a fair reading.
+                outcome = TransportOutcome.NotStarted(FleetErrorKind.None, null);
+                outcome.End = AttemptEnd.EndedByUs;
+                outcome.EndedWith = EndSignal.LocalSideOnly;
+            }
+            return Interpret(outcome, stop.Reason, host.Name, timeout, invocation.StopGrace);
+        }
+
+        /// <summary>The one reading of a transport's report under a stop reason: status, error kind, message, retry safety.</summary>
+        internal static Attempt Interpret(TransportOutcome o, StopReason reason, string hostName, TimeSpan? timeout, TimeSpan grace)
+        {
+            var limit = timeout is TimeSpan t ? Seconds(t) + "s" : "the timeout";
+            switch (o.End)
+            {
+                case AttemptEnd.Exited:
+                    // It ended by itself before a stop could reach it: that is its result, even after a timeout or Ctrl-C.
+                    var code = o.ExitCode ?? -1;
+                    return new Attempt(o, reason, code == 0 ? FleetStatus.Succeeded : FleetStatus.Failed, FleetErrorKind.None, null, false);
+                case AttemptEnd.EndedByUs:
+                    var how = How(o.EndedWith, grace);
+                    if (reason == StopReason.Cancelled)
+                        return new Attempt(o, reason, FleetStatus.Cancelled, FleetErrorKind.None, "cancelled: the command was ended " + how, false);
+                    return new Attempt(o, reason, FleetStatus.TimedOut, FleetErrorKind.CommandTimeout, $"the command ran longer than {limit} and was ended {how}", false);
+                case AttemptEnd.ConnectionLost:
+                    if (reason == StopReason.Cancelled)
+                        return new Attempt(o, reason, FleetStatus.Cancelled, FleetErrorKind.None, "cancelled while the command ran; the connection ended before the command reported how it ended", false);
+                    if (reason == StopReason.Timeout)
+                        return new Attempt(o, reason, FleetStatus.TimedOut, FleetErrorKind.CommandTimeout, $"the command ran longer than {limit}; the connection ended before it reported how it ended ({o.ErrorMessage})", false);
+                    return new Attempt(o, reason, FleetStatus.Unreachable, o.ErrorKind == FleetErrorKind.None ? FleetErrorKind.TransportError : o.ErrorKind,
+                        o.ErrorMessage ?? $"the connection to {hostName} was lost while the command ran; it may have run in part", false);
+                default:
+                    if (reason == StopReason.Cancelled)
+                        return new Attempt(o, reason, FleetStatus.Cancelled, FleetErrorKind.None, "cancelled before the command started", false);
+                    if (reason == StopReason.Timeout)
+                        return new Attempt(o, reason, FleetStatus.Unreachable, FleetErrorKind.ConnectTimeout,
+                            $"connecting to {hostName} timed out: no session within the {limit} timeout, so the command never started", true);
+                    return new Attempt(o, reason, FleetStatus.Unreachable, o.ErrorKind == FleetErrorKind.None ? FleetErrorKind.TransportError : o.ErrorKind,
+                        o.ErrorMessage ?? $"could not run the command on {hostName}", o.Retryable);
+            }
+        }
+
+        private static string How(EndSignal signal, TimeSpan grace)
+        {
+            switch (signal)
+            {
+                case EndSignal.Terminate: return "by SIGTERM";
+                case EndSignal.Kill: return $"by SIGKILL (it was still running {Seconds(grace)}s after SIGTERM)";
+                case EndSignal.LocalSideOnly: return "on our side only: the host did not confirm the command ended, so it may still run there";
+                default: return "";
+            }
+        }
+
+        private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>The attempt's stop token: its timeout or the run's cancellation, whichever comes first.</summary>
+        private sealed class AttemptStop : IDisposable
+        {
+            private readonly CancellationTokenSource _cts = new CancellationTokenSource();
+            private readonly CancellationTokenRegistration _run;
+            private readonly Timer? _timer;
+            private int _reason;
+
+            public AttemptStop(CancellationToken runToken, TimeSpan? timeout)
+            {
+                _run = runToken.Register(() => Stop(StopReason.Cancelled));
+                if (timeout is TimeSpan t) _timer = new Timer(_ => Stop(StopReason.Timeout), null, t, Timeout.InfiniteTimeSpan);
+            }
+
+            public CancellationToken Token => _cts.Token;
+            public StopReason Reason => (StopReason)Volatile.Read(ref _reason);
+
+            private void Stop(StopReason reason)
+            {
+                if (Interlocked.CompareExchange(ref _reason, (int)reason, 0) != 0) return;
+                try { _cts.Cancel(); }
+                catch (ObjectDisposedException) { }
+            }
+
+            public void Dispose()
+            {
+                _timer?.Dispose();
+                _run.Dispose();
+                _cts.Dispose();
+            }
+        }
+
+        /// <summary>Connection failures before a session are retried; a command that ran only when asked.</summary>
+        internal static bool ShouldRetry(Attempt attempt, FleetRunOptions options)
+        {
+            if (attempt.Retryable) return true;
+            return options.RetryOnFailure && (attempt.Status == FleetStatus.Failed || attempt.Status == FleetStatus.TimedOut);
+        }
+
+        private FleetResult NotStarted(FleetHost host, string command, string why) => new FleetResult
         {
             HostName = host.Name,
             Command = command,
+            Transport = _transports.KindFor(host),
             Status = FleetStatus.Cancelled,
             StartTime = DateTime.UtcNow,
             ErrorMessage = why,

@@ -61,6 +61,7 @@ namespace HerdPS.Execution
                 OutputHash = result.OutputHash,
                 Groups = result.Groups,
                 Tags = result.Tags,
+                Transport = result.Transport,
             };
         }
 

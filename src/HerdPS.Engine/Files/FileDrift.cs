@@ -37,10 +37,14 @@ namespace HerdPS.Files
             if (options.SaveDirectory != null) LocalCopy.RemoteBaseName(remotePath); // a path naming no file can't be saved
             var command = RemoteFileScripts.ReadCommand(remotePath, reportSha256: false);
             var reads = new ConcurrentDictionary<string, HostRead>(StringComparer.Ordinal);
+            // Hosts whose saved copies would share one local path are compared as usual but saved by none of them.
+            var collisions = options.SaveDirectory == null
+                ? new Dictionary<string, string>()
+                : LocalCopy.Collisions(options.SaveDirectory, target.Hosts.Select(h => h.Name), remotePath);
             using var run = FleetEngine.Start(target, command, request, progress, cancellationToken, raw: false,
                 prepare: (host, invocation) =>
                 {
-                    var read = reads.GetOrAdd(host.Name, _ => new HostRead(options, host.Name, remotePath));
+                    var read = reads.GetOrAdd(host.Name, _ => new HostRead(options, host.Name, remotePath, collisions.TryGetValue(host.Name, out var refusal) ? refusal : null));
                     invocation.OutputLimit = TransportKeep;
                     invocation.OnStdOut = read.Append;
                 });
@@ -92,7 +96,7 @@ namespace HerdPS.Files
                     result.Status = read.Length > options.MaxFileBytes ? RemoteFileStatus.TooLarge : RemoteFileStatus.Ok;
                     if (options.SaveDirectory != null)
                     {
-                        var saveError = read.Save(options.Overwrite);
+                        var saveError = read.Save(options.Overwrite, RemoteFileScripts.ReportedMode(r.StdErr));
                         if (saveError != null) { result.Status = RemoteFileStatus.Failed; result.ErrorMessage = "read, but not saved: " + saveError; }
                         else result.SavedPath = read.SavedPath;
                     }
@@ -122,11 +126,13 @@ namespace HerdPS.Files
             private string? _saveError;
             private string? _sha;
 
-            public HostRead(FileDriftOptions options, string hostName, string remotePath)
+            /// <param name="saveRefusal">Why this host's copy must not be saved (see <see cref="LocalCopy.Collisions"/>); null to save it.</param>
+            public HostRead(FileDriftOptions options, string hostName, string remotePath, string? saveRefusal = null)
             {
                 _options = options;
                 _hostName = hostName;
                 _remotePath = remotePath;
+                _saveError = saveRefusal;
             }
 
             public long Length { get; private set; }
@@ -162,14 +168,17 @@ namespace HerdPS.Files
             /// <summary>The content if it was within the cap, else null.</summary>
             public byte[]? Kept() => _kept?.ToArray();
 
-            /// <summary>Moves the local copy into place; returns an error message or null.</summary>
-            public string? Save(bool overwrite)
+            /// <summary>
+            /// Moves the local copy into place with the remote file's permission bits (<paramref name="remoteMode"/>,
+            /// masked by the umask; 0600 when unknown); returns an error message or null.
+            /// </summary>
+            public string? Save(bool overwrite, int? remoteMode)
             {
                 if (_saveError != null) return _saveError;
                 try
                 {
                     _copy ??= LocalCopy.Begin(_options.SaveDirectory!, _hostName, _remotePath, overwrite); // an empty file
-                    _copy.Commit(overwrite);
+                    _copy.Commit(overwrite, remoteMode);
                     SavedPath = _copy.FinalPath;
                     return null;
                 }

@@ -93,12 +93,21 @@ namespace HerdPS.Files
             options ??= new FilePullOptions();
             LocalCopy.RemoteBaseName(remotePath);
             var root = Path.GetFullPath(localDirectory);
-            // A local copy that exists is skipped before anything is read (unless forced).
+            // Hosts whose copies would land on one local path are refused before anything is read, each naming the
+            // others; a local copy that exists is skipped (unless forced).
+            var collisions = LocalCopy.Collisions(root, target.Hosts.Select(h => h.Name), remotePath);
             var toRun = new List<Inventory.FleetHost>();
             foreach (var host in target.Hosts)
             {
                 var local = LocalCopy.PathFor(root, host.Name, remotePath);
-                if (!options.Force && File.Exists(local))
+                if (collisions.TryGetValue(host.Name, out var collision))
+                    yield return new FileTransferResult
+                    {
+                        HostName = host.Name, Direction = FileTransferDirection.Pull, LocalPath = local, RemotePath = remotePath,
+                        Status = FileTransferStatus.Failed, ErrorMessage = collision,
+                        Groups = host.Groups.ToArray(), Tags = host.Tags.ToArray(),
+                    };
+                else if (!options.Force && File.Exists(local))
                     yield return new FileTransferResult
                     {
                         HostName = host.Name, Direction = FileTransferDirection.Pull, LocalPath = local, RemotePath = remotePath,
@@ -136,7 +145,7 @@ namespace HerdPS.Files
                         }
                         else
                         {
-                            var error = read.Save(options.Force);
+                            var error = read.Save(options.Force, RemoteFileScripts.ReportedMode(r.StdErr));
                             if (error != null) { result.Status = FileTransferStatus.Failed; result.ErrorMessage = "could not write the local copy: " + error; }
                             else if (remoteSha == null) result.ErrorMessage = "copied, but the host has no sha256sum or shasum to verify with";
                         }

@@ -34,6 +34,9 @@ namespace HerdPS.Files
         /// <summary>Prefix of the stderr line that carries the remote SHA-256 of the file.</summary>
         public const string Sha256Marker = "herd-sha256:";
 
+        /// <summary>Prefix of the stderr line that carries the remote file's permission bits in octal.</summary>
+        public const string ModeMarker = "herd-mode:";
+
         // Sets p from $1 ("./" before a leading dash) and, for a path that doesn't exist, tells a missing file from
         // one hidden behind a directory we may not search (-e is false in both cases).
         private const string Prelude = @"p=$1
@@ -52,13 +55,15 @@ hash_of() { { sha256sum 2>/dev/null || shasum -a 256 2>/dev/null; } <""$1"" | { 
 
         /// <summary>
         /// Reads one file: $1 = path, $2 = 1 to report the remote SHA-256 afterwards (pull verifies with it).
-        /// Only regular files are read (a FIFO or device would never end).
+        /// Only regular files are read (a FIFO or device would never end). Afterwards it reports the file's
+        /// permission bits (GNU, BusyBox or BSD stat), so a local copy is never more open than the remote file.
         /// </summary>
         internal const string ReadScript = Prelude + @"if [ -d ""$p"" ]; then echo ""is a directory"" >&2; exit 71; fi
 if [ ! -e ""$p"" ]; then denied_or_missing; fi
 if [ ! -f ""$p"" ]; then echo ""not a regular file"" >&2; exit 73; fi
 if [ ! -r ""$p"" ]; then echo ""permission denied"" >&2; exit 72; fi
 cat -- ""$p"" || exit 74
+m=$(stat -c %a -- ""$p"" 2>/dev/null || stat -f %Lp -- ""$p"" 2>/dev/null) && printf '\nherd-mode:%s\n' ""$m"" >&2
 if [ ""$2"" = 1 ]; then h=$(hash_of ""$p""); [ -n ""$h"" ] && printf '\nherd-sha256:%s\n' ""$h"" >&2; fi
 exit 0
 ";
@@ -134,14 +139,39 @@ exit 0
             return ShellQuote.Single(remotePath);
         }
 
-        /// <summary>The SHA-256 the script reported as the last line of stderr, or null.</summary>
+        /// <summary>The SHA-256 the script reported at the end of stderr, or null.</summary>
         internal static string? ReportedSha256(string stderr)
         {
-            var lines = stderr.TrimEnd('\n').Split('\n');
-            var last = lines[lines.Length - 1];
-            if (!last.StartsWith(Sha256Marker, StringComparison.Ordinal)) return null;
-            var hex = last.Substring(Sha256Marker.Length).Trim();
-            return Regex.IsMatch(hex, "^[0-9a-f]{64}$") ? hex : null;
+            var hex = Reported(stderr, Sha256Marker);
+            return hex != null && Regex.IsMatch(hex, "^[0-9a-f]{64}$") ? hex : null;
+        }
+
+        /// <summary>
+        /// The remote file's permission bits (0777 at most: setuid, setgid and sticky bits are never copied) as the
+        /// read script reported them at the end of stderr, or null when the host had no stat that could tell.
+        /// </summary>
+        internal static int? ReportedMode(string stderr)
+        {
+            var octal = Reported(stderr, ModeMarker);
+            if (octal == null || !Regex.IsMatch(octal, "^[0-7]{1,4}$")) return null;
+            return Convert.ToInt32(octal, 8) & 0x1FF;
+        }
+
+        /// <summary>
+        /// A value from the script's trailing report lines: the marker lines (and the blank lines between them)
+        /// at the very end of stderr, after anything a failing tool printed. Null when absent.
+        /// </summary>
+        private static string? Reported(string stderr, string marker)
+        {
+            var lines = stderr.Replace("\r\n", "\n").Split('\n');
+            for (var i = lines.Length - 1; i >= 0; i--)
+            {
+                var line = lines[i];
+                if (line.Trim().Length == 0) continue;
+                if (line.StartsWith(marker, StringComparison.Ordinal)) return line.Substring(marker.Length).Trim();
+                if (!line.StartsWith(Sha256Marker, StringComparison.Ordinal) && !line.StartsWith(ModeMarker, StringComparison.Ordinal)) return null;
+            }
+            return null;
         }
 
         /// <summary>stderr without the script's own trailing report line, for error messages.</summary>
@@ -150,7 +180,7 @@ exit 0
             var lines = stderr.Replace("\r\n", "\n").Split('\n');
             var kept = new System.Collections.Generic.List<string>();
             foreach (var l in lines)
-                if (l.Trim().Length > 0 && !l.StartsWith(Sha256Marker, StringComparison.Ordinal)) kept.Add(l.Trim());
+                if (l.Trim().Length > 0 && !l.StartsWith(Sha256Marker, StringComparison.Ordinal) && !l.StartsWith(ModeMarker, StringComparison.Ordinal)) kept.Add(l.Trim());
             return string.Join("; ", kept);
         }
 

@@ -111,8 +111,8 @@ namespace HerdPS.History
         }
 
         /// <summary>After <see cref="Complete"/>: the warning to give when recording failed mid-run (the results are all there); else null.</summary>
-        public string? FailureWarning => _recorder?.Failure is Exception e
-            ? $"this run was not fully recorded in the history ({_recorder.DatabasePath}): {e.Message}"
+        public string? FailureWarning => _recorder?.FailureSummary is string summary
+            ? $"this run was not fully recorded in the history ({_recorder.DatabasePath}): {summary}"
             : null;
 
         /// <summary>Hosts of the reference run that are not in this one, as a warning; null when there are none.</summary>

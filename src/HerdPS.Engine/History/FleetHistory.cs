@@ -137,7 +137,7 @@ namespace HerdPS.History
     }
 
     /// <summary>No run with this id in the history. An ArgumentException: the caller asked for something that isn't there.</summary>
-    public sealed class HistoryRunNotFoundException : ArgumentException
+    public sealed class HistoryRunNotFoundException : ArgumentException, IFleetErrorSource
     {
         public HistoryRunNotFoundException(long runId, string databasePath)
             : base($"no run {runId} in the history {databasePath} (never recorded, or pruned by retention)")
@@ -148,5 +148,9 @@ namespace HerdPS.History
 
         public long RunId { get; }
         public string DatabasePath { get; }
+
+        public FleetErrorInfo ToErrorInfo() =>
+            new FleetErrorInfo(FleetErrorRecords.HistoryRunNotFound, "ObjectNotFound", this, RunId)
+            { RecommendedAction = "List the recorded runs with Get-FleetHistory; runs older than the retention (30 days by default) are pruned." };
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using HerdPS.Execution;
 
 namespace HerdPS.History
 {
@@ -7,7 +8,7 @@ namespace HerdPS.History
     /// or held busy by another process for too long. The message names the file and says what to do, because
     /// the person reading it is usually looking at a scheduled task's log, not at this code.
     /// </summary>
-    public sealed class HistoryException : Exception
+    public sealed class HistoryException : Exception, IFleetErrorSource
     {
         public HistoryException(string path, string message, Exception? inner = null)
             : base($"{path}: {message}", inner)
@@ -21,5 +22,9 @@ namespace HerdPS.History
 
         /// <summary>The message without the file name prefix.</summary>
         public string Reason { get; }
+
+        public FleetErrorInfo ToErrorInfo() =>
+            new FleetErrorInfo(FleetErrorRecords.HistoryUnusable, "ResourceUnavailable", this, DatabasePath)
+            { RecommendedAction = "See 'When the history can't be used' in docs/history.md; use -NoHistory to run without recording, or -HistoryPath for another file." };
     }
 }

@@ -22,6 +22,7 @@ namespace HerdPS.History
         private readonly object _gate = new object();
         private HistoryRun? _run;
         private bool _finished;
+        private int _given, _written;
 
         private HistoryRecorder(HistoryRun run, string databasePath)
         {
@@ -56,6 +57,24 @@ namespace HerdPS.History
         /// <summary>Why recording stopped before the run was complete; null while all is well.</summary>
         public Exception? Failure { get; private set; }
 
+        /// <summary>
+        /// After a failure: the sentence a front end warns with. It names the cause (for a full disk, "no space left
+        /// on device" and the file) and how the run stands in the history: unfinished, with the results whose batch
+        /// was written whole before the failure (a batch is one transaction; none is ever half there).
+        /// </summary>
+        public string? FailureSummary
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    if (Failure == null) return null;
+                    var reason = Failure is HistoryException h ? h.Reason : Failure.Message;
+                    return $"{reason.TrimEnd('.')}. Run {RunId} stays in the history as unfinished, with {_written} of {_given} host result{(_given == 1 ? "" : "s")}.";
+                }
+            }
+        }
+
         /// <summary>True when every result given so far is recorded (or buffered to be) and no failure occurred.</summary>
         public bool IsRecording => _run != null;
 
@@ -65,6 +84,7 @@ namespace HerdPS.History
             if (result == null) throw new ArgumentNullException(nameof(result));
             lock (_gate)
             {
+                _given++;
                 if (_run == null) return;
                 try { _run.Add(result); }
                 catch (Exception e) when (IsHistoryFailure(e)) { Stop(e); }
@@ -135,6 +155,7 @@ namespace HerdPS.History
             _run = null;
             try { run?.Dispose(); }
             catch (Exception) { /* the same failure again; the first one is what the user is told */ }
+            if (run != null) _written = run.WrittenCount;
         }
 
         /// <summary>Abandons the run unless it was completed.</summary>

@@ -33,6 +33,9 @@ namespace HerdPS.History
         /// <summary>The run's id in the history: what <c>herd history show</c> and <c>Get-FleetHistory -Id</c> take.</summary>
         public long Id { get; }
 
+        /// <summary>How many results are on disk (committed with their batch); the rest are buffered or were lost with a failed batch.</summary>
+        public int WrittenCount { get; private set; }
+
         /// <summary>Records one host's result. It is on disk once its batch is written, at the latest at <see cref="Complete"/>.</summary>
         public void Add(FleetResult result)
         {
@@ -83,14 +86,21 @@ namespace HerdPS.History
             {
                 if (_completed) return;
                 _completed = true;
-                if (_pending.Count > 0) _store.WriteResults(Id, _pending, _counts, finishedUtc: null);
+                if (_pending.Count > 0)
+                {
+                    _store.WriteResults(Id, _pending, _counts, finishedUtc: null);
+                    WrittenCount += _pending.Count;
+                    _pending.Clear();
+                }
             }
         }
 
         private void WritePending(DateTime? finishedUtc)
         {
-            // If the write throws, the batch stays pending and goes with the next one.
+            // If the write throws, the batch stays pending and goes with the next one. A batch is one transaction:
+            // it is on disk whole, with the run's counts, or not at all.
             _store.WriteResults(Id, _pending, _counts, finishedUtc);
+            WrittenCount += _pending.Count;
             _pending.Clear();
             _pendingChars = 0;
         }

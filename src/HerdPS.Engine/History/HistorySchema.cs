@@ -96,14 +96,14 @@ namespace HerdPS.History
         internal static void Migrate(SqliteConnection connection, string path)
         {
             // The common case, an up-to-date database, needs only a read.
-            using (var transaction = connection.BeginTransaction(deferred: true))
+            using (var transaction = new HistoryTransaction(connection, deferred: true))
             {
                 if (CheckUsable(connection, transaction, path) == CurrentVersion) return;
             }
 
             foreach (var migration in Migrations)
             {
-                using (var transaction = connection.BeginTransaction(deferred: false))
+                using (var transaction = new HistoryTransaction(connection, deferred: false))
                 {
                     // Read again under the write lock: another process may have migrated while we waited.
                     if (CheckUsable(connection, transaction, path) >= migration.Version) continue;

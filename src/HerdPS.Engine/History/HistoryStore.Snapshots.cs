@@ -21,7 +21,7 @@ namespace HerdPS.History
             if (snapshot == null) throw new ArgumentNullException(nameof(snapshot));
             long id = Execute(connection =>
             {
-                using (var transaction = connection.BeginTransaction(deferred: false))
+                using (var transaction = new HistoryTransaction(connection, deferred: false))
                 {
                     long newId;
                     using (var insert = connection.CreateCommand())
@@ -158,7 +158,7 @@ namespace HerdPS.History
         /// <summary>Deletes a snapshot and its hosts; false if there was none.</summary>
         public bool DeleteSnapshot(long id) => Execute(connection =>
         {
-            using (var transaction = connection.BeginTransaction(deferred: false))
+            using (var transaction = new HistoryTransaction(connection, deferred: false))
             using (var delete = connection.CreateCommand())
             {
                 delete.Transaction = transaction;

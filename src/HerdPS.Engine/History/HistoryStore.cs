@@ -63,8 +63,8 @@ namespace HerdPS.History
             string? folder = Path.GetDirectoryName(fullPath);
             try
             {
-                if (!string.IsNullOrEmpty(folder)) OwnerOnlyAccess.CreateDirectory(folder!);
-                OwnerOnlyAccess.CreateFile(fullPath);
+                if (!string.IsNullOrEmpty(folder)) OwnerOnlyAccess.PrepareFolder(fullPath, folder!);
+                OwnerOnlyAccess.PrepareFile(fullPath);
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
@@ -114,7 +114,7 @@ namespace HerdPS.History
 
             long id = Execute(connection =>
             {
-                using (var transaction = connection.BeginTransaction(deferred: false))
+                using (var transaction = new HistoryTransaction(connection, deferred: false))
                 using (var insert = connection.CreateCommand())
                 {
                     insert.Transaction = transaction;
@@ -144,7 +144,7 @@ namespace HerdPS.History
         internal void WriteResults(long runId, IReadOnlyList<FleetResult> batch, HistoryRun.Counts counts, DateTime? finishedUtc)
             => Execute(connection =>
             {
-                using (var transaction = connection.BeginTransaction(deferred: false))
+                using (var transaction = new HistoryTransaction(connection, deferred: false))
                 {
                     if (batch.Count > 0) InsertResults(connection, transaction, runId, batch);
                     using (var update = connection.CreateCommand())
@@ -440,7 +440,7 @@ namespace HerdPS.History
             if (retention < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(retention), "Retention can't be negative.");
             return Execute(connection =>
             {
-                using (var transaction = connection.BeginTransaction(deferred: false))
+                using (var transaction = new HistoryTransaction(connection, deferred: false))
                 {
                     int deleted = DeleteRunsStartedBefore(connection, transaction, Cutoff(HistoryTime.ToUtc(nowUtc), retention));
                     transaction.Commit();
@@ -457,7 +457,7 @@ namespace HerdPS.History
         private void CheckAndPruneIfDue(SqliteConnection connection)
         {
             DateTime now = HistoryTime.ToUtc(_options.UtcNow());
-            using (var transaction = connection.BeginTransaction(deferred: false))
+            using (var transaction = new HistoryTransaction(connection, deferred: false))
             {
                 bool checkDue = IsDue(connection, transaction, LastCheckKey, now);
                 bool pruneDue = _options.Retention.HasValue && IsDue(connection, transaction, LastPruneKey, now);

@@ -88,7 +88,7 @@ namespace HerdPS.History
     }
 
     /// <summary>No snapshot with this id in the history. An ArgumentException: the caller asked for something that isn't there.</summary>
-    public sealed class SnapshotNotFoundException : ArgumentException
+    public sealed class SnapshotNotFoundException : ArgumentException, IFleetErrorSource
     {
         public SnapshotNotFoundException(long snapshotId, string databasePath)
             : base($"there is no snapshot {snapshotId} in the history {databasePath} (see Get-FleetSnapshot -List or herd snapshot list)")
@@ -99,5 +99,9 @@ namespace HerdPS.History
 
         public long SnapshotId { get; }
         public string DatabasePath { get; }
+
+        public FleetErrorInfo ToErrorInfo() =>
+            new FleetErrorInfo(FleetErrorRecords.SnapshotNotFound, "ObjectNotFound", this, SnapshotId)
+            { RecommendedAction = "List the stored snapshots with Get-FleetSnapshot -List (or herd snapshot list)." };
     }
 }

@@ -15,7 +15,10 @@ namespace HerdPS.History
     /// </summary>
     internal static class SqliteRetry
     {
-        private const int SqliteBusy = 5, SqliteLocked = 6, SqliteCorrupt = 11, SqliteFull = 13, SqliteNotADatabase = 26;
+        private const int SqliteBusy = 5, SqliteLocked = 6, SqliteIoError = 10, SqliteCorrupt = 11, SqliteFull = 13, SqliteCantOpen = 14, SqliteNotADatabase = 26;
+
+        /// <summary>Less free space than this where the database lives, after a write failed, means the disk is full.</summary>
+        private const long FullBelowBytes = 1024 * 1024;
 
         [ThreadStatic] private static Random? _jitter;
 
@@ -50,6 +53,14 @@ namespace HerdPS.History
 
         internal static HistoryException Translate(string path, TimeSpan busyTimeout, SqliteException e)
         {
+            // A full disk shows up as "database or disk is full", or as a bare "disk I/O error" when the -shm or
+            // -wal file can't grow: name the real cause, the file, and what to do.
+            if ((e.SqliteErrorCode == SqliteFull || e.SqliteErrorCode == SqliteIoError || e.SqliteErrorCode == SqliteCantOpen)
+                && FreeBytes(path) is long free && free < FullBelowBytes)
+                return new HistoryException(path,
+                    $"no space left on device: the disk holding the history database is full ({FormatBytes(free)} free in " +
+                    $"{System.IO.Path.GetDirectoryName(path)}; SQLite said: {e.Message.TrimEnd('.')}). Free some space there, record elsewhere " +
+                    "(--history / -HistoryPath, or $HERD_HISTORY), or run with --no-history / -NoHistory.", e);
             switch (e.SqliteErrorCode)
             {
                 case SqliteBusy:
@@ -66,6 +77,25 @@ namespace HerdPS.History
                     return new HistoryException(path, $"the history database failed: {e.Message}", e);
             }
         }
+
+        /// <summary>Free space on the file system holding <paramref name="path"/> for this user (root may use the reserved blocks too); null if unknown.</summary>
+        private static long? FreeBytes(string path)
+        {
+            try
+            {
+                var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+                if (string.IsNullOrEmpty(folder)) return null;
+                var drive = new System.IO.DriveInfo(folder!);
+                var root = !Transport.PrivateDirectory.IsWindows && Transport.UnixFiles.EffectiveUserId == 0;
+                return root ? drive.TotalFreeSpace : drive.AvailableFreeSpace;
+            }
+            catch (Exception)
+            {
+                return null; // no answer is not a reason to claim the disk is full
+            }
+        }
+
+        private static string FormatBytes(long bytes) => bytes < 1024 ? $"{bytes} bytes" : $"{bytes / 1024} KiB";
 
         internal static HistoryException Damaged(string path, string detail, Exception? inner = null)
             => new HistoryException(path,

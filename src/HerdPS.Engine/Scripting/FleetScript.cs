@@ -166,7 +166,7 @@ namespace HerdPS.Scripting
     /// A script that can't be used as written: the message names the file (or built-in / recipe), line and column,
     /// and what was expected. Nothing runs after one of these (herd exits 2).
     /// </summary>
-    public sealed class ScriptException : Exception
+    public sealed class ScriptException : Exception, Execution.IFleetErrorSource
     {
         public ScriptException(string message, string? source = null, int line = 0, int column = 0, Exception? inner = null)
             : base(Format(message, source, line, column), inner)
@@ -176,6 +176,10 @@ namespace HerdPS.Scripting
             Column = column;
             Reason = message;
         }
+
+        public Execution.FleetErrorInfo ToErrorInfo() =>
+            new Execution.FleetErrorInfo(Execution.FleetErrorRecords.ScriptInvalid, "InvalidData", this, ScriptSource)
+            { RecommendedAction = "Fix the script at the file, line and column named in the message (Get-FleetScript -Path checks a file without running it)." };
 
         /// <summary>The file or script name the error is in.</summary>
         public string? ScriptSource { get; }

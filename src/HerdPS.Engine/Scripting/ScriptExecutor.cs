@@ -582,13 +582,13 @@ namespace HerdPS.Scripting
                 {
                     Throttle = 1,
                     CommandTimeout = step.Timeout ?? _runOptions.CommandTimeout,
+                    HostTimeoutsApply = step.Timeout == null && _runOptions.HostTimeoutsApply,
                     ConnectTimeout = _runOptions.ConnectTimeout,
                     Retries = _runOptions.Retries,
                     RetryBaseDelay = _runOptions.RetryBaseDelay,
                     MaxOutputBytes = _runOptions.MaxOutputBytes,
                 };
-                var prepare = FleetEngine.WithHostTimeouts(step.Timeout != null ? new FleetCommandRequest { Timeout = step.Timeout } : _request,
-                    withPassword ? (h, invocation) => invocation.Stdin = Encoding.UTF8.GetBytes(_options.SudoPassword + "\n") : (Action<FleetHost, RemoteInvocation>?)null);
+                var prepare = withPassword ? (h, invocation) => invocation.Stdin = Encoding.UTF8.GetBytes(_options.SudoPassword + "\n") : (Action<FleetHost, RemoteInvocation>?)null;
                 await _throttle.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                 try
                 {

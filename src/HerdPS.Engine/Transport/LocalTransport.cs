@@ -9,10 +9,13 @@ namespace HerdPS.Transport
     /// <summary>
     /// Runs a command on this machine, without SSH, under the same result contract: <c>/bin/sh -c</c> on Unix,
     /// <c>cmd.exe /d /s /c</c> on Windows. It is the embedded default inventory and <c>transport: local</c>.
+    /// A stop sends TERM to the command's process group and, after the grace period, KILL.
     /// </summary>
     public sealed class LocalTransport : IFleetTransport
     {
-        public async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken cancellationToken)
+        public string Kind => TransportKinds.Local;
+
+        public async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop)
         {
             string file;
             IReadOnlyList<string> args;
@@ -29,14 +32,35 @@ namespace HerdPS.Transport
             var settings = new ChildProcessSettings
             {
                 OutputLimit = invocation.OutputLimit,
-                Timeout = invocation.Timeout,
                 StdinBytes = invocation.Stdin,
                 StdinSource = invocation.StdinSource,
                 OnStdOut = invocation.OnStdOut,
                 Spill = invocation.Spill,
+                OnStop = ChildStop.Terminate,
+                StopGrace = invocation.StopGrace,
             };
-            using var run = await ChildProcess.RunAsync(file, args, settings, cancellationToken).ConfigureAwait(false);
-            return TransportOutcome.FromChildProcess(run, invocation.Timeout, "", null);
+            using var run = await ChildProcess.RunAsync(file, args, settings, stop).ConfigureAwait(false);
+            var outcome = new TransportOutcome();
+            if (run.StoppedBeforeStart) outcome.End = AttemptEnd.NeverStarted;
+            else if (run.StartError != null)
+            {
+                outcome.End = AttemptEnd.NeverStarted;
+                outcome.ErrorKind = FleetErrorKind.TransportError;
+                outcome.ErrorMessage = run.StartError;
+            }
+            else if (run.Stopped)
+            {
+                outcome.End = AttemptEnd.EndedByUs;
+                outcome.EndedWith = run.KilledWith;
+                outcome.ExitCode = run.ExitCode;
+            }
+            else
+            {
+                outcome.End = AttemptEnd.Exited;
+                outcome.ExitCode = run.ExitCode;
+            }
+            outcome.TakeOutput(run);
+            return outcome;
         }
     }
 }

@@ -48,14 +48,30 @@ namespace HerdPS.Transport
         }
 
         /// <summary>
-        /// Watch for the remote wrapper's exit trailer (<see cref="RemoteCommand.ExitTrailerPrefix"/>) at the very
-        /// end of this stream: the last bytes are held back until the end, and a trailer found there is removed
-        /// from the output and hash and reported as <see cref="ReportedExitCode"/>.
+        /// Watch for the remote wrapper's markers (<see cref="RemoteCommand"/>): its start marker near the beginning
+        /// of this stream (the first bytes are held back until it is found or can no longer come), and its exit
+        /// trailer at the very end (the last bytes are held back until the end). Both are removed from the output
+        /// and the hash and reported as <see cref="SawStartMarker"/>, <see cref="ReportedExitCode"/> and
+        /// <see cref="ReportedStop"/>.
         /// </summary>
-        public bool ExpectExitTrailer { get; set; }
+        public bool ExpectWrapperMarkers { get; set; }
+
+        /// <summary>The wrapper started: the command was started (or about to be) on the host.</summary>
+        public bool SawStartMarker { get; private set; }
 
         /// <summary>The exit code the remote wrapper reported, or null when no trailer ended the stream.</summary>
         public int? ReportedExitCode { get; private set; }
+
+        /// <summary>How the wrapper ended the command when it was told to stop (None when it ended by itself).</summary>
+        public EndSignal ReportedStop { get; private set; }
+
+        // ssh's own messages (LogLevel=ERROR) may come before the wrapper's first line; past this many bytes without
+        // the marker, it is not coming.
+        private const int HeadWindow = 4096;
+        private static readonly byte[] StartMarkerBytes = Encoding.ASCII.GetBytes(RemoteCommand.StartMarker);
+        private byte[]? _head;
+        private int _headLength;
+        private bool _headDone;
 
         private const int TailWindow = 48;
         private readonly byte[] _tail = new byte[TailWindow * 2];
@@ -89,13 +105,69 @@ namespace HerdPS.Transport
             lock (_gate)
             {
                 if (_sealed) return;
-                if (!ExpectExitTrailer)
+                if (!ExpectWrapperMarkers)
                 {
                     Commit(buffer, 0, count);
                     return;
                 }
-                // Keep the last TailWindow bytes back; everything before them is final output.
-                var offset = 0;
+                if (!_headDone)
+                {
+                    AppendHead(buffer, count);
+                    return;
+                }
+                AppendTail(buffer, 0, count);
+            }
+        }
+
+        private void AppendHead(byte[] buffer, int count)
+        {
+            _head ??= new byte[HeadWindow + StartMarkerBytes.Length];
+            var offset = 0;
+            while (offset < count && !_headDone)
+            {
+                var take = Math.Min(count - offset, _head.Length - _headLength);
+                Buffer.BlockCopy(buffer, offset, _head, _headLength, take);
+                _headLength += take;
+                offset += take;
+                var at = IndexOf(_head, _headLength, StartMarkerBytes);
+                if (at >= 0)
+                {
+                    SawStartMarker = true;
+                    EndHead(at, StartMarkerBytes.Length);
+                }
+                else if (_headLength >= HeadWindow) EndHead(_headLength, 0);
+            }
+            if (offset < count) AppendTail(buffer, offset, count - offset);
+        }
+
+        /// <summary>Passes the held-back head on, without the <paramref name="skip"/> marker bytes at <paramref name="at"/>.</summary>
+        private void EndHead(int at, int skip)
+        {
+            _headDone = true;
+            var head = _head!;
+            var length = _headLength;
+            _head = null;
+            _headLength = 0;
+            AppendTail(head, 0, at);
+            AppendTail(head, at + skip, length - at - skip);
+        }
+
+        private static int IndexOf(byte[] haystack, int length, byte[] needle)
+        {
+            for (var i = 0; i + needle.Length <= length; i++)
+            {
+                var j = 0;
+                while (j < needle.Length && haystack[i + j] == needle[j]) j++;
+                if (j == needle.Length) return i;
+            }
+            return -1;
+        }
+
+        /// <summary>Keeps the last TailWindow bytes back (they may be the trailer); everything before them is final output.</summary>
+        private void AppendTail(byte[] buffer, int offset, int count)
+        {
+            {
+                count += offset;
                 while (offset < count)
                 {
                     var take = Math.Min(count - offset, _tail.Length - _tailLength);
@@ -255,14 +327,15 @@ namespace HerdPS.Transport
         /// <summary>Takes the trailer off the held-back tail, if it is there, and commits the rest.</summary>
         private void FinishTail()
         {
+            if (ExpectWrapperMarkers && !_headDone && _head != null) EndHead(_headLength, 0);
+            _headDone = true;
             if (_tailLength == 0) return;
             var text = Encoding.ASCII.GetString(_tail, 0, _tailLength);
             var at = text.LastIndexOf(RemoteCommand.ExitTrailerPrefix, StringComparison.Ordinal);
-            if (at >= 0 && text.EndsWith("\n", StringComparison.Ordinal)
-                && int.TryParse(text.Substring(at + RemoteCommand.ExitTrailerPrefix.Length, text.Length - at - RemoteCommand.ExitTrailerPrefix.Length - 1),
-                    System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code))
+            if (at >= 0 && RemoteCommand.TryParseTrailer(text.Substring(at), out var code, out var stop))
             {
                 ReportedExitCode = code;
+                ReportedStop = stop;
                 Commit(_tail, 0, at);
             }
             else Commit(_tail, 0, _tailLength);

@@ -1,37 +1,88 @@
+using System;
+using System.Globalization;
+
 namespace HerdPS.Transport
 {
     /// <summary>
-    /// Builds the command string sent to the remote login shell.
+    /// The POSIX <c>sh</c> wrapper every SSH transport sends the command in, and the markers it writes on stderr.
     ///
-    /// Killing a local ssh client does not end the remote command: without a terminal, sshd gives it no hangup.
-    /// So the command runs under a small POSIX sh wrapper that keeps a watcher on the session's stdin (which we
-    /// hold open for the whole run): when our side goes away, for a timeout or Ctrl-C, stdin ends and the watcher
-    /// ends the session's whole process group (sshd makes each session its own group). The user's command still
-    /// runs under the user's login shell (<c>$SHELL -c</c>), with stdin from /dev/null, so it behaves as it would
-    /// under plain <c>ssh host 'command'</c>. Hosts without /bin/sh use <see cref="RemoteInvocation.Raw"/>.
+    /// Ending a local ssh client does not end the remote command: without a terminal, the server gives it no
+    /// hangup. So the wrapper runs the user's command under the login shell (<c>$SHELL -c</c>, stdin from
+    /// /dev/null) in a process group of its own (<c>setsid</c>, where the host has it), and watches the session's
+    /// stdin, which we hold open for the whole run. When we close it (the runner's timeout or Ctrl-C; or this side
+    /// died), the wrapper sends TERM to the command's group, waits the grace period for it to go, then sends KILL,
+    /// and reports which ended it. Its own group is left alone: on Dropbear the session shares its group with the
+    /// server process of the connection, which a group-wide TERM would kill along with every multiplexed session.
+    /// Hosts without /bin/sh use <see cref="RemoteInvocation.Raw"/>.
+    ///
+    /// On stderr the wrapper writes <see cref="StartMarker"/> before the command starts, so a stop or a lost
+    /// connection before it means the command never started (a retry is safe); and at the very end
+    /// <see cref="ExitTrailerPrefix"/>, the exit status and, after a stop, <c>,stopped=TERM</c> or
+    /// <c>,stopped=KILL</c>: ssh exits 255 both for its own failures and for a command's own <c>exit 255</c>, and a mux
+    /// client whose master lost the connection exits 255 without a word, so only the trailer says the command's
+    /// status. <see cref="OutputCapture"/> takes both markers off the output.
     /// </summary>
     public static class RemoteCommand
     {
-        // No single quotes inside: the script travels single-quoted. fd 3 keeps the real stdin for the watcher,
-        // because an asynchronous list in sh gets /dev/null as stdin unless told otherwise.
+        // No single quotes inside: the script travels single-quoted. $1 is the command, $2 the grace in tenths of a
+        // second. fd 3 keeps the real stdin for the watcher, because an asynchronous list in sh gets /dev/null as
+        // stdin unless told otherwise. The watcher tells the wrapper with USR1 (a trap with a handler, which the
+        // command does not inherit). "kill -0 $c" after wait tells a wait cut short by USR1 from the command's end.
+        // While the wrapper sleeps in the foreground the shell reaps the command, so the polling sees it go. The
+        // polling watches the command's own process, not its group: a group member that outlived its parent is an
+        // orphan only init reaps, and in a container that may take a while. Once the command is gone (or the grace
+        // is over), KILL sweeps whatever is left in its group; the report says TERM when the command itself went on TERM.
+        // kill takes "-SIG -pgid" (no "--": dash and BusyBox read it as a pid).
         internal const string WrapperScript =
-            "exec 3<&0; \"${SHELL:-/bin/sh}\" -c \"$1\" </dev/null 3<&- & c=$!; " +
-            "{ while read -r x <&3; do :; done; kill -TERM 0; } & w=$!; exec 3<&-; " +
-            "wait $c; s=$?; kill $w 2>/dev/null; printf \"\\036herd:exit=%d\\n\" $s >&2; exit $s";
+            "trap \"q=1\" USR1; printf \"\\036herd:start\\n\" >&2; exec 3<&0; " +
+            "if command -v setsid >/dev/null 2>&1; then setsid \"${SHELL:-/bin/sh}\" -c \"$1\" </dev/null 3<&- & c=$!; g=-$c; " +
+            "else \"${SHELL:-/bin/sh}\" -c \"$1\" </dev/null 3<&- & c=$!; g=$c; fi; " +
+            "{ while read -r x <&3; do :; done; kill -USR1 $$; } 2>/dev/null & w=$!; exec 3<&-; " +
+            "wait $c; s=$?; e=; " +
+            "if [ -n \"$q\" ] && kill -0 $c 2>/dev/null; then e=TERM; kill -TERM $g 2>/dev/null; n=0; " +
+            "while kill -0 $c 2>/dev/null && [ $n -lt $2 ]; do if sleep 0.1 2>/dev/null; then n=$((n+1)); else sleep 1; n=$((n+10)); fi; done; " +
+            "if kill -0 $c 2>/dev/null; then e=KILL; fi; kill -KILL $g 2>/dev/null; wait $c; s=$?; fi; " +
+            "kill $w 2>/dev/null; printf \"\\036herd:exit=%d%s\\n\" $s \"${e:+,stopped=$e}\" >&2; exit $s";
 
-        /// <summary>
-        /// The wrapper ends stderr with this, then the exit code and a newline. ssh exits 255 both for its own
-        /// failures and when a remote command does; a mux client whose master lost the connection exits 255
-        /// without a word. The trailer tells them apart: no trailer means the command never reported an exit.
-        /// </summary>
+        /// <summary>The wrapper's first line on stderr, before the command starts.</summary>
+        public const string StartMarker = "\u001eherd:start\n";
+
+        /// <summary>The wrapper ends stderr with this, the exit status, optionally <c>,stopped=TERM|KILL</c>, and a newline.</summary>
         public const string ExitTrailerPrefix = "\u001eherd:exit=";
 
         /// <summary>
         /// The remote command string. <c>exec</c> lets the wrapper replace the login shell instead of running as
         /// its child: one process fewer per command (bench/results.md measured the wrapper's cost).
         /// </summary>
-        public static string Wrap(string command) =>
-            "exec /bin/sh -c " + ShellQuote.Single(WrapperScript) + " herd " + ShellQuote.Single(command);
+        public static string Wrap(string command, TimeSpan? stopGrace = null)
+        {
+            var tenths = Math.Max(1, (int)Math.Ceiling((stopGrace ?? RemoteInvocation.DefaultStopGrace).TotalMilliseconds / 100));
+            return "exec /bin/sh -c " + ShellQuote.Single(WrapperScript) + " herd " + ShellQuote.Single(command) + " " + tenths.ToString(CultureInfo.InvariantCulture);
+        }
+
+        /// <summary>
+        /// Reads a trailer line (from <see cref="ExitTrailerPrefix"/> to its newline, both included): the exit status
+        /// and how a stop ended it. False when the text is not exactly a trailer.
+        /// </summary>
+        public static bool TryParseTrailer(string line, out int exitCode, out EndSignal stoppedWith)
+        {
+            exitCode = 0;
+            stoppedWith = EndSignal.None;
+            if (!line.StartsWith(ExitTrailerPrefix, StringComparison.Ordinal) || !line.EndsWith("\n", StringComparison.Ordinal)) return false;
+            var body = line.Substring(ExitTrailerPrefix.Length, line.Length - ExitTrailerPrefix.Length - 1);
+            var comma = body.IndexOf(',');
+            if (comma >= 0)
+            {
+                switch (body.Substring(comma + 1))
+                {
+                    case "stopped=TERM": stoppedWith = EndSignal.Terminate; break;
+                    case "stopped=KILL": stoppedWith = EndSignal.Kill; break;
+                    default: return false;
+                }
+                body = body.Substring(0, comma);
+            }
+            return int.TryParse(body, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out exitCode);
+        }
     }
 
     /// <summary>POSIX shell quoting: the one way a string is passed to a remote shell as exactly one word.</summary>

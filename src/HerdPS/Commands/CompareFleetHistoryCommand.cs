@@ -31,7 +31,7 @@ namespace HerdPS.Commands
             RunDifference difference;
             try
             {
-                using var store = FleetHistory.OpenForReading(HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null);
+                using var store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForReading(HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null));
                 difference = FleetHistory.CompareRuns(store, ReferenceRun, DifferenceRun);
             }
             catch (Exception e) when (e is HistoryException || e is ArgumentException)

@@ -47,7 +47,7 @@ namespace HerdPS.Commands
                 diff = SnapshotComparison.Compare(ReferenceSnapshot!, DifferenceSnapshot!, DiskThresholdPoints);
             else
             {
-                using var store = FleetHistory.OpenForReading(HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null);
+                using var store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForReading(HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null));
                 diff = SnapshotHistory.Compare(store, ReferenceId, DifferenceId, DiskThresholdPoints);
             }
             foreach (var host in SnapshotHistory.Narrow(diff, hosts)) WriteObject(host);

@@ -79,7 +79,7 @@ namespace HerdPS.Commands
         /// <summary>Resolves the selection, reporting the engine's notice (e.g. "no inventory found") as a warning.</summary>
         protected FleetTarget Resolve(FleetCommandRequest request)
         {
-            var target = FleetEngine.Resolve(request);
+            var target = EngineNotices.WarnAbout(this, () => FleetEngine.Resolve(request));
             if (target.Notice != null) WriteWarning(target.Notice);
             if (request.Insecure) WriteWarning(FleetCommandRequest.InsecureWarning);
             WriteVerbose($"Inventory: {target.Inventory.SourcePath ?? "(built-in: this machine)"}; selection '{request.Selection}' matched {target.Hosts.Count} host(s).");

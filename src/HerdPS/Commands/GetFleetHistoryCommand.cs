@@ -43,7 +43,7 @@ namespace HerdPS.Commands
             HistoryStore store;
             try
             {
-                store = FleetHistory.OpenForReading(HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null);
+                store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForReading(HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null));
             }
             catch (Exception e) when (e is HistoryException || e is ArgumentException)
             {

@@ -53,7 +53,7 @@ namespace HerdPS.Commands
             request.NoHistory = NoHistory.IsPresent;
             var target = Resolve(request);
             // Opened before anything runs: a history that can't be written stops the capture, never loses it afterwards.
-            using var store = FleetHistory.OpenForRun(request, target);
+            using var store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForRun(request, target));
             var captured = new ConcurrentQueue<HostSnapshot>();
             var wait = new PipelineWait(this, "Capturing a fleet snapshot", () =>
             {
@@ -69,7 +69,7 @@ namespace HerdPS.Commands
         private void GetStored(FleetCommandRequest request)
         {
             var hosts = SnapshotHistory.SelectedHostNames(request);
-            using var store = FleetHistory.OpenForReading(ResolvedHistoryPath);
+            using var store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForReading(ResolvedHistoryPath));
             foreach (var id in Id)
             {
                 // One unknown id among several is reported and the others still come back, as Get-Process -Id does.
@@ -81,7 +81,7 @@ namespace HerdPS.Commands
         private void ListStored(FleetCommandRequest request)
         {
             SnapshotHistory.RefuseSelectionForList(request);
-            using var store = FleetHistory.OpenForReading(ResolvedHistoryPath);
+            using var store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForReading(ResolvedHistoryPath));
             foreach (var record in store.ListSnapshots(MyInvocation.BoundParameters.ContainsKey(nameof(Last)) ? Last : (int?)null))
                 WriteObject(record);
         }

@@ -29,7 +29,7 @@ namespace HerdPS.Commands
             var target = Resolve(request);
             if (!ShouldProcess(FleetQueries.Describe(target), $"Run '{Command}'")) return;
             // Opened before any host is touched: a history that can't be used stops here (HistoryException), never runs unrecorded.
-            var recording = ExecRecording.Begin(request, target, Command, DiffLast.IsPresent);
+            var recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent));
             if (recording.NoReferenceNotice != null) WriteWarning(recording.NoReferenceNotice);
             else if (recording.Reference is HistoryRunRecord reference) WriteVerbose($"Comparing with {FleetHistory.RunLabel(reference)}.");
             if (AsJob)

@@ -46,7 +46,7 @@ namespace HerdPS.Commands
             var interval = WatchArguments.Interval(Bound(nameof(IntervalSec)) ? IntervalSec : (double?)null, Bound(nameof(Interval)) ? Interval : (TimeSpan?)null);
             var options = WatchArguments.Options(interval, Bound(nameof(Count)) ? Count : (int?)null);
             var target = Resolve(request);
-            using var history = FleetHistory.OpenForRun(request, target); // a history that can't be used stops here, before anything runs
+            using var history = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForRun(request, target)); // a history that can't be used stops here, before anything runs
             var progress = new ConcurrentQueue<FleetProgress>();
             var events = new ConcurrentQueue<WatchEvent>();
             var watcher = FleetWatcher.Create(target, Command, request, options, history, events.Enqueue, progress.Enqueue);

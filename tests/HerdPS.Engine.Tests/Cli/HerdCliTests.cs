@@ -25,7 +25,7 @@ namespace HerdPS.Tests.Cli
         private static readonly string[] ContractFields =
         {
             "hostName", "command", "status", "exitCode", "succeeded", "stdOut", "stdErr", "truncated", "startTime",
-            "duration", "attempts", "errorKind", "errorMessage", "outputHash", "groups", "tags",
+            "duration", "attempts", "transport", "errorKind", "errorMessage", "outputHash", "groups", "tags",
         };
 
         [Fact]
@@ -43,6 +43,7 @@ namespace HerdPS.Tests.Cli
                 Assert.Equal("Succeeded", root.GetProperty("status").GetString());
                 Assert.Equal(root.GetProperty("hostName").GetString() + "\n", root.GetProperty("stdOut").GetString());
                 Assert.Equal(0, root.GetProperty("exitCode").GetInt32());
+                Assert.Equal("openssh", root.GetProperty("transport").GetString());
                 Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("outputHash").GetString());
             }
         }
@@ -133,6 +134,77 @@ namespace HerdPS.Tests.Cli
             Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "ssh" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(10)));
             Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "sleep" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(15)));
         }
+
+        [Fact]
+        public async Task ACtrlCToTheWholeProcessGroupCancelsEveryHostInFlightAndRecordsThemSo()
+        {
+            // Issue 11: a real Ctrl-C reached every ssh child too, and most hosts were reported Unreachable ("may
+            // have run in part"). Now each ssh child has a process group of its own and herd ends them itself.
+            var sleep = Execution.LocalRunnerTests.UniqueSleep();
+            var hosts = _fleet.Hosts.Skip(140).Take(50).ToArray();
+            using var dir = new HerdPS.Tests.Inventory.TempDirectory();
+            var env = new Dictionary<string, string>(_env) { ["HERD_HISTORY"] = Path.Combine(dir.Path, "history.db") };
+            var (o, _) = await HerdProcess.InterruptGroupAsync(
+                Exec("-H", string.Join(",", hosts), "-T", "50", "--json", $"sleep {sleep}"), env, sleep, hosts.Length);
+            Assert.True(130 == o.ExitCode, $"exit {o.ExitCode}\n{o.StdOut}\n{o.StdErr}");
+            var lines = o.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Equal(hosts.OrderBy(h => h), lines.Select(l => l.GetProperty("hostName").GetString()).OrderBy(h => h));
+            Assert.All(lines, l => Assert.True("Cancelled" == l.GetProperty("status").GetString(),
+                $"{l.GetProperty("hostName")}: {l.GetProperty("status")} {l.GetProperty("errorMessage")}"));
+            Assert.All(lines, l => Assert.Equal("cancelled: the command was ended by SIGTERM", l.GetProperty("errorMessage").GetString()));
+            using (var store = HerdPS.History.FleetHistory.OpenForReading(env["HERD_HISTORY"]))
+            {
+                var run = Assert.Single(HerdPS.History.FleetHistory.GetRuns(store, new HerdPS.History.HistoryQuery()));
+                Assert.Equal(50, run.Results.Count);
+                Assert.All(run.Results, r => Assert.Equal(FleetStatus.Cancelled, r.Status));
+            }
+            Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "ssh" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(10)));
+            Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "sleep" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(15)));
+        }
+
+        [Fact]
+        public async Task ACtrlCWhileTheInventoryLoadsEndsHerdAtOnceWithNothingRun()
+        {
+            // Issue 11: SIGINT and SIGTERM were ignored while the inventory loaded. The inventory here is a named
+            // pipe we hold open without writing: herd stays in the middle of reading it until it is interrupted.
+            using var dir = new HerdPS.Tests.Inventory.TempDirectory();
+            var inv = Path.Combine(dir.Path, "inventory.yaml");
+            Assert.Equal(0, mkfifo(inv, 0x180));
+            foreach (var (signal, exit) in new[] { (2, 130), (15, 143) })
+            {
+                var psi = HerdProcess.StartInfo(new[] { "exec", "-i", inv, "--json", "true" }, _env);
+                psi.ArgumentList.Insert(0, psi.FileName);
+                psi.ArgumentList.Insert(0, "--default-signal=INT");
+                psi.FileName = "env";
+                using var p = System.Diagnostics.Process.Start(psi)!;
+                p.StandardInput.Close();
+                var stdout = p.StandardOutput.ReadToEndAsync();
+                var stderr = p.StandardError.ReadToEndAsync();
+                // Opening a pipe's write end without blocking succeeds only once a reader has it open: herd is loading.
+                int writer = -1;
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while ((writer = open(inv, 1 /* O_WRONLY */ | 0x800 /* O_NONBLOCK */)) < 0 && !p.HasExited && DateTime.UtcNow < deadline) await Task.Delay(10);
+                Assert.True(writer >= 0, "herd never opened the inventory");
+                try
+                {
+                    Assert.True(ProcessTable.Signal(p.Id, signal));
+                    using var cts = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(30));
+                    await p.WaitForExitAsync(cts.Token);
+                }
+                finally { close(writer); }
+                Assert.True(exit == p.ExitCode, $"signal {signal}: exit {p.ExitCode}\n{await stderr}");
+                Assert.Equal("", await stdout); // nothing ran
+            }
+        }
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        private static extern int mkfifo(string path, int mode);
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        private static extern int open(string path, int flags);
+
+        [System.Runtime.InteropServices.DllImport("libc")]
+        private static extern int close(int fd);
 
         [Fact]
         public async Task HostsAndTagsListTheInventory()

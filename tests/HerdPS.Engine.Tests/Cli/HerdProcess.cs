@@ -87,6 +87,42 @@ namespace HerdPS.Tests.Cli
             return new RawOutcome(p.ExitCode, stdout.ToArray(), stderr.ToArray());
         }
 
+        /// <summary>
+        /// A terminal's Ctrl-C: herd runs as the leader of a process group of its own (setsid, as a shell starts a
+        /// foreground job), and once <paramref name="expectedSleeps"/> remote sleeps carrying
+        /// <paramref name="sleepMarker"/> run, SIGINT goes to that whole group, herd and every child it left in its
+        /// group alike. Returns the outcome and how long herd took to exit after the signal.
+        /// </summary>
+        public static async Task<(Outcome Outcome, TimeSpan ExitAfterSignal)> InterruptGroupAsync(IEnumerable<string> args, IDictionary<string, string> env, string sleepMarker, int expectedSleeps)
+        {
+            var psi = StartInfo(args, env);
+            psi.ArgumentList.Insert(0, psi.FileName);
+            psi.ArgumentList.Insert(0, "--default-signal=INT");
+            psi.ArgumentList.Insert(0, "env");
+            psi.FileName = "setsid";
+            using var p = Process.Start(psi)!;
+            try
+            {
+                p.StandardInput.Close();
+                var stdout = p.StandardOutput.ReadToEndAsync();
+                var stderr = p.StandardError.ReadToEndAsync();
+                var deadline = DateTime.UtcNow.AddSeconds(120);
+                while (Fleet.ProcessTable.FindByCommandLine(sleepMarker).Count(x => x.Name == "sleep") < expectedSleeps && DateTime.UtcNow < deadline)
+                    await Task.Delay(50);
+                Assert.Equal(expectedSleeps, Fleet.ProcessTable.FindByCommandLine(sleepMarker).Count(x => x.Name == "sleep"));
+                var watch = Stopwatch.StartNew();
+                Assert.True(Fleet.ProcessTable.Signal(-p.Id, 2)); // setsid and env exec'd herd: its pid is the group's id
+                using var cts = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(60));
+                await p.WaitForExitAsync(cts.Token);
+                var elapsed = watch.Elapsed;
+                return (new Outcome(p.ExitCode, await stdout, await stderr), elapsed);
+            }
+            finally
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+            }
+        }
+
         public static async Task<Outcome> RunAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, TimeSpan? timeout = null)
         {
             using var p = Process.Start(StartInfo(args, env))!;

@@ -78,6 +78,38 @@ namespace HerdPS.Tests.Execution
         }
 
         [Fact]
+        public async Task ATimeoutSaysTheCommandWentOnSigterm()
+        {
+            var token = UniqueSleep();
+            var r = Assert.Single(await RunAll(LocalHosts(1), $"sleep {token}", new FleetRunOptions { CommandTimeout = TimeSpan.FromSeconds(1) }));
+            Assert.Equal(FleetStatus.TimedOut, r.Status);
+            Assert.Equal("the command ran longer than 1s and was ended by SIGTERM", r.ErrorMessage);
+            Assert.Equal("local", r.Transport);
+        }
+
+        [Fact]
+        public async Task ACommandThatIgnoresSigtermIsKilledAfterTheGracePeriodAndTheResultSaysSo()
+        {
+            var token = UniqueSleep();
+            var r = Assert.Single(await RunAll(LocalHosts(1), $"trap '' TERM HUP INT; sleep {token}",
+                new FleetRunOptions { CommandTimeout = TimeSpan.FromSeconds(1), StopGrace = TimeSpan.FromSeconds(1) }));
+            Assert.Equal(FleetStatus.TimedOut, r.Status);
+            Assert.Contains("SIGKILL", r.ErrorMessage);
+            Assert.Empty(Fleet.ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(token), TimeSpan.FromSeconds(10)));
+        }
+
+        [Fact]
+        public async Task AChildThatIgnoresSigtermGoesWithItsParentWhenTheParentEndsOnIt()
+        {
+            // The top process ends on TERM at once; a child of it ignores TERM and would outlive it.
+            var token = UniqueSleep();
+            var r = Assert.Single(await RunAll(LocalHosts(1), $"(trap '' TERM; sleep {token}) & wait",
+                new FleetRunOptions { CommandTimeout = TimeSpan.FromSeconds(1), StopGrace = TimeSpan.FromSeconds(30) }));
+            Assert.Equal(FleetStatus.TimedOut, r.Status);
+            Assert.Empty(Fleet.ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(token), TimeSpan.FromSeconds(10)));
+        }
+
+        [Fact]
         public async Task OutputIsCappedButHashedInFull()
         {
             var options = new FleetRunOptions { MaxOutputBytes = 1000 };

@@ -46,16 +46,27 @@ namespace HerdPS.Tests.History
             using var store = HistoryStore.Open(Path.Combine(dir.Path, "h.db"));
             using var cts = new CancellationTokenSource();
             using var recorder = HistoryRecorder.Begin(store, FleetHistory.ExecKind, "sleep", "all", DateTime.UtcNow);
-            var count = 0;
-            await foreach (var r in recorder.RecordAsync(Start(3, "sleep 30", cts.Token).ReadAllAsync(), cts.Token))
+            var started = Path.Combine(dir.Path, "started");
+            Directory.CreateDirectory(started);
+            // Cancelled mid-run: once every host's command has really started (each leaves a marker), not after it ends.
+            var cancelWhenStarted = Task.Run(async () =>
             {
-                count++;
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                while (Directory.GetFiles(started).Length < 3 && DateTime.UtcNow < deadline) await Task.Delay(10);
                 cts.Cancel();
-            }
-            cts.Cancel();
+            });
+            var results = new List<FleetResult>();
+            await foreach (var r in recorder.RecordAsync(Start(3, $"touch {started}/$$ && sleep 30", cts.Token).ReadAllAsync(), cts.Token))
+                results.Add(r);
+            await cancelWhenStarted;
+
+            Assert.Equal(3, Directory.GetFiles(started).Length);
+            Assert.Equal(3, results.Count);
+            Assert.All(results, r => Assert.Equal(FleetStatus.Cancelled, r.Status));
             var run = store.GetRun(recorder.RunId)!;
             Assert.False(run.IsComplete);
             Assert.Equal(3, run.HostCount);
+            Assert.Equal(results.Select(r => r.HostName).OrderBy(h => h, StringComparer.Ordinal), store.ReadResults(run.Id).Select(r => r.HostName));
             Assert.Null(store.FindLatestRun("sleep", "all")); // --diff-last never compares with it
         }
 

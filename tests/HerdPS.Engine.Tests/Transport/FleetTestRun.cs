@@ -8,6 +8,7 @@ using HerdPS.Execution;
 using HerdPS.Inventory;
 using HerdPS.Tests.Fleet;
 using HerdPS.Transport;
+using HerdPS.Transport.OpenSsh;
 
 namespace HerdPS.Tests.Transport
 {

@@ -6,6 +6,7 @@ using HerdPS.Execution;
 using HerdPS.Inventory;
 using HerdPS.Tests.Fleet;
 using HerdPS.Transport;
+using HerdPS.Transport.OpenSsh;
 
 namespace HerdPS.Tests.Transport
 {
@@ -148,6 +149,31 @@ namespace HerdPS.Tests.Transport
         }
 
         [Fact]
+        public async Task DisconnectDuringARunLetsItsCommandsFinishAndClosesTheMasterAfterwards()
+        {
+            using var t = new FleetTestRun(_fleet);
+            var host = _fleet.Hosts[15];
+            Assert.True((await t.RunOneAsync(host, "true")).Succeeded);
+            var master = Assert.Single(t.Masters());
+            // A command in flight on the master: it waits for a file the test creates once the disconnect is done.
+            var release = Path.Combine(_fleet.WorkDir, "release-" + Guid.NewGuid().ToString("N"));
+            var marker = Execution.LocalRunnerTests.UniqueSleep();
+            var run = new FleetRunner(t.Transport()).Start(FleetTestRun.Hosts(host),
+                $"while [ ! -e {release} ]; do sleep 0.05; done; echo finished {marker}", new FleetRunOptions());
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (ProcessTable.FindByCommandLine(marker).All(p => p.Name != "sh") && DateTime.UtcNow < deadline) await Task.Delay(20);
+            var closed = await ConnectionPool.For(t.ControlDirectory).DisconnectAllAsync("ssh", default);
+            Assert.True(Assert.Single(closed).Value);
+            Assert.Empty(ConnectionPool.For(t.ControlDirectory).Sockets()); // nothing new can join it
+            Assert.True(ProcessTable.IsAlive(master.Pid)); // but it still carries the running command
+            File.WriteAllText(release, "");
+            var r = await run.Results.ReadAsync();
+            Assert.True(r.Succeeded, $"{r.Status}: {r.ErrorMessage} {r.StdErr}");
+            Assert.Equal($"finished {marker}\n", r.StdOut);
+            Assert.Empty(ProcessTable.WaitUntilGone(p => p.Pid == master.Pid, TimeSpan.FromSeconds(15))); // and then it closes
+        }
+
+        [Fact]
         public async Task DisconnectingSelectedHostsClosesOnlyTheirMasters()
         {
             using var t = new FleetTestRun(_fleet);
@@ -171,8 +197,40 @@ namespace HerdPS.Tests.Transport
             var r = await t.RunOneAsync(_fleet.Hosts[7], $"sleep {sleep}; echo never", new FleetRunOptions { CommandTimeout = TimeSpan.FromSeconds(3) });
             Assert.Equal(FleetStatus.TimedOut, r.Status);
             Assert.Equal(FleetErrorKind.CommandTimeout, r.ErrorKind);
+            Assert.Equal("the command ran longer than 3s and was ended by SIGTERM", r.ErrorMessage);
+            Assert.Equal("openssh", r.Transport);
             // The sshd is on this machine, so the remote side's processes are in our process table.
             Assert.Empty(ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(sleep), TimeSpan.FromSeconds(15)));
+        }
+
+        [Fact]
+        public async Task ATimeoutEndsACommandThatIgnoresSigtermWithSigkillAndSaysSo()
+        {
+            using var t = new FleetTestRun(_fleet);
+            var sleep = Execution.LocalRunnerTests.UniqueSleep();
+            var r = await t.RunOneAsync(_fleet.Hosts[14], $"trap '' TERM HUP INT; sleep {sleep}; echo never",
+                new FleetRunOptions { CommandTimeout = TimeSpan.FromSeconds(2), StopGrace = TimeSpan.FromSeconds(1) });
+            Assert.Equal(FleetStatus.TimedOut, r.Status);
+            Assert.Equal("the command ran longer than 2s and was ended by SIGKILL (it was still running 1s after SIGTERM)", r.ErrorMessage);
+            Assert.Empty(ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(sleep), TimeSpan.FromSeconds(15)));
+            // The stop went through the session: the pooled master that carried it is still up for the next command.
+            Assert.True((await t.RunOneAsync(_fleet.Hosts[14], "true")).Succeeded);
+        }
+
+        [Fact]
+        public async Task AHostThatNeverConnectedBeforeTheTimeoutTimedOutConnectingAndNothingRan()
+        {
+            using var t = new FleetTestRun(_fleet);
+            var r = await t.RunOneAsync(_fleet.BlackholeHost, "true",
+                new FleetRunOptions { CommandTimeout = TimeSpan.FromSeconds(2), ConnectTimeout = TimeSpan.FromSeconds(30) });
+            Assert.Equal(FleetStatus.Unreachable, r.Status);
+            Assert.Equal(FleetErrorKind.ConnectTimeout, r.ErrorKind);
+            Assert.Null(r.ExitCode);
+            Assert.Equal("connecting to blackhole timed out: no session within the 2s timeout, so the command never started", r.ErrorMessage);
+            // Nothing ran, so a retry is safe and is made.
+            var retried = await t.RunOneAsync(_fleet.BlackholeHost, "true",
+                new FleetRunOptions { CommandTimeout = TimeSpan.FromSeconds(1), ConnectTimeout = TimeSpan.FromSeconds(30), Retries = 1, RetryBaseDelay = TimeSpan.FromMilliseconds(10) });
+            Assert.Equal(2, retried.Attempts);
         }
 
         [Fact]

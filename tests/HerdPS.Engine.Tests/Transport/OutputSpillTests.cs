@@ -129,39 +129,19 @@ namespace HerdPS.Tests.Transport
         [Fact]
         public void ADiskThatFillsMidOutputLosesNothingTheOutputComesBackIntoMemory()
         {
-            using var dir = new TempDirectory();
-            var mountPoint = Path.Combine(dir.Path, "small-disk");
-            Directory.CreateDirectory(mountPoint);
             // A real, really full file system: a 256 KiB tmpfs (root, as CI runs; the drift hosts need it too).
-            Run("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint);
-            try
-            {
-                var warnings = new List<string>();
-                var spill = new OutputSpill(Path.Combine(mountPoint, "spill"), threshold: 64 * 1024) { OnFailure = warnings.Add };
-                var data = Mixed(60000); // about 1.7 MiB: the disk fills part of the way through
-                using var capture = Capture(spill, data);
-                Assert.False(capture.IsSpilled);
-                Assert.Null(capture.TakeSpilled());
-                Assert.False(capture.Truncated);
-                Assert.Equal(Encoding.UTF8.GetString(data), capture.Text());
-                var warning = Assert.Single(warnings);
-                Assert.Contains("keeping it in memory", warning);
-                Assert.Contains("No space left", warning); // it failed mid-output, not at creation
-            }
-            finally
-            {
-                Run("umount", mountPoint);
-            }
-        }
-
-        private static void Run(string file, params string[] args)
-        {
-            var psi = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true };
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            using var p = System.Diagnostics.Process.Start(psi)!;
-            var err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, $"{file} {string.Join(" ", args)}: {err} (these tests run as root, as CI does)");
+            using var disk = new SmallDisk("256k");
+            var warnings = new List<string>();
+            var spill = new OutputSpill(Path.Combine(disk.Path, "spill"), threshold: 64 * 1024) { OnFailure = warnings.Add };
+            var data = Mixed(60000); // about 1.7 MiB: the disk fills part of the way through
+            using var capture = Capture(spill, data);
+            Assert.False(capture.IsSpilled);
+            Assert.Null(capture.TakeSpilled());
+            Assert.False(capture.Truncated);
+            Assert.Equal(Encoding.UTF8.GetString(data), capture.Text());
+            var warning = Assert.Single(warnings);
+            Assert.Contains("keeping it in memory", warning);
+            Assert.Contains("No space left", warning); // it failed mid-output, not at creation
         }
 
         [Fact]

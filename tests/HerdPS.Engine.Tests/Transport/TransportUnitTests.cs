@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text;
 using System.Threading.Tasks;
 using HerdPS.Transport;
+using HerdPS.Transport.OpenSsh;
 
 namespace HerdPS.Tests.Transport
 {
@@ -55,14 +56,72 @@ namespace HerdPS.Tests.Transport
             Assert.Null(SshErrorClassifier.Classify(1, "Permission denied (publickey).", "h")); // only 255 is ssh's
         }
 
-        [Fact]
-        public void WithTheWrapperA255WithoutTrailerIsALostConnectionAndWithOneIsTheCommands()
+        private static ChildProcessOutcome Run(string stderr, int exit, bool stopped = false)
         {
-            var lost = OpenSshTransport.ClassifyExit(255, () => "", reportedExit: null, raw: false, "h");
-            Assert.Equal(FleetErrorKind.TransportError, lost!.Kind);
-            Assert.False(lost.BeforeSession); // the command may have run: never retried
-            Assert.Null(OpenSshTransport.ClassifyExit(255, () => "Permission denied (publickey).", reportedExit: 255, raw: false, "h"));
-            Assert.Null(OpenSshTransport.ClassifyExit(255, () => "", reportedExit: null, raw: true, "h"));
+            var run = new ChildProcessOutcome(new OutputCapture(1 << 20), new OutputCapture(1 << 20) { ExpectWrapperMarkers = true })
+            {
+                ExitCode = exit,
+                Stopped = stopped,
+            };
+            var bytes = Encoding.UTF8.GetBytes(stderr);
+            run.StdErr.Append(bytes, bytes.Length);
+            run.StdErr.Seal();
+            return run;
+        }
+
+        [Fact]
+        public void TheWrappersMarkersSayWhetherTheCommandStartedExitedOrWasEnded()
+        {
+            using (var lost = Run(RemoteCommand.StartMarker, 255))
+            {
+                var o = OpenSshTransport.Read(lost, raw: false, "h");
+                Assert.Equal(AttemptEnd.ConnectionLost, o.End); // started, never reported: it may have run in part
+                Assert.False(o.Retryable);
+                Assert.Contains("may have run in part", o.ErrorMessage);
+            }
+            using (var own255 = Run(RemoteCommand.StartMarker + "Permission denied (publickey).\n" + RemoteCommand.ExitTrailerPrefix + "255\n", 255))
+            {
+                var o = OpenSshTransport.Read(own255, raw: false, "h");
+                Assert.Equal(AttemptEnd.Exited, o.End);
+                Assert.Equal(255, o.ExitCode);
+            }
+            using (var refused = Run("herdtest@127.0.0.1: Permission denied (publickey).\r\n", 255))
+            {
+                var o = OpenSshTransport.Read(refused, raw: false, "h");
+                Assert.Equal(AttemptEnd.NeverStarted, o.End);
+                Assert.Equal(FleetErrorKind.AuthenticationFailed, o.ErrorKind);
+            }
+            using (var closed = Run("Connection closed by 127.0.0.1 port 22\r\n", 255))
+            {
+                // Closed before the wrapper wrote its first line: nothing ran, so a retry is safe.
+                var o = OpenSshTransport.Read(closed, raw: false, "h");
+                Assert.Equal(AttemptEnd.NeverStarted, o.End);
+                Assert.True(o.Retryable);
+            }
+            using (var killed = Run(RemoteCommand.StartMarker + RemoteCommand.ExitTrailerPrefix + "137,stopped=KILL\n", 0, stopped: true))
+            {
+                var o = OpenSshTransport.Read(killed, raw: false, "h");
+                Assert.Equal(AttemptEnd.EndedByUs, o.End);
+                Assert.Equal(EndSignal.Kill, o.EndedWith);
+            }
+            using (var connecting = Run("", 255, stopped: true))
+                Assert.Equal(AttemptEnd.NeverStarted, OpenSshTransport.Read(connecting, raw: false, "h").End);
+            using (var unanswered = Run(RemoteCommand.StartMarker, 255, stopped: true))
+            {
+                var o = OpenSshTransport.Read(unanswered, raw: false, "h");
+                Assert.Equal(AttemptEnd.EndedByUs, o.End);
+                Assert.Equal(EndSignal.LocalSideOnly, o.EndedWith);
+            }
+        }
+
+        [Fact]
+        public void WithoutTheWrapperA255WithoutSshsWordsIsTheCommandsOwn()
+        {
+            using var raw = new ChildProcessOutcome(new OutputCapture(100), new OutputCapture(100)) { ExitCode = 255 };
+            raw.StdErr.Seal();
+            var o = OpenSshTransport.Read(raw, raw: true, "h");
+            Assert.Equal(AttemptEnd.Exited, o.End);
+            Assert.Equal(255, o.ExitCode);
         }
     }
 
@@ -70,7 +129,7 @@ namespace HerdPS.Tests.Transport
     {
         private static OutputCapture Capture(string text, bool trailer, int chunk = 7)
         {
-            var c = new OutputCapture(1 << 20) { ExpectExitTrailer = trailer };
+            var c = new OutputCapture(1 << 20) { ExpectWrapperMarkers = trailer };
             var bytes = Encoding.UTF8.GetBytes(text);
             for (var i = 0; i < bytes.Length; i += chunk)
             {
@@ -92,6 +151,19 @@ namespace HerdPS.Tests.Transport
         }
 
         [Fact]
+        public void TheStartMarkerIsTakenOffEvenAfterSshsOwnWordsAndAStopIsReported()
+        {
+            using var c = Capture("Warning: something\n" + RemoteCommand.StartMarker + "err\n" + RemoteCommand.ExitTrailerPrefix + "143,stopped=TERM\n", trailer: true, chunk: 3);
+            Assert.True(c.SawStartMarker);
+            Assert.Equal("Warning: something\nerr\n", c.Text());
+            Assert.Equal(143, c.ReportedExitCode);
+            Assert.Equal(EndSignal.Terminate, c.ReportedStop);
+            using var none = Capture("ssh: connect to host x port 22: Connection refused\n", trailer: true);
+            Assert.False(none.SawStartMarker);
+            Assert.Equal("ssh: connect to host x port 22: Connection refused\n", none.Text());
+        }
+
+        [Fact]
         public void WithoutATrailerEverythingIsKept()
         {
             using var c = Capture(new string('a', 500) + "\nend", trailer: true);
@@ -99,41 +171,104 @@ namespace HerdPS.Tests.Transport
             Assert.Null(c.ReportedExitCode);
         }
 
-        [Fact]
-        public void TheWrapperPrintsATrailerTheCaptureRecognises()
+    }
+
+    /// <summary>
+    /// The remote wrapper run by real shells, as a server would run it: dash (Debian's /bin/sh) and BusyBox sh
+    /// (routers, small boards), in a session of its own as sshd starts it, or sharing its group with its parent as
+    /// Dropbear starts it. Closing its stdin is what our ssh client does to stop it.
+    /// </summary>
+    public class RemoteWrapperTests
+    {
+        public static TheoryData<string, bool> Shells => new TheoryData<string, bool>
         {
-            // Run the wrapper as sshd would: in a session (and process group) of its own, with stdin held open
-            // by us. Its watcher ends the whole group when stdin closes, so it must never share ours.
-            var psi = new ProcessStartInfo("setsid", new[] { "/bin/sh", "-c", RemoteCommand.Wrap("echo out; echo err >&2; exit 4") })
+            { "dash", true }, { "dash", false }, { "busybox", true }, { "busybox", false },
+        };
+
+        private static Process Start(string shell, bool ownSession, string command, TimeSpan? grace = null)
+        {
+            var sh = shell == "busybox" ? Path.Combine(Fleet.DebianPackages.BusyBoxBin(), "sh") : "/bin/dash";
+            // sshd makes the session its own group; Dropbear leaves it in the group of the connection's server
+            // process, played here by a shell that leads the group, runs the wrapper as its child and says it survived.
+            var psi = new ProcessStartInfo("setsid")
             {
-                RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+                RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
             };
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            p.StandardInput.Close();
-            Assert.Equal(4, p.ExitCode);
-            using var c = Capture(err, trailer: true);
-            Assert.Equal("err\n", c.Text());
-            Assert.Equal(4, c.ReportedExitCode);
+            if (!ownSession) foreach (var a in new[] { "/bin/dash", "-c", "\"$@\"; echo \"server survived\"", "server" }) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add(sh);
+            foreach (var a in new[] { "-c", RemoteCommand.WrapperScript, "herd", command, ((int)(grace ?? TimeSpan.FromSeconds(1)).TotalMilliseconds / 100).ToString() })
+                psi.ArgumentList.Add(a);
+            psi.Environment["SHELL"] = sh;
+            if (shell == "busybox") psi.Environment["PATH"] = Path.GetDirectoryName(sh) + ":" + psi.Environment["PATH"];
+            return Process.Start(psi)!;
         }
 
-        [Fact]
-        public void TheWrappersWatcherEndsTheCommandWhenStdinCloses()
+        private static void WaitFor(string marker)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Fleet.ProcessTable.FindByCommandLine(marker).All(x => x.Name != "sleep") && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(20);
+            Assert.Contains(Fleet.ProcessTable.FindByCommandLine(marker), x => x.Name == "sleep");
+        }
+
+        private static OutputCapture Read(string stderr)
+        {
+            var c = new OutputCapture(1 << 20) { ExpectWrapperMarkers = true };
+            var bytes = Encoding.UTF8.GetBytes(stderr);
+            c.Append(bytes, bytes.Length);
+            c.Seal();
+            return c;
+        }
+
+        [Theory]
+        [MemberData(nameof(Shells))]
+        public void ReportsTheCommandsExitBetweenItsMarkers(string shell, bool ownSession)
+        {
+            using var p = Start(shell, ownSession, "echo out; echo err >&2; exit 4");
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var err = p.StandardError.ReadToEnd();
+            Assert.True(p.WaitForExit(30_000));
+            p.StandardInput.Close();
+            Assert.Equal(ownSession ? 4 : 0, p.ExitCode); // without a session of its own, the "server" answers
+            using var c = Read(err);
+            Assert.True(c.SawStartMarker);
+            Assert.Equal("err\n", c.Text());
+            Assert.Equal(4, c.ReportedExitCode);
+            Assert.Equal(EndSignal.None, c.ReportedStop);
+            Assert.Equal(ownSession ? "out\n" : "out\nserver survived\n", stdout.Result);
+        }
+
+        [Theory]
+        [MemberData(nameof(Shells))]
+        public void TheEndOfStdinEndsTheCommandWithTerm(string shell, bool ownSession)
         {
             var sleep = Execution.LocalRunnerTests.UniqueSleep();
-            var psi = new ProcessStartInfo("setsid", new[] { "/bin/sh", "-c", RemoteCommand.Wrap($"sleep {sleep}; echo never") })
-            {
-                RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            };
-            using var p = Process.Start(psi)!;
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (Fleet.ProcessTable.FindByCommandLine(sleep).All(x => x.Name != "sleep") && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(20);
-            Assert.Contains(Fleet.ProcessTable.FindByCommandLine(sleep), x => x.Name == "sleep");
-            p.StandardInput.Close(); // what a dying ssh client does to the remote session's stdin
+            using var p = Start(shell, ownSession, $"sleep {sleep}; echo never");
+            var err = p.StandardError.ReadToEndAsync();
+            WaitFor(sleep);
+            p.StandardInput.Close(); // what our ssh client's stop does to the remote session's stdin
             Assert.True(p.WaitForExit(30_000));
             Assert.Empty(Fleet.ProcessTable.WaitUntilGone(x => x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(10)));
-            Assert.Equal("", p.StandardOutput.ReadToEnd());
+            Assert.Equal(ownSession ? "" : "server survived\n", p.StandardOutput.ReadToEnd());
+            using var c = Read(err.Result);
+            Assert.Equal(EndSignal.Terminate, c.ReportedStop);
+            Assert.Equal(143, c.ReportedExitCode);
+        }
+
+        [Theory]
+        [MemberData(nameof(Shells))]
+        public void ACommandThatIgnoresTermIsKilledAfterTheGracePeriod(string shell, bool ownSession)
+        {
+            var sleep = Execution.LocalRunnerTests.UniqueSleep();
+            using var p = Start(shell, ownSession, $"trap '' TERM HUP INT; sleep {sleep}; echo never", TimeSpan.FromSeconds(1));
+            var err = p.StandardError.ReadToEndAsync();
+            WaitFor(sleep);
+            p.StandardInput.Close();
+            Assert.True(p.WaitForExit(30_000));
+            Assert.Empty(Fleet.ProcessTable.WaitUntilGone(x => x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(10)));
+            Assert.Equal(ownSession ? "" : "server survived\n", p.StandardOutput.ReadToEnd());
+            using var c = Read(err.Result);
+            Assert.Equal(EndSignal.Kill, c.ReportedStop);
+            Assert.Equal(137, c.ReportedExitCode);
         }
     }
 
@@ -149,9 +284,8 @@ namespace HerdPS.Tests.Transport
                 Assert.Equal(Path.Combine(runtime, "herd"), ConnectionPool.DefaultDirectory(n => n == "XDG_RUNTIME_DIR" ? runtime : n == "HOME" ? "/home/a" : null));
                 Assert.Equal("/home/a/.ssh/herd", ConnectionPool.DefaultDirectory(n => n == "HOME" ? "/home/a" : null));
                 var longHome = "/home/" + new string('h', 60);
-                var chosen = ConnectionPool.DefaultDirectory(n => n == "HOME" ? longHome : null);
-                Assert.StartsWith(Path.GetTempPath(), chosen); // too long for a socket path: a private temp folder
-                Assert.True(chosen.Length <= ConnectionPool.MaxDirectoryLength);
+                // Too long for a socket path: none (For makes a fresh private temporary folder with mkdtemp).
+                Assert.Null(ConnectionPool.DefaultDirectory(n => n == "HOME" ? longHome : null));
             }
             finally { Directory.Delete(runtime, true); }
         }
@@ -163,7 +297,7 @@ namespace HerdPS.Tests.Transport
             try
             {
                 var dir = Path.Combine(root, "made", "sockets");
-                PrivateDirectory.Ensure(dir);
+                Assert.Equal(dir, PrivateDirectory.EnsureConfigured(dir, "$TEST_DIR", "test files"));
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(root, "made")));
             }

@@ -5,7 +5,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace HerdPS.Transport
+namespace HerdPS.Transport.OpenSsh
 {
     /// <summary>
     /// The process-wide pool of SSH connections. The connections themselves are OpenSSH ControlMaster processes
@@ -27,32 +27,59 @@ namespace HerdPS.Transport
         /// <summary>The folder holding the control sockets.</summary>
         public string Directory { get; }
 
-        /// <summary>The pool for a socket folder (null = the per-user default); one instance per folder per process.</summary>
+        /// <summary>
+        /// The pool for a socket folder (null = $HERD_CONTROL_DIR, else the per-user default); one instance per
+        /// folder per process. A folder given here or in $HERD_CONTROL_DIR that is not private (a symbolic link,
+        /// someone else's, or open to group or others) is refused with a <see cref="PrivateDirectoryException"/>:
+        /// whoever can write there can plant a socket that poses as a master and sees every command. A default
+        /// folder that is not private is left alone and a fresh private one used instead, with a
+        /// <see cref="PrivateDirectory.Notice"/>.
+        /// </summary>
+        /// <exception cref="PrivateDirectoryException">The configured folder is not private.</exception>
         public static ConnectionPool For(string? controlDirectory)
         {
-            var dir = controlDirectory ?? DefaultDirectory(Environment.GetEnvironmentVariable);
+            var configured = !string.IsNullOrEmpty(controlDirectory) ? controlDirectory : Environment.GetEnvironmentVariable(DirectoryVariable);
+            var candidate = !string.IsNullOrEmpty(configured) ? configured! : DefaultDirectory(Environment.GetEnvironmentVariable);
+            var key = candidate ?? "";
             lock (SharedGate)
             {
-                if (!ByDirectory.TryGetValue(dir, out var pool))
+                if (!ByDirectory.TryGetValue(key, out var pool))
                 {
-                    PrivateDirectory.Ensure(dir);
+                    string dir;
+                    if (!string.IsNullOrEmpty(configured))
+                        dir = PrivateDirectory.EnsureConfigured(configured!, string.IsNullOrEmpty(controlDirectory) ? "$" + DirectoryVariable : "the control socket folder setting",
+                            "ssh control sockets (the pooled connections)");
+                    else if (candidate == null)
+                        dir = PrivateDirectory.IsWindows
+                            ? System.IO.Directory.CreateDirectory(FreshPrefix() + Guid.NewGuid().ToString("N").Substring(0, 8)).FullName
+                            : UnixFiles.CreateUniqueDirectory(FreshPrefix());
+                    else
+                    {
+                        dir = PrivateDirectory.EnsureDefault(candidate, FreshPrefix(), out var notice);
+                        if (notice != null)
+                            PrivateDirectory.Tell("the folder for pooled ssh connections " + notice + " Pooled connections then last for this process only.");
+                    }
                     pool = new ConnectionPool(dir);
-                    ByDirectory[dir] = pool;
+                    ByDirectory[key] = pool;
                 }
                 return pool;
             }
         }
+
+        /// <summary>The environment variable that names the control socket folder.</summary>
+        public const string DirectoryVariable = "HERD_CONTROL_DIR";
 
         /// <summary>
         /// Where the sockets live by default. A Unix socket path is limited to ~104 bytes and ssh adds a
         /// temporary suffix while it creates one, so the folder must be short; and it must be a folder nobody else
         /// can create or write, or another user could plant a socket that impersonates a master. Candidates, in
         /// order: $HERD_CONTROL_DIR, $XDG_RUNTIME_DIR/herd (private by design), ~/.ssh/herd, ~/.herd-cm.
-        /// If none is short enough, a fresh private temporary folder (pooling then lasts for this process only).
+        /// If none is short enough, null: <see cref="For"/> then makes a fresh private temporary folder (pooling then
+        /// lasts for this process only).
         /// </summary>
-        public static string DefaultDirectory(Func<string, string?> getEnv)
+        public static string? DefaultDirectory(Func<string, string?> getEnv)
         {
-            var explicitDir = getEnv("HERD_CONTROL_DIR");
+            var explicitDir = getEnv(DirectoryVariable);
             if (!string.IsNullOrEmpty(explicitDir)) return explicitDir!;
             var candidates = new List<string>();
             var runtime = getEnv("XDG_RUNTIME_DIR");
@@ -66,7 +93,17 @@ namespace HerdPS.Transport
             }
             foreach (var c in candidates)
                 if (c.Length <= MaxDirectoryLength) return c;
-            return Path.Combine(Path.GetTempPath(), "herd-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            return null;
+        }
+
+        /// <summary>
+        /// Where a fresh folder goes when no usual one can be used: the temporary folder, or /tmp if that one's path
+        /// is too long for sockets. The folder is made with mkdtemp (a name nobody could have taken first, mode 0700).
+        /// </summary>
+        private static string FreshPrefix()
+        {
+            var prefix = Path.Combine(Path.GetTempPath(), "herd-");
+            return prefix.Length + 6 <= MaxDirectoryLength || PrivateDirectory.IsWindows ? prefix : "/tmp/herd-";
         }
 
         /// <summary>40 hex chars of the socket name, a slash, and ssh's 17-char temporary suffix must fit in 104 bytes.</summary>
@@ -99,7 +136,7 @@ namespace HerdPS.Transport
         }
 
         /// <summary>
-        /// Closes every master of this pool (<c>ssh -O exit</c> on each socket). A socket nobody answers on is
+        /// Closes every master of this pool (<see cref="CloseAsync"/> on each socket). A socket nobody answers on is
         /// stale and is removed. Returns each socket with whether a live master was closed.
         /// </summary>
         public async Task<IReadOnlyList<KeyValuePair<string, bool>>> DisconnectAllAsync(string sshPath, CancellationToken cancellationToken)
@@ -110,12 +147,20 @@ namespace HerdPS.Transport
             return results;
         }
 
-        /// <summary>Closes the master behind one socket; false when there was none or it was stale (then it is removed).</summary>
+        /// <summary>
+        /// Closes the master behind one socket; false when there was none or it was stale (then it is removed).
+        /// <c>ssh -O stop</c>, not <c>-O exit</c>: the master removes its socket at once, so nothing new joins it,
+        /// but the sessions it carries (another herd run, a cmdlet in another runspace) run to their end, and the
+        /// master exits when the last one has. <c>-O exit</c> would cut them off, and their hosts would be
+        /// reported Unreachable ("may have run in part").
+        /// </summary>
         public async Task<bool> CloseAsync(string socket, string sshPath, CancellationToken cancellationToken)
         {
             if (!File.Exists(socket)) return false;
-            var args = new[] { "-O", "exit", "-o", "BatchMode=yes", "-S", socket, "herd-pool" };
-            using var outcome = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { Timeout = TimeSpan.FromSeconds(10), OutputLimit = 64 * 1024 }, cancellationToken).ConfigureAwait(false);
+            var args = new[] { "-O", "stop", "-o", "BatchMode=yes", "-S", socket, "herd-pool" };
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(TimeSpan.FromSeconds(10));
+            using var outcome = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { OnStop = ChildStop.Kill, OutputLimit = 64 * 1024 }, limit.Token).ConfigureAwait(false);
             if (outcome.ExitCode == 0) return true;
             TryDelete(socket);
             return false;

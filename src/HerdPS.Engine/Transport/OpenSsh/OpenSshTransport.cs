@@ -5,7 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using HerdPS.Inventory;
 
-namespace HerdPS.Transport
+namespace HerdPS.Transport.OpenSsh
 {
     /// <summary>
     /// Runs commands through the user's own OpenSSH client, so their ssh_config, agent, ProxyJump and
@@ -29,56 +29,118 @@ namespace HerdPS.Transport
 
         public static bool MultiplexEnabled(SshOptions options) => options.Multiplex ?? !PrivateDirectory.IsWindows;
 
-        public async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken cancellationToken)
+        public string Kind => TransportKinds.OpenSsh;
+
+        public async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop)
         {
             // The inventory already rejects such names; this is the last line, right before ssh sees them, and it
             // applies the inventory's own rule, so no host can pass here that the inventory would refuse.
             string why;
             if (!NameRules.IsValidHostName(host.Name, out why) || host.Address != null && !NameRules.IsValidHostName(host.Address, out why))
-            {
-                return new TransportOutcome
-                {
-                    Status = FleetStatus.Unreachable,
-                    ErrorKind = FleetErrorKind.TransportError,
-                    ErrorMessage = $"refused to pass the host '{host.Name}' to ssh: {why}",
-                    StartTime = DateTime.UtcNow,
-                    OutputHash = OutputCapture.HashOf("", "", null),
-                };
-            }
+                return TransportOutcome.NotStarted(FleetErrorKind.TransportError, $"refused to pass the host '{host.Name}' to ssh: {why}");
             var args = BuildArguments(host, invocation);
+            var wrapped = !invocation.Raw;
             var settings = new ChildProcessSettings
             {
                 OutputLimit = invocation.OutputLimit,
-                Timeout = invocation.Timeout,
-                KeepStdinOpen = invocation.Stdin == null && invocation.StdinSource == null && !invocation.Raw,
+                KeepStdinOpen = invocation.Stdin == null && invocation.StdinSource == null && wrapped,
                 StdinBytes = invocation.Stdin,
                 StdinSource = invocation.StdinSource,
                 OnStdOut = invocation.OnStdOut,
                 Spill = invocation.Spill,
-                ExpectExitTrailer = !invocation.Raw,
+                ExpectWrapperMarkers = wrapped,
+                // With the wrapper, closing stdin is the stop: it ends the remote command, TERM then KILL, and reports
+                // how; ssh then exits by itself. Killing ssh instead would close the channel without an end of input,
+                // and Dropbear keeps a closed channel's command running with its stdin open. Killing ssh is the
+                // fallback for a connection that no longer answers.
+                OnStop = wrapped ? ChildStop.CloseStdin : ChildStop.Kill,
+                StopGrace = invocation.StopGrace,
+                StopGuard = invocation.StopGrace + StopAnswerTime,
             };
             // Belt and braces with BatchMode: no askpass program may pop up from a scheduled task.
             settings.Environment["SSH_ASKPASS_REQUIRE"] = "never";
             settings.Environment["DISPLAY"] = null;
 
-            using var run = await ChildProcess.RunAsync(_options.SshPath, args, settings, cancellationToken).ConfigureAwait(false);
-            return TransportOutcome.FromChildProcess(run, invocation.Timeout, " (is the OpenSSH client installed and on PATH?)",
-                (exit, stderr) => ClassifyExit(exit, stderr, run.StdErr.ReportedExitCode, invocation.Raw, host.Name));
+            using var run = await ChildProcess.RunAsync(_options.SshPath, args, settings, stop).ConfigureAwait(false);
+            var outcome = Read(run, invocation.Raw, host.Name);
+            outcome.TakeOutput(run);
+            return outcome;
         }
 
+        /// <summary>How long a host may take, past the grace period, to answer a stop before we end our side.</summary>
+        internal static readonly TimeSpan StopAnswerTime = TimeSpan.FromSeconds(5);
+
         /// <summary>
-        /// Decides whether ssh's exit code is the command's own. With the wrapper, the trailer settles it: a
-        /// reported exit is the command's; a 255 with no trailer and no ssh message means the connection went away
-        /// before the command could report (a multiplexed client says nothing when its master dies).
+        /// Reads what ssh and the wrapper said into an outcome. With the wrapper, its markers settle it: no start
+        /// marker means the command never started; a trailer is the command's own exit (or how a stop ended it);
+        /// a start marker without a trailer is a connection lost mid-command (a multiplexed client says nothing
+        /// when its master dies). Without the wrapper, ssh's 255 with one of its own messages is a transport failure.
         /// </summary>
-        /// <param name="stderr">Read only when the trailer doesn't settle it: a spilled stderr stays in its file otherwise.</param>
-        internal static SshFailure? ClassifyExit(int exit, Func<string> stderr, int? reportedExit, bool raw, string hostName)
+        internal static TransportOutcome Read(ChildProcessOutcome run, bool raw, string hostName)
         {
-            if (reportedExit != null) return null;
-            var failure = SshErrorClassifier.Classify(exit, stderr(), hostName);
-            if (failure != null || raw || exit != 255) return failure;
-            return new SshFailure(FleetErrorKind.TransportError,
-                $"the connection to {hostName} ended before the command reported its exit status (ssh exited 255); the command may have run in part", false);
+            var outcome = new TransportOutcome();
+            var stderr = run.StdErr;
+            if (run.StoppedBeforeStart)
+            {
+                outcome.End = AttemptEnd.NeverStarted;
+                return outcome;
+            }
+            if (run.StartError != null)
+            {
+                outcome.End = AttemptEnd.NeverStarted;
+                outcome.ErrorKind = FleetErrorKind.TransportError;
+                outcome.ErrorMessage = run.StartError + " (is the OpenSSH client installed and on PATH?)";
+                return outcome;
+            }
+            if (!raw && stderr.ReportedExitCode is int reported)
+            {
+                outcome.ExitCode = reported;
+                if (stderr.ReportedStop != EndSignal.None)
+                {
+                    outcome.End = AttemptEnd.EndedByUs;
+                    outcome.EndedWith = stderr.ReportedStop;
+                }
+                else outcome.End = AttemptEnd.Exited;
+                return outcome;
+            }
+            var started = raw || stderr.SawStartMarker;
+            if (run.Stopped)
+            {
+                // Stopped before the wrapper reported: before the command started, or the host never answered the stop.
+                outcome.End = started ? AttemptEnd.EndedByUs : AttemptEnd.NeverStarted;
+                outcome.EndedWith = started ? EndSignal.LocalSideOnly : EndSignal.None;
+                return outcome;
+            }
+            var exit = run.ExitCode ?? 255;
+            var failure = SshErrorClassifier.Classify(exit, stderr.Text(), hostName);
+            if (raw)
+            {
+                if (failure == null)
+                {
+                    outcome.End = AttemptEnd.Exited;
+                    outcome.ExitCode = exit;
+                    return outcome;
+                }
+                outcome.End = failure.BeforeSession ? AttemptEnd.NeverStarted : AttemptEnd.ConnectionLost;
+            }
+            else if (!started)
+            {
+                // ssh's own words say why; a session that closed before the wrapper wrote a line never ran anything.
+                outcome.End = AttemptEnd.NeverStarted;
+                failure ??= new SshFailure(FleetErrorKind.TransportError, $"ssh could not start the command on {hostName} (ssh exited {exit}, and the remote wrapper never started)", true);
+                if (!failure.BeforeSession) failure = new SshFailure(failure.Kind, failure.Message, true);
+            }
+            else
+            {
+                outcome.End = AttemptEnd.ConnectionLost;
+                failure = new SshFailure(FleetErrorKind.TransportError, failure != null && !failure.BeforeSession
+                    ? failure.Message + " The command may have run in part."
+                    : $"the connection to {hostName} ended before the command reported its exit status (ssh exited {exit}); the command may have run in part", false);
+            }
+            outcome.ErrorKind = failure.Kind;
+            outcome.ErrorMessage = failure.Message;
+            outcome.Retryable = outcome.End == AttemptEnd.NeverStarted && failure.IsTransient;
+            return outcome;
         }
 
         /// <summary>The full ssh argument vector for one command on one host. Public so tests can inspect it.</summary>
@@ -123,7 +185,7 @@ namespace HerdPS.Transport
             args.Add("-T");
             args.Add("--");
             args.Add(host.Name);
-            args.Add(invocation.Raw ? invocation.Command : RemoteCommand.Wrap(invocation.Command));
+            args.Add(invocation.Raw ? invocation.Command : RemoteCommand.Wrap(invocation.Command, invocation.StopGrace));
             return args;
         }
 

@@ -1,7 +1,7 @@
 using System;
 using System.Linq;
 
-namespace HerdPS.Transport
+namespace HerdPS.Transport.OpenSsh
 {
     /// <summary>The reading of an ssh failure: what kind, what to tell the user, and whether a retry is safe.</summary>
     public sealed class SshFailure
