@@ -55,7 +55,12 @@ namespace HerdPS.Cli
             {
                 var files = p.GetValue(check) ?? Array.Empty<string>();
                 List<FleetScriptInfo> infos;
-                if (files.Length > 0) infos = files.Select(ScriptCatalog.Check).ToList();
+                if (files.Length > 0)
+                {
+                    // With --inventory, files are also checked against it (the parsers their steps name).
+                    var against = p.GetValue(o.Inventory) is string given ? InventoryLoader.LoadOrDefault(given, Environment.GetEnvironmentVariable, out _) : null;
+                    infos = files.Select(f => ScriptCatalog.Check(f, against)).ToList();
+                }
                 else
                 {
                     var inventory = InventoryLoader.LoadOrDefault(p.GetValue(o.Inventory), Environment.GetEnvironmentVariable, out _);

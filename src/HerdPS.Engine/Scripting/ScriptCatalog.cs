@@ -59,9 +59,31 @@ namespace HerdPS.Scripting
             return list;
         }
 
-        /// <summary>Reads a file and says whether it is a valid script (the error, with file:line:column, when not).</summary>
-        public static FleetScriptInfo Check(string path) =>
-            Describe(() => FleetScriptReader.ReadFile(path), Path.GetFileNameWithoutExtension(path), "File", Path.GetFullPath(path));
+        /// <summary>
+        /// Reads a file and says whether it is a valid script (the error, with file:line:column, when not), including
+        /// what it names in <paramref name="inventory"/> (its parse: parsers) when one is given.
+        /// </summary>
+        public static FleetScriptInfo Check(string path, FleetInventory? inventory = null) =>
+            Describe(() =>
+            {
+                var script = FleetScriptReader.ReadFile(path);
+                if (inventory != null) CheckAgainst(script, inventory);
+                return script;
+            }, Path.GetFileNameWithoutExtension(path), "File", Path.GetFullPath(path));
+
+        /// <summary>
+        /// What a script names outside itself must exist before anything runs: each parse: is a built-in parser or one
+        /// of the inventory's parsers:. Throws <see cref="ScriptException"/> at the step that names a missing one.
+        /// </summary>
+        public static void CheckAgainst(FleetScript script, FleetInventory? inventory)
+        {
+            foreach (var step in script.Steps.Concat(script.Handlers))
+            {
+                if (step.Parse == null) continue;
+                try { Parsing.OutputParser.Find(step.Parse, inventory?.Parsers); }
+                catch (ArgumentException e) { throw new ScriptException($"step '{step.Id}': parse: {e.Message}", script.Source, step.Line, step.Column); }
+            }
+        }
 
         private static FleetScriptInfo Describe(Func<FleetScript> read, string name, string source, string? path)
         {
@@ -85,6 +107,7 @@ namespace HerdPS.Scripting
         public static List<FleetScriptPlanStep> Plan(FleetScript script, FleetTarget target, IReadOnlyDictionary<string, object?> given)
         {
             var parameters = ScriptParameters.Bind(script, given);
+            CheckAgainst(script, target.Inventory);
             var plan = new List<FleetScriptPlanStep>();
             var batches = script.Strategy.Batches(target.Hosts);
             for (int b = 0; b < batches.Count; b++)

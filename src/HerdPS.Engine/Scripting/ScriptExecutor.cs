@@ -100,8 +100,7 @@ namespace HerdPS.Scripting
         public static ScriptRun Start(FleetScript script, FleetTarget target, FleetCommandRequest request, ScriptRunOptions options, CancellationToken cancellationToken)
         {
             var parameters = ScriptParameters.Bind(script, options.Parameters);
-            foreach (var step in script.Steps.Concat(script.Handlers))
-                if (step.Parse != null) OutputParser.Find(step.Parse, target.Inventory.Parsers);
+            ScriptCatalog.CheckAgainst(script, target.Inventory);
             var history = FleetHistory.OpenForRun(request, target);
             var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var channel = Channel.CreateBounded<ScriptEvent>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });

@@ -9,7 +9,7 @@ namespace HerdPS.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "FleetScript", DefaultParameterSetName = "List")]
     [OutputType(typeof(FleetScriptInfo))]
-    public sealed class GetFleetScriptCommand : PSCmdlet
+    public sealed class GetFleetScriptCommand : FleetInventoryCmdlet
     {
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path", ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("FullName")]
@@ -20,17 +20,23 @@ namespace HerdPS.Commands
         [SupportsWildcards]
         public string Name { get; set; } = "*";
 
-        [Parameter(ParameterSetName = "List")]
-        [ValidateNotNullOrEmpty]
-        public string? InventoryPath { get; set; }
-
         protected override void ProcessRecord()
         {
             if (ParameterSetName == "Path")
             {
+                // With -InventoryPath, a file is also checked against that inventory (the parsers its steps name).
+                Inventory.FleetInventory? against = null;
+                if (ResolvedInventoryPath is string inventoryPath)
+                {
+                    try { against = Inventory.InventoryLoader.LoadOrDefault(inventoryPath, System.Environment.GetEnvironmentVariable, out _); }
+                    catch (System.Exception e) when (!(e is PipelineStoppedException))
+                    {
+                        ThrowTerminatingError(FleetCmdlet.ToErrorRecord(Execution.FleetErrorRecords.ForException(e)));
+                    }
+                }
                 foreach (var p in Path)
                 {
-                    var info = ScriptCatalog.Check(GetUnresolvedProviderPathFromPSPath(p));
+                    var info = ScriptCatalog.Check(GetUnresolvedProviderPathFromPSPath(p), against);
                     if (info.Error != null)
                         WriteError(FleetCmdlet.ToErrorRecord(Execution.FleetErrorRecords.ForException(new ScriptException(info.Error))));
                     WriteObject(info);
@@ -39,8 +45,7 @@ namespace HerdPS.Commands
             }
             try
             {
-                var path = InventoryPath is string i ? GetUnresolvedProviderPathFromPSPath(i) : null;
-                var inventory = Inventory.InventoryLoader.LoadOrDefault(path, System.Environment.GetEnvironmentVariable, out _);
+                var inventory = Inventory.InventoryLoader.LoadOrDefault(ResolvedInventoryPath, System.Environment.GetEnvironmentVariable, out _);
                 var pattern = new WildcardPattern(Name, WildcardOptions.IgnoreCase);
                 foreach (var info in ScriptCatalog.List(inventory))
                     if (pattern.IsMatch(info.Name)) WriteObject(info);

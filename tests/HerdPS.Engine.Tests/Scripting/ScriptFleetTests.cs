@@ -19,6 +19,8 @@ namespace HerdPS.Tests.Scripting
     {
         private readonly SshFleet _fleet;
         private readonly TempDirectory _dir = new TempDirectory();
+        /// <summary>The history's folder: ours alone (the history refuses a folder another user owns, as _dir is).</summary>
+        private readonly TempDirectory _private = new TempDirectory();
 
         public ScriptFleetTests(SshFleet fleet)
         {
@@ -27,7 +29,11 @@ namespace HerdPS.Tests.Scripting
             _fleet.ChownToLoginUser(_dir.Path);
         }
 
-        public void Dispose() => _dir.Dispose();
+        public void Dispose()
+        {
+            _dir.Dispose();
+            _private.Dispose();
+        }
 
         private string[] Hosts(int first, int count) => _fleet.Hosts.Skip(first).Take(count).ToArray();
 
@@ -43,7 +49,7 @@ namespace HerdPS.Tests.Scripting
                 ControlDirectory = Path.Combine(_fleet.ControlDirectory, "scripts"),
                 ConnectTimeout = TimeSpan.FromSeconds(5),
                 NoHistory = !history,
-                HistoryPath = Path.Combine(_dir.Path, "history.db"),
+                HistoryPath = Path.Combine(_private.Path, "history.db"),
             };
             request.Selection.Hosts.AddRange(hosts);
             var target = FleetEngine.Resolve(request);
@@ -257,7 +263,7 @@ steps:
             var env = new Dictionary<string, string>
             {
                 ["HERD_CONTROL_DIR"] = Path.Combine(_fleet.ControlDirectory, "cli-scripts"),
-                ["HERD_HISTORY"] = Path.Combine(_dir.Path, "cli-history.db"),
+                ["HERD_HISTORY"] = Path.Combine(_private.Path, "cli-history.db"),
             };
             var hosts = string.Join(",", Hosts(136, 2));
             var script = Path.Combine(_dir.Path, "s.yaml");
@@ -265,7 +271,7 @@ steps:
             string[] Herd(params string[] rest) => new[] { "run", script, "-F", _fleet.SshConfigPath, "--connect-timeout", "5s", "-H", hosts }.Concat(rest).ToArray();
 
             var json = await HerdProcess.RunAsync(Herd("--json", "--set", "word=yo"), env);
-            Assert.Equal(1, json.ExitCode);
+            Assert.True(json.ExitCode == 1, $"exit {json.ExitCode}: {json.StdErr}");
             var lines = json.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
             Assert.Equal(5, lines.Count);
             Assert.All(lines.Where(l => l.GetProperty("type").GetString() == "step" && l.GetProperty("stepId").GetString() == "say"), l => Assert.Equal("yo\n", l.GetProperty("stdOut").GetString()));
