@@ -87,7 +87,7 @@ namespace HerdPS.Inventory
             }
             var inventory = builder.Build(defaults);
             inventory.Recipes = ReadRecipeNames(recipes);
-            inventory.Parsers = Parsing.OutputParser.ReadSection(parsers == null || IsNull(parsers) ? null : parsers, file);
+            inventory.Parsers = ParserSectionReader.Read(parsers == null || IsNull(parsers) ? null : parsers, file);
             return inventory;
         }
 

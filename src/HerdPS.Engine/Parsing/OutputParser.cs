@@ -3,19 +3,32 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text.RegularExpressions;
-using HerdPS.Inventory;
-using YamlDotNet.RepresentationModel;
 
 namespace HerdPS.Parsing
 {
     /// <summary>
     /// Turns a command's output into named fields (herd's parsers): the built-ins <c>disk</c> (df), <c>free</c> and
-    /// <c>uptime</c>, and custom ones from an inventory's <c>parsers:</c> section, each a list of fields taken by a
+    /// <c>uptime</c>, and custom ones from an inventory's <c>parsers:</c> section (see <see cref="Custom"/>), each a list of fields taken by a
     /// regular expression's first group or by a whitespace column. Numbers come out as numbers, so results sort by them.
     /// A parser never fails a run: output it can't read gives no fields (and <c>parseError</c> says why).
     /// </summary>
     public sealed class OutputParser
     {
+        /// <summary>One field of a custom parser: taken by <see cref="Pattern"/>'s first group, or the whitespace <see cref="Column"/> (of the pattern's line when both are given, else of the first line).</summary>
+        public sealed class ExtractRule
+        {
+            public ExtractRule(string field, Regex? pattern, int? column)
+            {
+                Field = field;
+                Pattern = pattern;
+                Column = column;
+            }
+
+            public string Field { get; }
+            public Regex? Pattern { get; }
+            public int? Column { get; }
+        }
+
         private static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(1);
         private readonly Func<string, Dictionary<string, object?>> _parse;
 
@@ -45,6 +58,9 @@ namespace HerdPS.Parsing
             new OutputParser("failed-units", "one systemd unit per line: Count and Units", output => ParseList(output, "Units")),
             new OutputParser("package-list", "one package per line: Count and Packages", output => ParseList(output, "Packages")),
         };
+
+        /// <summary>A name as an error shows it: one line, safe for a terminal, cut when long.</summary>
+        private static string Shown(string name) => Display.TerminalText.Line(name.Length > 100 ? name.Substring(0, 80) + "..." : name);
 
         private static Dictionary<string, object?> ParseKeyValues(string output)
         {
@@ -76,70 +92,41 @@ namespace HerdPS.Parsing
             if (custom != null && custom.TryGetValue(name, out var mine)) return mine;
             var builtIn = BuiltIns.FirstOrDefault(p => p.Name == name);
             if (builtIn != null) return builtIn;
-            var known = BuiltIns.Select(p => p.Name).Concat(custom?.Keys ?? Enumerable.Empty<string>()).Distinct();
-            throw new ArgumentException($"no parser named '{QuotedText.Of(name)}' (parsers: {string.Join(", ", known)})");
+            var known = Names(custom);
+            throw new ArgumentException($"no parser named '{Shown(name)}' (parsers: {string.Join(", ", known)})");
         }
 
-        /// <summary>Reads an inventory's <c>parsers:</c> section. Errors carry file:line:column.</summary>
-        public static Dictionary<string, OutputParser> ReadSection(YamlNode? node, string file)
+        /// <summary>Every parser a run can name: the built-ins, then the inventory's own (for tab completion and errors).</summary>
+        public static IEnumerable<string> Names(IReadOnlyDictionary<string, OutputParser>? custom) =>
+            BuiltIns.Select(p => p.Name).Concat(custom?.Keys ?? Enumerable.Empty<string>()).Distinct();
+
+        /// <summary>
+        /// The parser a command run names (<c>herd exec --parse</c>, <c>Invoke-FleetCommand -Parser</c>), found before any
+        /// host is touched: an unknown name throws <see cref="ArgumentException"/> with <paramref name="option"/> and
+        /// the parsers there are.
+        /// </summary>
+        public static OutputParser ForRun(string name, IReadOnlyDictionary<string, OutputParser>? custom, string option)
         {
-            var parsers = new Dictionary<string, OutputParser>(StringComparer.Ordinal);
-            if (node == null || node is YamlScalarNode s && string.IsNullOrEmpty(s.Value)) return parsers;
-            var mapping = node as YamlMappingNode ?? throw Error("'parsers' must be a mapping of parser names to { extract: [...] }", file, node);
-            foreach (var pair in mapping.Children)
-            {
-                var name = (pair.Key as YamlScalarNode)?.Value ?? throw Error("a parser name must be a plain name", file, pair.Key);
-                if (!Regex.IsMatch(name, @"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")) throw Error($"parser name '{QuotedText.Of(name)}' may use letters, digits, '.', '_' and '-' only", file, pair.Key);
-                var body = pair.Value as YamlMappingNode ?? throw Error($"parser '{name}' must be a mapping with extract: (a list of fields)", file, pair.Value);
-                var fields = new List<(string Field, Regex? Pattern, int? Column)>();
-                string? description = null;
-                foreach (var entry in body.Children)
-                {
-                    var key = (entry.Key as YamlScalarNode)?.Value;
-                    if (key == "description") { description = (entry.Value as YamlScalarNode)?.Value; continue; }
-                    if (key != "extract") throw Error($"unknown key '{QuotedText.Of(key ?? "")}' in parser '{name}'; allowed keys are extract, description", file, entry.Key);
-                    var list = entry.Value as YamlSequenceNode ?? throw Error("'extract' must be a list of { field, pattern } or { field, column }", file, entry.Value);
-                    foreach (var item in list.Children)
-                        fields.Add(ReadField(item, file, name));
-                }
-                if (fields.Count == 0) throw Error($"parser '{name}' has no extract: fields", file, pair.Key);
-                parsers[name] = new OutputParser(name, description ?? "custom parser", output => ParseCustom(output, fields));
-            }
-            return parsers;
+            try { return Find(name, custom); }
+            catch (ArgumentException e) { throw new ArgumentException($"{option}: {e.Message}", e); }
         }
 
-        private static (string, Regex?, int?) ReadField(YamlNode item, string file, string parser)
+        /// <summary>
+        /// A parser of the inventory's <c>parsers:</c> section (read by the inventory's reader, which owns the YAML and
+        /// its file:line:column errors): each rule's field taken by a pattern's first group or by a whitespace column.
+        /// </summary>
+        public static OutputParser Custom(string name, string? description, IReadOnlyList<ExtractRule> rules)
         {
-            var map = item as YamlMappingNode ?? throw Error("each extract entry is a mapping with field: and pattern: or column:", file, item);
-            string? field = null;
-            Regex? pattern = null;
-            int? column = null;
-            foreach (var entry in map.Children)
-            {
-                var key = (entry.Key as YamlScalarNode)?.Value;
-                var value = (entry.Value as YamlScalarNode)?.Value ?? throw Error($"'{key}' must be a single value", file, entry.Value);
-                switch (key)
-                {
-                    case "field": field = value; break;
-                    case "pattern":
-                        try { pattern = new Regex(value, RegexOptions.Multiline | RegexOptions.CultureInvariant, RegexTimeout); }
-                        catch (ArgumentException e) { throw Error($"pattern: {e.Message}", file, entry.Value); }
-                        if (pattern.GetGroupNumbers().Length < 2) throw Error("pattern: needs a group ( ... ) whose match is the value", file, entry.Value);
-                        break;
-                    case "column":
-                        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var c) || c < 1) throw Error($"column must be a whole number from 1, not '{QuotedText.Of(value)}'", file, entry.Value);
-                        column = c;
-                        break;
-                    default: throw Error($"unknown key '{QuotedText.Of(key ?? "")}' in an extract entry of parser '{parser}'; allowed keys are field, pattern, column", file, entry.Key);
-                }
-            }
-            if (string.IsNullOrEmpty(field)) throw Error("an extract entry needs field: (the name of the value)", file, item);
-            if (pattern == null && column == null) throw Error($"field '{field}' needs pattern: or column:", file, item);
-            return (field!, pattern, column);
+            if (rules == null || rules.Count == 0) throw new ArgumentException($"parser '{name}' has no fields");
+            var fields = rules.Select(r => (r.Field, r.Pattern, r.Column)).ToList();
+            return new OutputParser(name, description ?? "custom parser", output => ParseCustom(output, fields));
         }
 
-        private static InventoryException Error(string message, string file, YamlNode node) =>
-            new InventoryException(message, file, (int)node.Start.Line, (int)node.Start.Column);
+        /// <summary>
+        /// A regular expression with the time limit every parser pattern gets (one pathological output can't stall a
+        /// run). Throws <see cref="ArgumentException"/> for a pattern that doesn't compile.
+        /// </summary>
+        public static Regex Pattern(string pattern) => new Regex(pattern, RegexOptions.Multiline | RegexOptions.CultureInvariant, RegexTimeout);
 
         private static Dictionary<string, object?> ParseCustom(string output, List<(string Field, Regex? Pattern, int? Column)> fields)
         {
