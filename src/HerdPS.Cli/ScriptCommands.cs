@@ -26,7 +26,9 @@ namespace HerdPS.Cli
             var script = new Argument<string>("script") { Description = "A script file (.yaml), a recipe of the inventory, or a built-in (see 'herd scripts')." };
             var set = new Option<string[]>("--set", "-s") { Description = "A parameter value, name=value (repeatable; a list parameter takes a,b,c).", AllowMultipleArgumentsPerToken = false };
             var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Print the plan (each batch, step and host, templates rendered) and run nothing.", Arity = ArgumentArity.Zero };
-            var json = new Option<bool>("--json") { Description = "One NDJSON object per host per step as it finishes, then a summary object (\"type\":\"summary\").", Arity = ArgumentArity.Zero };
+            var json = new Option<bool>("--json") { Description = "One NDJSON object per host per step as it finishes, then a summary object (\"type\":\"summary\"). Same as --output json.", Arity = ArgumentArity.Zero };
+            var output = new Option<string?>("--output", "-o") { Description = "grouped (each step's hosts grouped by output, the default) or json (as --json). Default: the inventory's defaults.output, else grouped." };
+            output.AcceptOnlyFromAmong(ExecCommand.OutputGrouped, ExecCommand.OutputJson);
             var diffLast = new Option<bool>("--diff-last") { Description = "Compare each step with that step's latest finished run: change and diff per host.", Arity = ArgumentArity.Zero };
             var sudoEnv = new Option<bool>("--sudo-password-from-env") { Description = $"Read the sudo password for sudo: steps from ${SudoPasswordVariable} (sent on the command's stdin only). Without it sudo runs with -n.", Arity = ArgumentArity.Zero };
             var c = new Command("run", "Run a fleet script: parameters, steps, conditions, loops, retries, a DAG, rolling batches, handlers (docs/scripts.md).");
@@ -37,9 +39,10 @@ namespace HerdPS.Cli
             c.Options.Add(set);
             c.Options.Add(dryRun);
             c.Options.Add(json);
+            c.Options.Add(output);
             c.Options.Add(diffLast);
             c.Options.Add(sudoEnv);
-            c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), p.GetValue(script)!, p.GetValue(set), p.GetValue(dryRun), p.GetValue(json), p.GetValue(diffLast), p.GetValue(sudoEnv), ct)));
+            c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), p.GetValue(script)!, p.GetValue(set), p.GetValue(dryRun), ExecCommand.JsonChoice(p.GetValue(json), p.GetValue(output)), p.GetValue(diffLast), p.GetValue(sudoEnv), ct)));
             return c;
         }
 
@@ -79,11 +82,13 @@ namespace HerdPS.Cli
             return c;
         }
 
-        internal static async Task<int> RunAsync(FleetCommandRequest request, string name, string[]? set, bool dryRun, bool json, bool diffLast, bool sudoFromEnv, CancellationToken ct)
+        /// <param name="jsonChoice">NDJSON (true), grouped text (false), or the inventory's defaults.output (null).</param>
+        internal static async Task<int> RunAsync(FleetCommandRequest request, string name, string[]? set, bool dryRun, bool? jsonChoice, bool diffLast, bool sudoFromEnv, CancellationToken ct)
         {
             var given = ScriptParameters.FromAssignments(set);
             // The inventory first (recipes live there), without the selection: the script's targets may be the selection.
             var inventory = InventoryLoader.LoadOrDefault(request.InventoryPath, Environment.GetEnvironmentVariable, out _);
+            var json = jsonChoice ?? inventory.Defaults.Output == ExecCommand.OutputJson;
             var script = ScriptCatalog.Resolve(name, inventory);
             ScriptParameters.Bind(script, given); // a missing or unknown parameter stops here, before hosts are resolved
             ScriptExecutor.ApplyTargets(script, request.Selection);
@@ -181,14 +186,12 @@ namespace HerdPS.Cli
                 o.WriteLine($" {(g.Key.Status == FleetScriptStepStatus.Skipped ? "skipped" : "not run")} on {HostListText.Fold(g.Select(r => r.HostName))}: {TerminalText.Line(g.Key.ErrorMessage)}");
             foreach (var r in results.Where(r => r.Ignored)) o.WriteLine($" {TerminalText.Line(r.HostName)}: failed, ignored (ignore_error)");
             foreach (var r in results.Where(r => r.Parsed.Count > 0))
-                o.WriteLine($" {TerminalText.Line(r.HostName)}: " + TerminalText.Line(string.Join(", ", r.Parsed.Select(kv => $"{kv.Key}={ValueText(kv.Value)}"))));
+                o.WriteLine($" {TerminalText.Line(r.HostName)}: " + ParsedText.Fields(r.Parsed));
             if (diffLast)
                 foreach (var r in results.Where(r => r.Change == "Changed"))
                     o.WriteLine($" {TerminalText.Line(r.HostName)} changed since the last run:\n{TerminalText.Block(r.Diff)}");
             o.WriteLine();
         }
-
-        private static string ValueText(object? v) => v is System.Collections.IEnumerable e && !(v is string) ? string.Join(" ", e.Cast<object>()) : Convert.ToString(v, CultureInfo.InvariantCulture) ?? "";
 
         private static void RenderSummary(FleetScriptSummary s, TextWriter o)
         {
@@ -245,39 +248,6 @@ namespace HerdPS.Cli
             foreach (var id in s.HistoryRunIds) w.WriteNumberValue(id);
             w.WriteEndArray();
             w.WriteNumber("durationMs", (long)s.Duration.TotalMilliseconds);
-        }
-    }
-
-    /// <summary>Parsed fields as JSON: numbers as numbers, lists as arrays.</summary>
-    internal static class ParsedJson
-    {
-        public static void Write(Utf8JsonWriter w, IDictionary<string, object?> parsed)
-        {
-            w.WriteStartObject();
-            foreach (var kv in parsed)
-            {
-                w.WritePropertyName(kv.Key);
-                WriteValue(w, kv.Value);
-            }
-            w.WriteEndObject();
-        }
-
-        private static void WriteValue(Utf8JsonWriter w, object? v)
-        {
-            switch (v)
-            {
-                case null: w.WriteNullValue(); break;
-                case long l: w.WriteNumberValue(l); break;
-                case double d: w.WriteNumberValue(d); break;
-                case bool b: w.WriteBooleanValue(b); break;
-                case string s: w.WriteStringValue(s); break;
-                case System.Collections.IEnumerable e:
-                    w.WriteStartArray();
-                    foreach (var item in e) WriteValue(w, item);
-                    w.WriteEndArray();
-                    break;
-                default: w.WriteStringValue(Convert.ToString(v, CultureInfo.InvariantCulture)); break;
-            }
         }
     }
 

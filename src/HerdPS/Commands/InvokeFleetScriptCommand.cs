@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using System.Net;
 using System.Security;
@@ -96,25 +97,18 @@ namespace HerdPS.Commands
         }
 
         /// <summary>A step's parsed fields as properties of its result, so Sort-Object UsePercent works.</summary>
-        internal static object WithParsed(FleetScriptStepResult result)
-        {
-            if (result.Parsed.Count == 0) return result;
-            var shaped = PSObject.AsPSObject(result);
-            foreach (var field in result.Parsed)
-                if (shaped.Properties[field.Key] == null) shaped.Properties.Add(new PSNoteProperty(field.Key, field.Value));
-            return shaped;
-        }
+        internal static object WithParsed(FleetScriptStepResult result) =>
+            result.Parsed.Count == 0 ? result : (object)ParsedProperties.Add(result, result.Parsed, addParsedProperty: false);
     }
 
-    /// <summary>Completes -Name with the built-in scripts.</summary>
-    public sealed class ScriptNameCompleter : IArgumentCompleter
+    /// <summary>Completes -Name with the built-in scripts and the inventory's recipes.</summary>
+    public sealed class ScriptNameCompleter : InventoryNameCompleter
     {
-        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-            System.Management.Automation.Language.CommandAst commandAst, IDictionary fakeBoundParameters)
+        private protected override IEnumerable<string> Names(string? inventoryPath, string wordToComplete)
         {
-            foreach (var name in ScriptCatalog.BuiltInNames)
-                if (name.StartsWith(wordToComplete ?? "", System.StringComparison.OrdinalIgnoreCase))
-                    yield return new CompletionResult(name);
+            var inventory = Inventory.InventoryLoader.LoadOrDefault(inventoryPath, System.Environment.GetEnvironmentVariable, out _);
+            foreach (var name in ScriptCatalog.BuiltInNames.Concat(inventory.Recipes.Keys).Distinct())
+                if (name.StartsWith(wordToComplete ?? "", System.StringComparison.OrdinalIgnoreCase)) yield return name;
         }
     }
 }
