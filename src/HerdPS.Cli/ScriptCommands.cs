@@ -220,6 +220,7 @@ namespace HerdPS.Cli
             w.WriteString("item", r.Item);
             w.WriteNumber("batch", r.Batch);
             w.WriteString("ranOn", r.RanOn);
+            w.WriteString("transport", r.Transport);
             w.WriteString("errorKind", r.ErrorKind.ToString());
             w.WriteString("errorMessage", r.ErrorMessage);
             w.WriteBoolean("isHandler", r.IsHandler);

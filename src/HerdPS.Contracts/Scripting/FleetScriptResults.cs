@@ -50,6 +50,8 @@ namespace HerdPS
         public int Batch { get; set; }
         /// <summary>Where a delegated step ran (delegate_to, local); null when it ran on the host itself.</summary>
         public string? RanOn { get; set; }
+        /// <summary>How the command reached the host, as FleetResult.Transport says it (ssh, local, ...); empty for a transfer or a step that never ran.</summary>
+        public string Transport { get; set; } = "";
         public FleetErrorKind ErrorKind { get; set; }
         /// <summary>Why the step did not succeed, or why it was skipped or not run.</summary>
         public string? ErrorMessage { get; set; }
@@ -88,7 +90,7 @@ namespace HerdPS
         public NameList FailedHosts { get; set; } = NameList.Empty;
         public DateTime StartTime { get; set; }
         public TimeSpan Duration { get; set; }
-        /// <summary>The history runs that recorded the steps (one per step and loop item); empty with NoHistory.</summary>
+        /// <summary>The history runs that recorded the steps (one per step, a loop's items together); empty with NoHistory.</summary>
         public long[] HistoryRunIds { get; set; } = Array.Empty<long>();
     }
 

@@ -101,10 +101,24 @@ namespace HerdPS.Scripting
         {
             var parameters = ScriptParameters.Bind(script, options.Parameters);
             ScriptCatalog.CheckAgainst(script, target.Inventory);
+            // Opened before any host is touched: a history that can't be used stops here. Without recording
+            // (NoHistory), --diff-last and on: @changed still compare with what the history holds, read only, as
+            // herd exec --diff-last --no-history does.
             var history = FleetHistory.OpenForRun(request, target);
+            HistoryStore? readOnly = null;
+            try
+            {
+                if (history == null && (options.DiffLast || script.Steps.Any(s => s.On?.Kind == SelectorKind.Changed)))
+                    readOnly = FleetHistory.OpenForReading(request.HistoryPath);
+            }
+            catch
+            {
+                history?.Dispose();
+                throw;
+            }
             var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var channel = Channel.CreateBounded<ScriptEvent>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
-            var state = new RunState(script, target, request, options, parameters, history, channel.Writer, cancel.Token);
+            var state = new RunState(script, target, request, options, parameters, history, history ?? readOnly, channel.Writer, cancel.Token);
             var run = new ScriptRun(channel.Reader, cancel);
             run.Completion = Task.Run(async () =>
             {
@@ -122,6 +136,7 @@ namespace HerdPS.Scripting
                 {
                     state.CloseHistory();
                     history?.Dispose();
+                    readOnly?.Dispose();
                     cancel.Dispose();
                 }
             });
@@ -187,7 +202,10 @@ namespace HerdPS.Scripting
             private readonly FleetCommandRequest _request;
             private readonly ScriptRunOptions _options;
             private readonly IReadOnlyDictionary<string, object?> _params;
+            /// <summary>Where the steps are recorded; null with NoHistory.</summary>
             private readonly HistoryStore? _history;
+            /// <summary>Where earlier runs are read for --diff-last and @changed: the history, or it opened read only.</summary>
+            private readonly HistoryStore? _compareWith;
             private readonly ChannelWriter<ScriptEvent> _events;
             private readonly CancellationToken _token;
             private readonly FleetRunner _runner;
@@ -203,7 +221,7 @@ namespace HerdPS.Scripting
             private int _batch;
 
             public RunState(FleetScript script, FleetTarget target, FleetCommandRequest request, ScriptRunOptions options,
-                IReadOnlyDictionary<string, object?> parameters, HistoryStore? history, ChannelWriter<ScriptEvent> events, CancellationToken token)
+                IReadOnlyDictionary<string, object?> parameters, HistoryStore? history, HistoryStore? compareWith, ChannelWriter<ScriptEvent> events, CancellationToken token)
             {
                 _script = script;
                 _target = target;
@@ -211,6 +229,7 @@ namespace HerdPS.Scripting
                 _options = options;
                 _params = parameters;
                 _history = history;
+                _compareWith = compareWith;
                 _events = events;
                 _token = token;
                 _runner = FleetEngine.CreateRunner(request);
@@ -233,7 +252,14 @@ namespace HerdPS.Scripting
                     var batch = batches[b];
                     if (_stopped != null || _token.IsCancellationRequested)
                     {
-                        foreach (var host in batch) await EmitAsync(NotRun(_script.Steps[0], host, _token.IsCancellationRequested ? "cancelled before this host's batch started" : "not run: " + _stopped)).ConfigureAwait(false);
+                        // Every step of every host of the batch says so: a host's report has a line per step, run or not.
+                        var why = _token.IsCancellationRequested ? "cancelled before this host's batch started" : "not run: " + _stopped;
+                        foreach (var step in _script.Steps)
+                        {
+                            var notRun = batch.Select(host => NotRun(step, host, why)).ToList();
+                            foreach (var r in notRun) await EmitAsync(r).ConfigureAwait(false);
+                            await _events.WriteAsync(ScriptEvent.StepEnded(notRun), CancellationToken.None).ConfigureAwait(false);
+                        }
                         continue;
                     }
                     await RunBatchAsync(batch, batches.Count).ConfigureAwait(false);
@@ -318,7 +344,7 @@ namespace HerdPS.Scripting
                     else if (_stopped != null && _script.Strategy.StopOnFailure) notRun = "not run: " + _stopped;
                     else if (step.On != null)
                     {
-                        if (!Selected(step.On, host, outcomes)) skip = $"not selected by {step.On.Text}";
+                        if (!Selected(step.On, host, outcomes)) skip = $"not selected by {step.On.Text}" + NoReferenceNote(step.On);
                         else if (state.Failed && step.On.Kind != SelectorKind.Failed) notRun = $"the host failed at step '{state.FailedAt}'";
                     }
                     else if (state.Failed) notRun = $"the host failed at step '{state.FailedAt}'";
@@ -381,6 +407,14 @@ namespace HerdPS.Scripting
                 await ReportAsync($"{(isHandler ? "handler" : "step")} {step.Id} done: {outcome.OkHosts.Count} ok, {outcome.FailedHosts.Count} failed", 100).ConfigureAwait(false);
             }
 
+            /// <summary>Why @changed selected nobody when the step it reads had no earlier run to compare with.</summary>
+            private string NoReferenceNote(StepSelector selector)
+            {
+                if (selector.Kind != SelectorKind.Changed || _script.FindStep(selector.StepId!) is not ScriptStep read) return "";
+                if (_recordings.TryGetValue(HistoryCommand(read), out var r) && r.Last?.HasReference == true) return "";
+                return $" (no earlier finished run of step '{read.Id}' on this selection in the history to compare with)";
+            }
+
             private bool Selected(StepSelector selector, FleetHost host, ConcurrentDictionary<string, StepOutcome> outcomes)
             {
                 switch (selector.Kind)
@@ -414,8 +448,10 @@ namespace HerdPS.Scripting
                     await EmitAsync(failure).ConfigureAwait(false);
                     return new List<FleetScriptStepResult> { failure };
                 }
-                foreach (var item in items)
+                var ran = new List<FleetScriptStepResult>();
+                for (int i = 0; i < items.Count; i++)
                 {
+                    var item = items[i];
                     if (_token.IsCancellationRequested)
                     {
                         var c = NotRun(step, host, "cancelled", isHandler);
@@ -425,10 +461,16 @@ namespace HerdPS.Scripting
                         await EmitAsync(c).ConfigureAwait(false);
                         continue;
                     }
-                    var result = await RunItemAsync(step, state, item, isHandler).ConfigureAwait(false);
+                    var (result, reachedHost) = await RunItemAsync(step, state, item, isHandler).ConfigureAwait(false);
                     results.Add(result);
+                    if (reachedHost) ran.Add(result);
+                    // A loop stops at its first failing item, as a shell loop with set -e does.
+                    var last = i == items.Count - 1 || !result.Succeeded || _token.IsCancellationRequested;
+                    // One record per host per step (the final attempt; a loop's items together), made before the step's
+                    // last result is written so that result carries the step's change since its last run.
+                    if (last) RecordStep(step, state.Host, ran, result);
                     await EmitAsync(result).ConfigureAwait(false);
-                    if (!result.Succeeded) break; // a loop stops at its first failing item, as a shell loop with set -e does
+                    if (!result.Succeeded) break;
                 }
                 var failed = results.Any(r => IsFailure(r.Status) && !r.Ignored) || results.Any(r => r.Status == FleetScriptStepStatus.Cancelled);
                 if (failed) MarkFailed(step, state);
@@ -463,8 +505,10 @@ namespace HerdPS.Scripting
                 return new List<string?> { null };
             }
 
-            private async Task<FleetScriptStepResult> RunItemAsync(ScriptStep step, HostState state, string? item, bool isHandler)
+            /// <summary>One loop item (or the step) with its retries; <c>ReachedHost</c> is false when a template failed before anything ran.</summary>
+            private async Task<(FleetScriptStepResult Result, bool ReachedHost)> RunItemAsync(ScriptStep step, HostState state, string? item, bool isHandler)
             {
+                bool reachedHost = true;
                 var host = state.Host;
                 FleetScriptStepResult result;
                 int attempts = 0;
@@ -481,6 +525,7 @@ namespace HerdPS.Scripting
                     {
                         result = TemplateFailure(step, host, e.Message, isHandler);
                         result.Item = item;
+                        reachedHost = attempts > 1;
                         break;
                     }
                     bool done = result.Status == FleetScriptStepStatus.Cancelled;
@@ -506,7 +551,7 @@ namespace HerdPS.Scripting
                 result.StartTime = started;
                 result.Duration = watch.Elapsed;
                 if (IsFailure(result.Status) && step.IgnoreError) result.Ignored = true;
-                return result;
+                return (result, reachedHost);
             }
 
             /// <summary>One attempt of one step on one host (and loop item), through the runner or the file transfer.</summary>
@@ -549,14 +594,7 @@ namespace HerdPS.Scripting
                 var sent = step.Sudo ? SudoCommand(command, step.SudoUser, withPassword) : command;
                 var fleet = await RunCommandAsync(runOn, sent, step, withPassword).ConfigureAwait(false);
                 Fill(result, fleet, step);
-                // Recorded under the command the user wrote, never the sudo wrapper.
-                fleet.Command = command;
-                var change = Record(step, item, host.Name, fleet);
-                if (change != null)
-                {
-                    result.Change = change.Change.ToString();
-                    result.Diff = change.Change == HostChangeKind.Changed ? change.Diff : "";
-                }
+                result.Transport = fleet.Transport;
                 fleet.ReleaseOutput();
                 return result;
             }
@@ -706,19 +744,91 @@ namespace HerdPS.Scripting
                 return view;
             }
 
-            private HostChange? Record(ScriptStep step, string? item, string hostName, FleetResult fleet)
+            /// <summary>
+            /// Records a step's outcome on one host as one result of the step's history run, and puts the change since
+            /// the step's last run (--diff-last, @changed) on <paramref name="last"/>. A step without a loop records its
+            /// final attempt; a loop records its items as one result (each item's output under an "[item x]" line, the
+            /// last item's exit code and the worst status), so a step is one recorded step however many items it has.
+            /// Nothing is recorded for a host where nothing ran (a template that failed first).
+            /// </summary>
+            private void RecordStep(ScriptStep step, FleetHost host, List<FleetScriptStepResult> ran, FleetScriptStepResult last)
             {
-                if (_history == null && !_options.DiffLast) return null;
-                if (_history == null) return null;
-                var key = HistoryCommand(step, item);
+                if (ran.Count == 0 || _compareWith == null) return;
+                var fleet = step.HasLoop ? Combined(step, host, ran) : AsFleetResult(ran[0], host);
+                var change = Record(step, fleet);
+                if (change == null) return;
+                last.Change = change.Change.ToString();
+                last.Diff = change.Change == HostChangeKind.Changed ? change.Diff : "";
+            }
+
+            /// <summary>A step's result as the history keeps it: the command as written (never the sudo wrapper, never a password).</summary>
+            private static FleetResult AsFleetResult(FleetScriptStepResult r, FleetHost host) => new FleetResult
+            {
+                HostName = r.HostName,
+                Command = r.Command,
+                Status = FleetStatusOf(r.Status),
+                ExitCode = r.ExitCode,
+                StdOut = r.StdOut,
+                StdErr = r.StdErr,
+                StartTime = r.StartTime,
+                Duration = r.Duration,
+                Attempts = r.Attempts,
+                Transport = r.Transport,
+                ErrorKind = r.ErrorKind,
+                ErrorMessage = r.ErrorMessage,
+                OutputHash = r.OutputHash.Length > 0 ? r.OutputHash : OutputCapture.HashOf(r.StdOut, r.StdErr, r.ExitCode),
+                Groups = new NameList(host.Groups),
+                Tags = new NameList(host.Tags),
+            };
+
+            private static FleetResult Combined(ScriptStep step, FleetHost host, List<FleetScriptStepResult> items)
+            {
+                static string Block(string text) => text.Length == 0 || text.EndsWith("\n", StringComparison.Ordinal) ? text : text + "\n";
+                var stdout = new StringBuilder();
+                var stderr = new StringBuilder();
+                foreach (var r in items)
+                {
+                    stdout.Append("[item ").Append(r.Item).Append("]\n").Append(Block(r.StdOut));
+                    if (r.StdErr.Length > 0) stderr.Append("[item ").Append(r.Item).Append("]\n").Append(Block(r.StdErr));
+                }
+                var worst = items.FirstOrDefault(r => !r.Succeeded) ?? items[items.Count - 1];
+                var combined = AsFleetResult(worst, host);
+                combined.Command = step.Describe();
+                combined.ExitCode = items[items.Count - 1].ExitCode;
+                combined.StdOut = stdout.ToString();
+                combined.StdErr = stderr.ToString();
+                combined.StartTime = items[0].StartTime;
+                combined.Duration = TimeSpan.FromTicks(items.Sum(r => r.Duration.Ticks));
+                combined.Attempts = items.Sum(r => r.Attempts);
+                combined.OutputHash = OutputCapture.HashOf(combined.StdOut, combined.StdErr, combined.ExitCode);
+                return combined;
+            }
+
+            private static FleetStatus FleetStatusOf(FleetScriptStepStatus status) => status switch
+            {
+                FleetScriptStepStatus.Succeeded => FleetStatus.Succeeded,
+                FleetScriptStepStatus.Unreachable => FleetStatus.Unreachable,
+                FleetScriptStepStatus.TimedOut => FleetStatus.TimedOut,
+                FleetScriptStepStatus.Cancelled => FleetStatus.Cancelled,
+                _ => FleetStatus.Failed,
+            };
+
+            private HostChange? Record(ScriptStep step, FleetResult fleet)
+            {
+                if (_compareWith == null) return null;
+                var key = HistoryCommand(step);
                 var recording = _recordings.GetOrAdd(key, k =>
                 {
                     var r = new StepRecording();
                     try
                     {
-                        if (_options.DiffLast || _changedSelected.Contains(step.Id)) r.Last = FleetHistory.CompareWithLast(_history, k, _selection);
-                        r.Recorder = HistoryRecorder.Begin(_history, HistoryKind, k, _selection, DateTime.UtcNow);
-                        lock (_gate) _runIds.Add(r.Recorder.RunId);
+                        // The reference is read before this run's record of the step is begun, so it is never this run.
+                        if (_options.DiffLast || _changedSelected.Contains(step.Id)) r.Last = FleetHistory.CompareWithLast(_compareWith, k, _selection);
+                        if (_history != null)
+                        {
+                            r.Recorder = HistoryRecorder.Begin(_history, HistoryKind, k, _selection, DateTime.UtcNow);
+                            lock (_gate) _runIds.Add(r.Recorder.RunId);
+                        }
                     }
                     catch (HistoryException) { /* recording is secondary: the step still runs and reports */ }
                     return r;
@@ -730,9 +840,8 @@ namespace HerdPS.Scripting
                 }
             }
 
-            /// <summary>How a step is named in the history: the script, the step, the command as written (and the loop item).</summary>
-            private string HistoryCommand(ScriptStep step, string? item) =>
-                $"{_script.Name}#{step.Id}: {step.Describe()}" + (item != null ? $" [item {item}]" : "");
+            /// <summary>How a step is named in the history: the script, the step and the command as written.</summary>
+            private string HistoryCommand(ScriptStep step) => $"{_script.Name}#{step.Id}: {step.Describe()}";
 
             public void CloseHistory()
             {

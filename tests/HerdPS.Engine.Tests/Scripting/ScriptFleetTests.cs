@@ -96,11 +96,21 @@ strategy: {{ serial: [1, 2], max_fail_percentage: 40 }}
 steps:
   - id: work
     run: case {{{{ host.name }}}} in {hosts[1]}|{hosts[2]}) exit 7;; *) echo ok;; esac
+  - id: after
+    run: echo after
 ", hosts);
             // batch 1: hosts[0] ok; batch 2: hosts[1..2] both fail (100% > 40%): batches 3 and 4 never start.
-            Assert.Equal(FleetScriptStepStatus.Succeeded, results.Single(r => r.HostName == hosts[0]).Status);
-            Assert.All(hosts.Skip(1).Take(2), h => Assert.Equal(FleetScriptStepStatus.Failed, results.Single(r => r.HostName == h).Status));
-            Assert.All(hosts.Skip(3), h => Assert.Equal(FleetScriptStepStatus.NotRun, results.Single(r => r.HostName == h).Status));
+            Assert.Equal(FleetScriptStepStatus.Succeeded, results.Single(r => r.HostName == hosts[0] && r.StepId == "work").Status);
+            Assert.All(hosts.Skip(1).Take(2), h => Assert.Equal(FleetScriptStepStatus.Failed, results.Single(r => r.HostName == h && r.StepId == "work").Status));
+            Assert.All(hosts.Skip(1).Take(2), h => Assert.Equal(FleetScriptStepStatus.NotRun, results.Single(r => r.HostName == h && r.StepId == "after").Status));
+            // A host of a batch that never started has a NotRun result for every step, each saying why.
+            foreach (var step in new[] { "work", "after" })
+                Assert.All(hosts.Skip(3), h =>
+                {
+                    var r = results.Single(x => x.HostName == h && x.StepId == step);
+                    Assert.Equal(FleetScriptStepStatus.NotRun, r.Status);
+                    Assert.Contains("max_fail_percentage", r.ErrorMessage);
+                });
             Assert.Equal(4, summary.BatchCount);
             Assert.Equal((1, 2, 3), (summary.SucceededCount, summary.FailedCount, summary.NotRunCount));
             Assert.Contains("max_fail_percentage", summary.StoppedReason);
@@ -255,6 +265,76 @@ steps:
             Assert.Equal(FleetScriptStepStatus.Succeeded, back.Status);
             Assert.True(back.Attempts >= 2, "the first look still saw the old boot id");
             Assert.Equal("healthy\n", results.Single(r => r.StepId == "health").StdOut);
+        }
+
+        private HerdPS.History.HistoryStore History() => HerdPS.History.FleetHistory.OpenForReading(Path.Combine(_private.Path, "history.db"));
+
+        [Fact]
+        public async Task AStepIsOneRecordedRunWithOneResultPerHostHoweverManyItemsAndAttempts()
+        {
+            var counter = Path.Combine(_dir.Path, "attempts");
+            var hosts = Hosts(140, 2);
+            var (results, summary) = await RunAsync($@"
+name: recorded
+steps:
+  - id: each
+    loop: [a, b, c]
+    run: echo pkg {{{{ item }}}}
+  - id: poll
+    run: echo x >> {counter}-{{{{ host.name }}}}; wc -l < {counter}-{{{{ host.name }}}}
+    retries: 5
+    retry_delay: 50ms
+    until: result.stdout == ""3""
+", hosts, history: true);
+            Assert.True(summary.Succeeded);
+            Assert.Equal(2, summary.HistoryRunIds.Length); // one run per step, not per item or attempt
+            using var history = History();
+            var runs = summary.HistoryRunIds.Select(id => history.GetRun(id)!).ToDictionary(r => r.Command.Substring(0, r.Command.IndexOf(':')));
+            Assert.Equal(new[] { "recorded#each", "recorded#poll" }, runs.Keys.OrderBy(k => k));
+            var each = history.ReadResults(runs["recorded#each"].Id).ToList();
+            Assert.Equal(hosts, each.Select(r => r.HostName).OrderBy(h => h));
+            Assert.All(each, r => Assert.Equal("[item a]\npkg a\n[item b]\npkg b\n[item c]\npkg c\n", r.StdOut));
+            var poll = history.ReadResults(runs["recorded#poll"].Id).ToList();
+            Assert.Equal(hosts, poll.Select(r => r.HostName).OrderBy(h => h));
+            Assert.All(poll, r => Assert.Equal(("3\n", 3), (r.StdOut, r.Attempts)));
+            // The stream still has one result per item, and the step's change rides on the host's last item.
+            Assert.Equal(6, results.Count(r => r.StepId == "each"));
+        }
+
+        [Fact]
+        public async Task ChangedSelectsTheHostsWhoseStepOutputChangedAndReadsTheHistoryWithoutRecordingUnderNoHistory()
+        {
+            var hosts = Hosts(142, 3);
+            var flip = Path.Combine(_dir.Path, "flip");
+            string Script() => $@"
+name: changes
+steps:
+  - id: probe
+    run: if [ -e {flip}-{{{{ host.name }}}} ]; then echo new; else echo old; fi
+  - id: react
+    on: '@changed:probe'
+    run: echo reacting
+";
+            // The first run has nothing to compare with: @changed selects nobody, and says why.
+            var (first, _) = await RunAsync(Script(), hosts, history: true);
+            Assert.All(first.Where(r => r.StepId == "react"), r =>
+            {
+                Assert.Equal(FleetScriptStepStatus.Skipped, r.Status);
+                Assert.Contains("no earlier finished run of step 'probe'", r.ErrorMessage);
+            });
+            File.WriteAllText(flip + "-" + hosts[1], "");
+            var (second, _) = await RunAsync(Script(), hosts, history: true);
+            Assert.Equal(new[] { hosts[1] }, second.Where(r => r.StepId == "react" && r.Status == FleetScriptStepStatus.Succeeded).Select(r => r.HostName));
+            Assert.Equal("Changed", second.Single(r => r.StepId == "probe" && r.HostName == hosts[1]).Change);
+
+            // -NoHistory: compared with the history all the same (read only), and nothing recorded.
+            File.WriteAllText(flip + "-" + hosts[2], "");
+            long RunCount() { using var h = History(); return h.ListRuns(new HerdPS.History.HistoryQuery { Last = 100000 }).Count; }
+            var before = RunCount();
+            var (third, summary) = await RunAsync(Script(), hosts, history: false);
+            Assert.Equal(new[] { hosts[2] }, third.Where(r => r.StepId == "react" && r.Status == FleetScriptStepStatus.Succeeded).Select(r => r.HostName));
+            Assert.Empty(summary.HistoryRunIds);
+            Assert.Equal(before, RunCount());
         }
 
         [Fact]
