@@ -133,6 +133,12 @@ namespace HerdPS.Scripting
         public string? Register { get; set; }
         public int Retries { get; set; }
         public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+        /// <summary>The parameter whose value is <see cref="Retries"/> (<c>retries: "{{ params.x }}"</c>); see <see cref="StepSettings"/>.</summary>
+        public string? RetriesParameter { get; set; }
+        /// <summary>The parameter whose value is <see cref="RetryDelay"/>.</summary>
+        public string? RetryDelayParameter { get; set; }
+        /// <summary>The parameter whose value is <see cref="Timeout"/>.</summary>
+        public string? TimeoutParameter { get; set; }
         public LiquidTemplate? Until { get; set; }
         public TimeSpan? Timeout { get; set; }
         public int[] AllowedExitCodes { get; set; } = { 0 };

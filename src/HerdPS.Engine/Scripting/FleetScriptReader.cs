@@ -268,7 +268,7 @@ namespace HerdPS.Scripting
                 }
                 else if (item is YamlMappingNode mapping)
                 {
-                    ReadStepMapping(mapping, step, what);
+                    ReadStepMapping(mapping, step, what, script);
                 }
                 else throw Error($"a {what} is a command (a string) or a mapping with run: (or script:, upload:, download:, local:)", item.Start);
                 if (step.Id.Length == 0) step.Id = (what == "handler" ? "handler" : "step") + (into.Count + 1).ToString(CultureInfo.InvariantCulture);
@@ -301,7 +301,7 @@ namespace HerdPS.Scripting
             return -1;
         }
 
-        private void ReadStepMapping(YamlMappingNode mapping, ScriptStep step, string what)
+        private void ReadStepMapping(YamlMappingNode mapping, ScriptStep step, string what, FleetScript script)
         {
             string? action = null;
             YamlNode? args = null, dest = null;
@@ -372,9 +372,18 @@ namespace HerdPS.Scripting
                         if (!IdPattern.IsMatch(step.Register)) throw Error("'register' is a name of letters, digits and '_' that templates use as a variable", value.Start);
                         if (Array.IndexOf(ReservedRoots, step.Register) >= 0) throw Error($"'{step.Register}' is a name the templates already use; register under another", value.Start);
                         break;
-                    case "retries": step.Retries = ReadInt(value, key, 0, 1000); break;
-                    case "retry_delay": step.RetryDelay = ReadDuration(value, key); break;
-                    case "timeout": step.Timeout = ReadDuration(value, key); break;
+                    case "retries":
+                        if (ParameterReference(value, key, script, ScriptParameterType.Int) is string retries) step.RetriesParameter = retries;
+                        else step.Retries = ReadInt(value, key, 0, 1000);
+                        break;
+                    case "retry_delay":
+                        if (ParameterReference(value, key, script, ScriptParameterType.String) is string delay) step.RetryDelayParameter = delay;
+                        else step.RetryDelay = ReadDuration(value, key);
+                        break;
+                    case "timeout":
+                        if (ParameterReference(value, key, script, ScriptParameterType.String) is string timeout) step.TimeoutParameter = timeout;
+                        else step.Timeout = ReadDuration(value, key);
+                        break;
                     case "allowed_exit_codes":
                         step.AllowedExitCodes = (value is YamlSequenceNode codes ? codes.Children.ToList() : new List<YamlNode> { value })
                             .Select(c => ReadInt(c, "an exit code", 0, 255)).ToArray();
@@ -427,7 +436,7 @@ namespace HerdPS.Scripting
                 throw Error($"'sudo' applies to run: and script: steps, not {action}:", mapping.Start);
             if (step.SudoUser != null && !step.Sudo) step.Sudo = true;
             if (step.Action == StepAction.Local && step.DelegateTo != null) throw Error("a local: step already runs on this machine; it can't also say delegate_to", mapping.Start);
-            if (step.Until != null && step.Retries == 0) step.Retries = 3;
+            if (step.Until != null && step.Retries == 0 && step.RetriesParameter == null) step.Retries = 3;
         }
 
         private static readonly string[] ReservedRoots = { "params", "steps", "host", "item", "result", "forloop" };
@@ -676,6 +685,27 @@ namespace HerdPS.Scripting
                 case "false": case "False": case "FALSE": case "no": return false;
                 default: throw Error($"'{key}' must be true or false, not '{QuotedText.Of(text)}'", node.Start);
             }
+        }
+
+        private static readonly Regex ParameterReferencePattern = new Regex(@"^\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$", RegexOptions.CultureInvariant);
+
+        /// <summary>
+        /// retries, retry_delay and timeout may be a parameter's value, <c>"{{ params.name }}"</c>, so a built-in can
+        /// let its user say how long to wait. The parameter must be declared, of <paramref name="type"/>; its value is
+        /// checked when the parameters are bound (<see cref="StepSettings.Check"/>), before anything runs. Null when the
+        /// value is not such a reference (a plain number or duration).
+        /// </summary>
+        private string? ParameterReference(YamlNode node, string key, FleetScript script, ScriptParameterType type)
+        {
+            if (!(node is YamlScalarNode scalar) || scalar.Value == null) return null;
+            var m = ParameterReferencePattern.Match(scalar.Value.Trim());
+            if (!m.Success) return null;
+            var name = m.Groups[1].Value;
+            var parameter = script.Parameters.FirstOrDefault(p => p.Name == name)
+                ?? throw Error($"'{key}' names parameter '{name}', which the script does not declare under params:", node.Start);
+            if (parameter.Type != type)
+                throw Error($"'{key}' takes a parameter of type {type.ToString().ToLowerInvariant()} ({(type == ScriptParameterType.Int ? "a whole number" : "a duration such as 2s or 10m")}), and '{name}' is {parameter.Type.ToString().ToLowerInvariant()}", node.Start);
+            return name;
         }
 
         private int ReadInt(YamlNode node, string key, int min, int max)

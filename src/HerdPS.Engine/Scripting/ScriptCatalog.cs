@@ -107,6 +107,7 @@ namespace HerdPS.Scripting
         public static List<FleetScriptPlanStep> Plan(FleetScript script, FleetTarget target, IReadOnlyDictionary<string, object?> given)
         {
             var parameters = ScriptParameters.Bind(script, given);
+            StepSettings.Check(script, parameters);
             CheckAgainst(script, target.Inventory);
             var plan = new List<FleetScriptPlanStep>();
             var batches = script.Strategy.Batches(target.Hosts);
@@ -125,7 +126,7 @@ namespace HerdPS.Scripting
                         if (step.On != null) conditions.Add("on: " + step.On.Text);
                         if (step.When != null) conditions.Add("when: " + Inner(step.When.Source));
                         if (step.HasLoop) conditions.Add("loop: " + (step.LoopVariable ?? string.Join(", ", step.LoopItems!.Select(i => i.Source))));
-                        if (step.Until != null) conditions.Add($"until: {Inner(step.Until.Source)} (up to {step.Retries + 1} attempts)");
+                        if (step.Until != null) conditions.Add($"until: {Inner(step.Until.Source)} (up to {StepSettings.Retries(step, parameters) + 1} attempts, {StepSettings.RetryDelay(step, parameters).TotalSeconds:0.###}s apart)");
                         if (step.Sudo) conditions.Add("sudo" + (step.SudoUser != null ? " -u " + step.SudoUser : ""));
                         plan.Add(new FleetScriptPlanStep
                         {

@@ -100,6 +100,7 @@ namespace HerdPS.Scripting
         public static ScriptRun Start(FleetScript script, FleetTarget target, FleetCommandRequest request, ScriptRunOptions options, CancellationToken cancellationToken)
         {
             var parameters = ScriptParameters.Bind(script, options.Parameters);
+            StepSettings.Check(script, parameters);
             ScriptCatalog.CheckAgainst(script, target.Inventory);
             // Opened before any host is touched: a history that can't be used stops here. Without recording
             // (NoHistory), --diff-last and on: @changed still compare with what the history holds, read only, as
@@ -535,16 +536,16 @@ namespace HerdPS.Scripting
                         try { met = step.Until.RenderCondition(Model(state, item, result)); }
                         catch (TemplateException e) { result.Status = FleetScriptStepStatus.Failed; result.ErrorMessage = "until: " + e.Message; break; }
                         if (met) { if (result.Status == FleetScriptStepStatus.Failed) { result.Status = FleetScriptStepStatus.Succeeded; } done = true; }
-                        else if (attempts > step.Retries)
+                        else if (attempts > StepSettings.Retries(step, _params))
                         {
                             result.Status = FleetScriptStepStatus.Failed;
                             result.ErrorMessage = $"until: the condition did not hold after {attempts} attempt(s)";
                             done = true;
                         }
                     }
-                    else if (!done) done = result.Status == FleetScriptStepStatus.Succeeded || attempts > step.Retries;
+                    else if (!done) done = result.Status == FleetScriptStepStatus.Succeeded || attempts > StepSettings.Retries(step, _params);
                     if (done) break;
-                    try { await Task.Delay(step.RetryDelay, _token).ConfigureAwait(false); }
+                    try { await Task.Delay(StepSettings.RetryDelay(step, _params), _token).ConfigureAwait(false); }
                     catch (OperationCanceledException) { break; }
                 }
                 result.Attempts = attempts;
@@ -615,11 +616,12 @@ namespace HerdPS.Scripting
 
             private async Task<FleetResult> RunCommandAsync(FleetHost runOn, string command, ScriptStep step, bool withPassword)
             {
+                var timeout = StepSettings.Timeout(step, _params);
                 var options = new FleetRunOptions
                 {
                     Throttle = 1,
-                    CommandTimeout = step.Timeout ?? _runOptions.CommandTimeout,
-                    HostTimeoutsApply = step.Timeout == null && _runOptions.HostTimeoutsApply,
+                    CommandTimeout = timeout ?? _runOptions.CommandTimeout,
+                    HostTimeoutsApply = timeout == null && _runOptions.HostTimeoutsApply,
                     ConnectTimeout = _runOptions.ConnectTimeout,
                     Retries = _runOptions.Retries,
                     RetryBaseDelay = _runOptions.RetryBaseDelay,

@@ -240,31 +240,117 @@ steps:
             Assert.Equal(("localhost", "for " + hosts[1] + "\n"), (delegated.RanOn, delegated.StdOut));
         }
 
-        [Fact]
-        public async Task RebootWaitWaitsForANewBootIdAndFailsAHostThatNeverComesBack()
+        /// <summary>
+        /// A host for reboot-wait: its own sshd in a mount namespace where a file of the test is bind-mounted over
+        /// /proc/sys/kernel/random/boot_id, so the built-in's own boot id command reads what the test says the boot is.
+        /// </summary>
+        private ExtraSshHost RebootableHost(string alias, string bootId) =>
+            _fleet.StartIsolatedHost(alias, dir => File.WriteAllText(Path.Combine(dir, "boot_id"), bootId + "\n"),
+                $"mount --bind {SshFleet.IsolatedMountPoint}/boot_id /proc/sys/kernel/random/boot_id");
+
+        private (ScriptRun Run, FleetScript Script) StartRebootWait(string sshConfig, string[] hosts, string marker, int attempts, string health = "")
         {
-            // The boot id is a file the "reboot" changes a moment later; the real boot id of this machine can't change.
-            var bootId = Path.Combine(_dir.Path, "boot_id");
-            File.WriteAllText(bootId, "boot-1\n");
-            _fleet.ChownToLoginUser(bootId);
-            var host = Hosts(135, 1);
             var script = ScriptCatalog.BuiltIn("reboot-wait");
-            var request = new FleetCommandRequest { SshConfigPath = _fleet.SshConfigPath, ControlDirectory = Path.Combine(_fleet.ControlDirectory, "scripts"), ConnectTimeout = TimeSpan.FromSeconds(5), NoHistory = true };
-            request.Selection.Hosts.AddRange(host);
+            var request = new FleetCommandRequest { SshConfigPath = sshConfig, ControlDirectory = Path.Combine(_fleet.ControlDirectory, "reboot"), ConnectTimeout = TimeSpan.FromSeconds(5), NoHistory = true };
+            request.Selection.Hosts.AddRange(hosts);
             var target = FleetEngine.Resolve(request);
             var parameters = new Dictionary<string, object?>
             {
-                ["boot_id_command"] = $"cat {bootId}",
-                ["reboot_command"] = $"sleep 1; echo boot-2 > {bootId}",
-                ["health"] = "echo healthy",
+                // The "reboot" only tells the test to pull the plug; the test is the power switch.
+                ["reboot_command"] = $"touch {marker}",
+                ["wait_attempts"] = attempts.ToString(),
+                ["wait_delay"] = "500ms",
+                ["health"] = health,
             };
+            return (ScriptExecutor.Start(script, target, request, new ScriptRunOptions { Parameters = parameters }, default), script);
+        }
+
+        private static async Task<(List<FleetScriptStepResult>, FleetScriptSummary)> Collect(ScriptRun run)
+        {
             var results = new List<FleetScriptStepResult>();
-            using (var run = ScriptExecutor.Start(script, target, request, new ScriptRunOptions { Parameters = parameters }, default))
-                await foreach (var e in run.ReadAllAsync()) if (e.Result != null) results.Add(e.Result);
+            FleetScriptSummary? summary = null;
+            using (run)
+                await foreach (var e in run.ReadAllAsync())
+                {
+                    if (e.Result != null) results.Add(e.Result);
+                    if (e.Summary != null) summary = e.Summary;
+                }
+            return (results, summary!);
+        }
+
+        private static void WaitFor(Func<bool> condition, string what)
+        {
+            var guard = System.Diagnostics.Stopwatch.StartNew();
+            while (!condition())
+            {
+                if (guard.Elapsed > TimeSpan.FromSeconds(90)) throw new TimeoutException("gave up waiting for " + what);
+                Thread.Sleep(50);
+            }
+        }
+
+        [Fact]
+        public async Task RebootWaitWaitsWhileTheSshdIsDownAndGoesOnWhenItComesBackUnderTheSameKeyWithANewBootId()
+        {
+            const string oldBoot = "0b0a1d00-0000-4000-8000-000000000001", newBoot = "0b0a1d00-0000-4000-8000-000000000002";
+            using var host = RebootableHost("reboots", oldBoot);
+            var config = _fleet.WriteCombinedConfig("reboots", new[] { host });
+            var marker = Path.Combine(_dir.Path, "rebooting");
+            var (run, _) = StartRebootWait(config, new[] { "reboots" }, marker, attempts: 120, health: "cat /proc/sys/kernel/random/boot_id");
+            var outcome = Collect(run);
+
+            // The host reboots: its sshd dies with every session, and while it is down something answers on its port
+            // and hangs up (as a booting host's network does), which shows that reboot-wait kept looking meanwhile.
+            WaitFor(() => File.Exists(marker), "the reboot command");
+            host.Kill();
+            var looks = 0;
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, host.Port);
+            listener.Start();
+            try
+            {
+                while (looks < 2)
+                {
+                    var accept = listener.AcceptTcpClientAsync();
+                    Assert.True(accept.Wait(TimeSpan.FromSeconds(90)), "reboot-wait never looked for the host while it was down");
+                    accept.Result.Dispose();
+                    looks++;
+                }
+            }
+            finally { listener.Stop(); }
+            File.WriteAllText(Path.Combine(host.FilesDirectory!, "boot_id"), newBoot + "\n");
+            host.Restart(); // the same host key: known_hosts still vouches for it
+
+            var (results, summary) = await outcome;
+            Assert.True(summary.Succeeded, string.Join("\n", results.Select(r => $"{r}: {r.ErrorMessage}")));
+            Assert.Equal(oldBoot + "\n", results.Single(r => r.StepId == "boot_id").StdOut);
             var back = results.Single(r => r.StepId == "back");
-            Assert.Equal(FleetScriptStepStatus.Succeeded, back.Status);
-            Assert.True(back.Attempts >= 2, "the first look still saw the old boot id");
-            Assert.Equal("healthy\n", results.Single(r => r.StepId == "health").StdOut);
+            Assert.Equal((FleetScriptStepStatus.Succeeded, newBoot + "\n"), (back.Status, back.StdOut));
+            Assert.True(back.Attempts >= 3, $"back took {back.Attempts} attempt(s): it never saw the host away");
+            Assert.Equal(newBoot + "\n", results.Single(r => r.StepId == "health").StdOut);
+        }
+
+        [Fact]
+        public async Task RebootWaitFailsAHostThatNeverComesBackAndStopsTheRolloutAtMaxFailPercentage()
+        {
+            using var gone = RebootableHost("a-reboot-gone", "0b0a1d00-0000-4000-8000-00000000000a");
+            var config = _fleet.WriteCombinedConfig("reboot-gone", new[] { gone });
+            var marker = Path.Combine(_dir.Path, "rebooting-for-good");
+            var later = Hosts(145, 1)[0];
+            var (run, script) = StartRebootWait(config, new[] { "a-reboot-gone", later }, marker, attempts: 4);
+            var outcome = Collect(run);
+            WaitFor(() => File.Exists(marker), "the reboot command");
+            gone.Kill(); // and it never comes back
+
+            var (results, summary) = await outcome;
+            var back = results.Single(r => r.HostName == "a-reboot-gone" && r.StepId == "back");
+            Assert.Equal(FleetScriptStepStatus.Unreachable, back.Status);
+            Assert.Equal(5, back.Attempts); // the first look and wait_attempts more
+            Assert.Equal(FleetScriptStepStatus.NotRun, results.Single(r => r.HostName == "a-reboot-gone" && r.StepId == "health").Status);
+            // The second batch never starts: max_fail_percentage 0 counts the host that did not come back.
+            Assert.Equal(script.Steps.Select(s => s.Id), results.Where(r => r.HostName == later).Select(r => r.StepId));
+            Assert.All(results.Where(r => r.HostName == later), r => Assert.Equal(FleetScriptStepStatus.NotRun, r.Status));
+            Assert.Equal((1, 0, 1), (summary.FailedCount, summary.SucceededCount, summary.NotRunCount));
+            Assert.Equal(new[] { "a-reboot-gone" }, summary.FailedHosts.ToArray());
+            Assert.Contains("max_fail_percentage", summary.StoppedReason);
         }
 
         private HerdPS.History.HistoryStore History() => HerdPS.History.FleetHistory.OpenForReading(Path.Combine(_private.Path, "history.db"));

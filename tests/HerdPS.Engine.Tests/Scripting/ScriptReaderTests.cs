@@ -31,6 +31,9 @@ namespace HerdPS.Tests.Scripting
         [InlineData("strategy:\n  serial: [1, \"150%\"]\nsteps: [echo]\n", 2, 15, "a batch size is", null)]
         [InlineData("steps:\n  - run: echo {% echo params %}\n", 2, 15, "the 'echo' tag writes values without quoting", null)]
         [InlineData("steps: [\n", 2, 1, "", null)]
+        [InlineData("steps:\n  - run: echo\n    retries: '{{ params.n }}'\n", 3, 14, "'retries' names parameter 'n', which the script does not declare", null)]
+        [InlineData("params:\n  n: { default: '3' }\nsteps:\n  - run: echo\n    retries: '{{ params.n }}'\n", 5, 14, "'retries' takes a parameter of type int", "'n' is string")]
+        [InlineData("params:\n  d: { type: int, default: 3 }\nsteps:\n  - run: echo\n    timeout: '{{ params.d }}'\n", 5, 14, "'timeout' takes a parameter of type string (a duration", null)]
         public void ErrorsNameTheLineColumnAndWhatWasExpected(string yaml, int line, int column, string message, string? hint)
         {
             var e = Error(yaml);
@@ -39,6 +42,25 @@ namespace HerdPS.Tests.Scripting
             Assert.StartsWith($"s.yaml:{line}:{column}: ", e.Message);
             Assert.Contains(message, e.Message);
             if (hint != null) Assert.Contains(hint, e.Message);
+        }
+
+        [Fact]
+        public void RetriesRetryDelayAndTimeoutMayBeParametersWhoseValuesAreCheckedBeforeAnythingRuns()
+        {
+            var script = Read("params:\n  attempts: { type: int, default: 2 }\n  delay: { default: 250ms }\n  limit: { default: 1m }\n" +
+                "steps:\n  - id: poll\n    run: echo\n    until: result.ok\n    retries: '{{ params.attempts }}'\n    retry_delay: '{{ params.delay }}'\n    timeout: '{{ params.limit }}'\n");
+            var step = script.Steps.Single();
+            var defaults = ScriptParameters.Bind(script, null);
+            StepSettings.Check(script, defaults);
+            Assert.Equal((2, TimeSpan.FromMilliseconds(250), (TimeSpan?)TimeSpan.FromMinutes(1)),
+                (StepSettings.Retries(step, defaults), StepSettings.RetryDelay(step, defaults), StepSettings.Timeout(step, defaults)));
+            var given = ScriptParameters.Bind(script, new Dictionary<string, object?> { ["attempts"] = "7", ["delay"] = "3s" });
+            Assert.Equal((7, TimeSpan.FromSeconds(3)), (StepSettings.Retries(step, given), StepSettings.RetryDelay(step, given)));
+
+            var badDelay = Assert.Throws<ScriptException>(() => StepSettings.Check(script, ScriptParameters.Bind(script, new Dictionary<string, object?> { ["delay"] = "soon" })));
+            Assert.StartsWith("s.yaml:6:5: step 'poll': retry_delay: parameter 'delay' is 'soon', not a duration", badDelay.Message);
+            var tooMany = Assert.Throws<ScriptException>(() => StepSettings.Check(script, ScriptParameters.Bind(script, new Dictionary<string, object?> { ["attempts"] = "100000" })));
+            Assert.Contains("retries: parameter 'attempts' is '100000', not a whole number from 0 to 1000", tooMany.Message);
         }
 
         [Fact]
