@@ -219,6 +219,8 @@ namespace HerdPS.Scripting
             private readonly object _gate = new object();
             private readonly List<long> _runIds = new List<long>();
             private volatile string? _stopped;
+            /// <summary>on_failure: stop, or --fail-fast / -FailFast: the first host that fails stops the run.</summary>
+            private readonly bool _stopOnFailure;
             private int _batch;
 
             public RunState(FleetScript script, FleetTarget target, FleetCommandRequest request, ScriptRunOptions options,
@@ -237,6 +239,7 @@ namespace HerdPS.Scripting
                 _runOptions = request.ToRunOptions(target.Inventory.Defaults);
                 if (request.Throttle == null && script.Strategy.Throttle is int t) _runOptions.Throttle = t;
                 _throttle = new SemaphoreSlim(_runOptions.Throttle);
+                _stopOnFailure = script.Strategy.StopOnFailure || request.FailFast;
                 _hosts = target.Hosts.ToDictionary(h => h.Name, h => new HostState(h), StringComparer.Ordinal);
                 _selection = FleetHistory.SelectionText(request.Selection);
                 _changedSelected = new HashSet<string>(script.Steps.Where(s => s.On?.Kind == SelectorKind.Changed).Select(s => s.On!.StepId!));
@@ -342,7 +345,7 @@ namespace HerdPS.Scripting
                     var state = _hosts[host.Name];
                     string? skip = null, notRun = null;
                     if (_token.IsCancellationRequested) notRun = "cancelled before this step started";
-                    else if (_stopped != null && _script.Strategy.StopOnFailure) notRun = "not run: " + _stopped;
+                    else if (_stopped != null && _stopOnFailure) notRun = "not run: " + _stopped;
                     else if (step.On != null)
                     {
                         if (!Selected(step.On, host, outcomes)) skip = $"not selected by {step.On.Text}" + NoReferenceNote(step.On);
@@ -484,7 +487,7 @@ namespace HerdPS.Scripting
             {
                 if (step.IgnoreError) return;
                 state.FailedAt ??= step.Id;
-                if (_script.Strategy.StopOnFailure) _stopped ??= $"'{state.Host.Name}' failed at step '{step.Id}' and the script says on_failure: stop";
+                if (_stopOnFailure) _stopped ??= $"'{state.Host.Name}' failed at step '{step.Id}' and " + (_script.Strategy.StopOnFailure ? "the script says on_failure: stop" : "the run was told to fail fast");
             }
 
             private List<string?> LoopItems(ScriptStep step, HostState state)
@@ -623,8 +626,11 @@ namespace HerdPS.Scripting
                     CommandTimeout = timeout ?? _runOptions.CommandTimeout,
                     HostTimeoutsApply = timeout == null && _runOptions.HostTimeoutsApply,
                     ConnectTimeout = _runOptions.ConnectTimeout,
+                    StopGrace = _runOptions.StopGrace,
                     Retries = _runOptions.Retries,
                     RetryBaseDelay = _runOptions.RetryBaseDelay,
+                    RetryMaxDelay = _runOptions.RetryMaxDelay,
+                    RetryOnFailure = _runOptions.RetryOnFailure,
                     MaxOutputBytes = _runOptions.MaxOutputBytes,
                 };
                 var prepare = withPassword ? (h, invocation) => invocation.Stdin = Encoding.UTF8.GetBytes(_options.SudoPassword + "\n") : (Action<FleetHost, RemoteInvocation>?)null;

@@ -59,7 +59,7 @@ namespace HerdPS.Commands
                 using var events = run.Reader();
                 foreach (var e in events.ReadToEnd())
                 {
-                    if (e.Result != null) Output.Add(PSObject.AsPSObject(InvokeFleetScriptCommand.WithParsed(e.Result)));
+                    if (e.Result != null) Output.Add(PSObject.AsPSObject(InvokeFleetScriptCommand.ForPowerShell(e.Result)));
                     else if (e.Summary != null)
                     {
                         if (e.Summary.StoppedReason != null) Warning.Add(new WarningRecord("stopped: " + e.Summary.StoppedReason));

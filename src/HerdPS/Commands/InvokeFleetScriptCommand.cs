@@ -85,7 +85,7 @@ namespace HerdPS.Commands
                 else if (e.Result != null)
                 {
                     WriteVerbose($"{e.Result.StepId} on {e.Result.HostName}: {e.Result.Status}" + (e.Result.ErrorMessage != null ? ": " + e.Result.ErrorMessage : ""));
-                    WriteObject(WithParsed(e.Result));
+                    WriteObject(ForPowerShell(e.Result));
                 }
                 else if (e.Summary != null)
                 {
@@ -96,9 +96,15 @@ namespace HerdPS.Commands
             }
         }
 
-        /// <summary>A step's parsed fields as properties of its result, so Sort-Object UsePercent works.</summary>
-        internal static object WithParsed(FleetScriptStepResult result) =>
-            result.Parsed.Count == 0 ? result : (object)ParsedProperties.Add(result, result.Parsed, addParsedProperty: false);
+        /// <summary>
+        /// A step's result as PowerShell gets it: its output without the final line break (as Invoke-FleetCommand's),
+        /// and its parsed fields as properties, so Sort-Object UsePercent works.
+        /// </summary>
+        internal static object ForPowerShell(FleetScriptStepResult result)
+        {
+            var shown = PowerShellView.Of(result);
+            return shown.Parsed.Count == 0 ? shown : (object)ParsedProperties.Add(shown, shown.Parsed, addParsedProperty: false);
+        }
     }
 
     /// <summary>Completes -Name with the built-in scripts and the inventory's recipes.</summary>
