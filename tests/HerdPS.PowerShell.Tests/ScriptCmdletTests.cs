@@ -157,6 +157,8 @@ namespace HerdPS.PowerShell.Tests
                     Where-Object {{ $_ -is [HerdPS.FleetScriptStepResult] }} | Sort-Object StepId, HostName | ForEach-Object {{ '{{0}} {{1}} {{2}}' -f $_.StepId, $_.HostName, $_.Status }}").AssertClean();
             Assert.Equal(new[] { "Recipe|Say hello|who", "step1 web-01 Succeeded", "step1 web-02 Succeeded", "step2 web-01 Skipped", "step2 web-02 Skipped" },
                 run.Output.Select(o => o.ToString()));
+            var line = $"Invoke-FleetScript -InventoryPath '{config}' -Name gr";
+            Assert.Contains("greet", session.Run($"(TabExpansion2 -inputScript \"{line}\" -cursorColumn {line.Length}).CompletionMatches.CompletionText").AssertClean().Output.Select(o => o.ToString()));
         }
 
         [Fact]

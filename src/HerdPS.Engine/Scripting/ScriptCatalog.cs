@@ -22,6 +22,10 @@ namespace HerdPS.Scripting
             .Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal) && n.EndsWith(".yaml", StringComparison.Ordinal))
             .Select(n => n.Substring(ResourcePrefix.Length, n.Length - ResourcePrefix.Length - 5)).OrderBy(n => n, StringComparer.Ordinal).ToList();
 
+        /// <summary>Every script a name can run: the built-ins, then the inventory's recipes (for tab completion).</summary>
+        public static IEnumerable<string> Names(FleetInventory? inventory) =>
+            BuiltInNames.Concat(inventory?.Recipes.Keys ?? Enumerable.Empty<string>()).Distinct();
+
         /// <summary>True when the text names a file rather than a recipe or built-in.</summary>
         public static bool LooksLikePath(string nameOrPath) =>
             nameOrPath.IndexOf('/') >= 0 || nameOrPath.IndexOf('\\') >= 0 ||

@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
 using System.Net;
 using System.Security;
@@ -113,7 +112,7 @@ namespace HerdPS.Commands
         private protected override IEnumerable<string> Names(string? inventoryPath, string wordToComplete)
         {
             var inventory = Inventory.InventoryLoader.LoadOrDefault(inventoryPath, System.Environment.GetEnvironmentVariable, out _);
-            foreach (var name in ScriptCatalog.BuiltInNames.Concat(inventory.Recipes.Keys).Distinct())
+            foreach (var name in ScriptCatalog.Names(inventory))
                 if (name.StartsWith(wordToComplete ?? "", System.StringComparison.OrdinalIgnoreCase)) yield return name;
         }
     }
