@@ -162,6 +162,26 @@ namespace HerdPS.PowerShell.Tests
         }
 
         [Fact]
+        public void The_built_in_scripts_run_under_the_module_with_typed_fields()
+        {
+            using var session = _fleet.Session();
+            var run = session.Run(@"
+                $m = Invoke-FleetScript -Name memory -HostName web-01 -NoHistory | Where-Object StepId -eq memory
+                $m.Total -is [long]; $m.UsePercent -is [long]
+                (Invoke-FleetScript -Name os-version -HostName web-01 -NoHistory | Where-Object StepId -eq os).Id
+                (Invoke-FleetScript -Name failed-services -HostName web-01 -NoHistory | Where-Object StepId -eq failed).Count -is [long]
+                $u = Invoke-FleetScript -Name os-update -HostName web-01 -NoHistory
+                ($u | Where-Object StepId -eq detect).StdOut
+                ($u | Where-Object StepId -eq pending).Count -is [long]
+                ($u | Where-Object StepId -eq upgrade).Status.ToString()
+                $u[-1].Succeeded
+                $s = Invoke-FleetScript -Name sudo-check -HostName web-01 -NoHistory | Where-Object StepId -eq sudo
+                ($s.ExitCode -eq 0) -eq ($s.Status -eq 'Succeeded')").AssertClean();
+            var osId = File.ReadAllLines("/etc/os-release").Single(l => l.StartsWith("ID=", StringComparison.Ordinal)).Substring(3).Trim('"');
+            Assert.Equal(new object[] { true, true, osId, true, "apt-get", true, "Skipped", true, true }, run.Output.Select(o => o.BaseObject).ToArray());
+        }
+
+        [Fact]
         public void AsJob_runs_in_the_background_and_Receive_Job_gets_the_results_and_summary()
         {
             using var session = _fleet.Session();

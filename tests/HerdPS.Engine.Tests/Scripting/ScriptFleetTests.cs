@@ -424,6 +424,52 @@ steps:
         }
 
         [Fact]
+        public async Task EveryBuiltInScriptRunsUnderHerdRunWithTypedFields()
+        {
+            var env = new Dictionary<string, string>
+            {
+                ["HERD_CONTROL_DIR"] = Path.Combine(_fleet.ControlDirectory, "cli-builtins"),
+                ["HERD_HISTORY"] = Path.Combine(_private.Path, "builtins.db"),
+            };
+            var host = Hosts(146, 1)[0];
+            async Task<(int Exit, List<JsonElement> Steps, string StdErr)> Run(string name, params string[] extra)
+            {
+                var run = await HerdProcess.RunAsync(new[] { "run", name, "-F", _fleet.SshConfigPath, "-H", host, "--json" }.Concat(extra).ToArray(), env);
+                var lines = run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+                Assert.True(lines.Count > 0 && lines[^1].GetProperty("type").GetString() == "summary", $"{name}: exit {run.ExitCode}: {run.StdErr}");
+                return (run.ExitCode, lines.Where(l => l.GetProperty("type").GetString() == "step").ToList(), run.StdErr);
+            }
+            JsonElement Parsed(List<JsonElement> steps, string id) => steps.Single(s => s.GetProperty("stepId").GetString() == id).GetProperty("parsed");
+
+            var memory = await Run("memory");
+            Assert.Equal(0, memory.Exit);
+            Assert.Equal(JsonValueKind.Number, Parsed(memory.Steps, "memory").GetProperty("Total").ValueKind);
+            Assert.Equal(JsonValueKind.Number, Parsed(memory.Steps, "memory").GetProperty("UsePercent").ValueKind);
+
+            var os = await Run("os-version");
+            Assert.Equal(0, os.Exit);
+            var pretty = File.ReadAllLines("/etc/os-release").Single(l => l.StartsWith("PRETTY_NAME=")).Substring(12).Trim('"');
+            Assert.Equal(pretty, Parsed(os.Steps, "os").GetProperty("PrettyName").GetString());
+
+            var failed = await Run("failed-services");
+            Assert.Equal(0, failed.Exit);
+            Assert.Equal(JsonValueKind.Number, Parsed(failed.Steps, "failed").GetProperty("Count").ValueKind);
+
+            var update = await Run("os-update", "--set", "mode=list");
+            Assert.True(update.Exit == 0, update.StdErr + string.Join("\n", update.Steps.Select(s => s.ToString())));
+            Assert.Equal("apt-get\n", update.Steps.Single(s => s.GetProperty("stepId").GetString() == "detect").GetProperty("stdOut").GetString());
+            Assert.Equal(JsonValueKind.Number, Parsed(update.Steps, "pending").GetProperty("Count").ValueKind);
+            Assert.Equal("Skipped", update.Steps.Single(s => s.GetProperty("stepId").GetString() == "upgrade").GetProperty("status").GetString());
+            Assert.Matches("^(yes|no)\n$", update.Steps.Single(s => s.GetProperty("stepId").GetString() == "reboot_required").GetProperty("stdOut").GetString());
+
+            // Whether this login user may sudo depends on the machine; the script must say what sudo -n says.
+            var sudo = await Run("sudo-check");
+            var step = sudo.Steps.Single();
+            var allowed = step.GetProperty("exitCode").GetInt32() == 0;
+            Assert.Equal((allowed ? "Succeeded" : "Failed", allowed ? 0 : 1), (step.GetProperty("status").GetString(), sudo.Exit));
+        }
+
+        [Fact]
         public async Task HerdRunExitCodesJsonHistoryAndScriptErrors()
         {
             var env = new Dictionary<string, string>
