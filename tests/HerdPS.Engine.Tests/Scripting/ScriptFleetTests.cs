@@ -423,6 +423,124 @@ steps:
             Assert.Equal(before, RunCount());
         }
 
+        /// <summary>
+        /// A stand-in for sudo, first on the host's PATH (/usr/local/bin, bind-mounted in the host's own namespace): it
+        /// logs the arguments it got, fails -n as sudo does when a password is needed, and with -S reads the password
+        /// from stdin and runs the command only when it is the expected one.
+        /// </summary>
+        private const string FakeSudo = @"#!/bin/sh
+printf '%s\n' ""$*"" >> /srv/herd-drift/sudo-argv
+mode=
+while [ $# -gt 0 ]; do
+  case ""$1"" in
+    -n) mode=n; shift ;;
+    -S) mode=S; shift ;;
+    -p|-u) shift 2 ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
+done
+if [ ""$mode"" != S ]; then echo 'sudo: a password is required' >&2; exit 1; fi
+IFS= read -r pw || { echo 'sudo: no password on stdin' >&2; exit 1; }
+[ ""$pw"" = ""$(cat /srv/herd-drift/expected)"" ] || { echo 'sudo: 1 incorrect password attempt' >&2; exit 1; }
+exec ""$@""
+";
+
+        [Fact]
+        public async Task ASudoPasswordReachesSudoOnStdinAndNeverAnArgumentTheHistoryOrTheOutput()
+        {
+            var password = "pw-" + Guid.NewGuid().ToString("N");
+            using var host = _fleet.StartIsolatedHost("sudoer", dir =>
+            {
+                File.WriteAllText(Path.Combine(dir, "expected"), password + "\n");
+                File.WriteAllText(Path.Combine(dir, "sudo-argv"), "");
+                _fleet.ChownToLoginUser(Path.Combine(dir, "sudo-argv"));
+                var bin = Directory.CreateDirectory(Path.Combine(dir, "bin")).FullName;
+                File.WriteAllText(Path.Combine(bin, "sudo"), FakeSudo);
+                File.SetUnixFileMode(Path.Combine(bin, "sudo"), (UnixFileMode)0b111_101_101);
+            }, $"mount --bind {SshFleet.IsolatedMountPoint}/bin /usr/local/bin");
+            var config = _fleet.WriteCombinedConfig("sudoer", new[] { host });
+            var script = Path.Combine(_dir.Path, "sudo.yaml");
+            File.WriteAllText(script, "name: elevated\nsteps:\n  - id: root\n    sudo: true\n    run: sleep 1; echo elevated as $(id -un)\n");
+            var history = Path.Combine(_private.Path, "sudo-history.db");
+            var request = new FleetCommandRequest { SshConfigPath = config, ControlDirectory = Path.Combine(_fleet.ControlDirectory, "sudo"), ConnectTimeout = TimeSpan.FromSeconds(5), HistoryPath = history };
+            request.Selection.Hosts.Add("sudoer");
+            var target = FleetEngine.Resolve(request);
+
+            // Without a password: sudo -n, which fails where a password is needed, and says so.
+            var (without, _) = await Collect(ScriptExecutor.Start(FleetScriptReader.ReadFile(script), target, request, new ScriptRunOptions(), default));
+            var refused = without.Single();
+            Assert.Equal(FleetScriptStepStatus.Failed, refused.Status);
+            Assert.Contains("a password is required", refused.StdErr);
+
+            // With one: on stdin only. While the step runs, no process on this machine has it in its arguments.
+            var run = ScriptExecutor.Start(FleetScriptReader.ReadFile(script), target, request, new ScriptRunOptions { SudoPassword = password }, default);
+            var outcome = Collect(run);
+            var seen = new List<string>();
+            while (!outcome.IsCompleted)
+            {
+                seen.AddRange(ProcessTable.Find(p => p.CommandLine.Contains(password, StringComparison.Ordinal)).Select(p => $"{p.Pid} {p.CommandLine}"));
+                await Task.Delay(20);
+            }
+            var (with, summary) = await outcome;
+            Assert.Empty(seen);
+            var elevated = with.Single();
+            Assert.True(elevated.Status == FleetScriptStepStatus.Succeeded, elevated.StdErr + elevated.ErrorMessage);
+            Assert.Equal($"elevated as {_fleet.User}\n", elevated.StdOut);
+            Assert.DoesNotContain(password, elevated.Command + elevated.StdOut + elevated.StdErr + elevated.ErrorMessage);
+            Assert.StartsWith("sleep 1;", elevated.Command); // the command as written, not the sudo wrapper
+
+            // sudo got -S and the command; the history has the run and the output, never the password.
+            var argv = File.ReadAllText(Path.Combine(host.FilesDirectory!, "sudo-argv"));
+            Assert.Contains("-S -p  -- /bin/sh -c sleep 1; echo elevated", argv);
+            Assert.DoesNotContain(password, argv);
+            using (var store = HerdPS.History.FleetHistory.OpenForReading(history))
+            {
+                var recorded = summary.HistoryRunIds.SelectMany(id => store.ReadResults(id)).ToList();
+                Assert.Contains(recorded, r => r.StdOut == $"elevated as {_fleet.User}\n");
+            }
+            foreach (var file in Directory.GetFiles(Path.GetDirectoryName(history)!, Path.GetFileName(history) + "*")) // the database and its WAL
+                Assert.DoesNotContain(password, File.ReadAllText(file));
+
+            // herd run reads it from $HERD_SUDO_PASSWORD (never an option: argv is visible to every user).
+            var env = new Dictionary<string, string>
+            {
+                ["HERD_CONTROL_DIR"] = Path.Combine(_fleet.ControlDirectory, "cli-sudo"),
+                ["HERD_HISTORY"] = history,
+                ["HERD_SUDO_PASSWORD"] = password,
+            };
+            var cli = await HerdProcess.RunAsync(new[] { "run", script, "-F", config, "-H", "sudoer", "--json", "--sudo-password-from-env" }, env);
+            Assert.True(cli.ExitCode == 0, cli.StdErr);
+            Assert.Contains($"elevated as {_fleet.User}", cli.StdOut);
+            Assert.DoesNotContain(password, cli.StdOut + cli.StdErr);
+            var unset = await HerdProcess.RunAsync(new[] { "run", script, "-F", config, "-H", "sudoer", "--sudo-password-from-env" },
+                new Dictionary<string, string>(env) { ["HERD_SUDO_PASSWORD"] = "" });
+            Assert.Equal(2, unset.ExitCode);
+            Assert.Contains("HERD_SUDO_PASSWORD is not set", unset.StdErr);
+        }
+
+        [Fact]
+        public async Task CtrlCEndsHerdRunWith130AndEndsTheRemoteCommandsAndNoLaterStepRuns()
+        {
+            var sleep = Execution.LocalRunnerTests.UniqueSleep();
+            var after = Path.Combine(_dir.Path, "after-interrupt");
+            var script = Path.Combine(_dir.Path, "interrupted.yaml");
+            File.WriteAllText(script, $"steps:\n  - id: wait\n    run: sleep {sleep}\n  - id: after\n    run: touch {after}\n");
+            var env = new Dictionary<string, string>
+            {
+                ["HERD_CONTROL_DIR"] = Path.Combine(_fleet.ControlDirectory, "cli-interrupt"),
+                ["HERD_HISTORY"] = Path.Combine(_private.Path, "interrupt.db"),
+            };
+            var o = await HerdProcess.InterruptAsync(new[] { "run", script, "-F", _fleet.SshConfigPath, "-H", string.Join(",", Hosts(147, 2)), "--json" }, env, sleep, 2);
+            Assert.True(o.ExitCode == 130, $"exit {o.ExitCode}\n{o.StdOut}\n{o.StdErr}");
+            var lines = o.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.All(lines.Where(l => l.GetProperty("type").GetString() == "step"), l => Assert.Equal("Cancelled", l.GetProperty("status").GetString()));
+            Assert.True(lines[^1].GetProperty("cancelled").GetBoolean());
+            Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "ssh" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(10)));
+            Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "sleep" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(15)));
+            Assert.False(File.Exists(after));
+        }
+
         [Fact]
         public async Task EveryBuiltInScriptRunsUnderHerdRunWithTypedFields()
         {
