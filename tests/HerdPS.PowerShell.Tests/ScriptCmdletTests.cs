@@ -149,7 +149,8 @@ namespace HerdPS.PowerShell.Tests
             // herd's own config.yaml, as it is: a group, recipes with selector steps and {{.name}} parameters.
             var config = Path.Combine(Path.GetDirectoryName(Script("steps: [true]\n"))!, "config.yaml");
             File.WriteAllText(config, "defaults:\n  concurrency: 4\ngroups:\n  web:\n    hosts: [web-01, web-02]\nrecipes:\n  greet:\n    description: Say hello\n" +
-                                      "    params:\n      who: { default: world }\n    steps:\n      - echo hello {{.who}}\n      - \"@failed echo never\"\n");
+                                      "    params:\n      who: { default: world }\n    steps:\n      - echo hello {{.who}}\n      - \"@failed echo never\"\n" +
+                                      "parsers:\n  words:\n    extract:\n      - field: first\n        column: 1\n");
             var run = session.Run($@"
                 $info = Get-FleetScript -InventoryPath '{config}' -Name greet
                 '{{0}}|{{1}}|{{2}}' -f $info.Source, $info.Description, ($info.Parameters -join ',')
@@ -157,6 +158,13 @@ namespace HerdPS.PowerShell.Tests
                     Where-Object {{ $_ -is [HerdPS.FleetScriptStepResult] }} | Sort-Object StepId, HostName | ForEach-Object {{ '{{0}} {{1}} {{2}}' -f $_.StepId, $_.HostName, $_.Status }}").AssertClean();
             Assert.Equal(new[] { "Recipe|Say hello|who", "step1 web-01 Succeeded", "step1 web-02 Succeeded", "step2 web-01 Skipped", "step2 web-02 Skipped" },
                 run.Output.Select(o => o.ToString()));
+            // -Path with -InventoryPath also checks the parsers a file names against that inventory.
+            var usesWords = Script("steps:\n  - id: w\n    run: echo a b\n    parse: words\n");
+            var usesNope = Script("steps:\n  - id: w\n    run: echo a b\n    parse: nope\n");
+            var checks = session.Run($"Get-FleetScript -Path '{usesWords}', '{usesNope}' -InventoryPath '{config}' -ErrorAction SilentlyContinue | ForEach-Object {{ '{{0}}|{{1}}' -f $_.IsValid, $_.Error }}").AssertClean();
+            Assert.Equal("True|", checks.Output[0].ToString());
+            Assert.StartsWith($"False|{usesNope}:2:5: step 'w': parse: no parser named 'nope' (parsers: disk, free, uptime, os-release, failed-units, package-list, words)", checks.Output[1].ToString());
+
             var line = $"Invoke-FleetScript -InventoryPath '{config}' -Name gr";
             Assert.Contains("greet", session.Run($"(TabExpansion2 -inputScript \"{line}\" -cursorColumn {line.Length}).CompletionMatches.CompletionText").AssertClean().Output.Select(o => o.ToString()));
         }
