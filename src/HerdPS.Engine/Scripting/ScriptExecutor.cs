@@ -728,8 +728,8 @@ namespace HerdPS.Scripting
             private static Dictionary<string, object?> ResultView(FleetScriptStepResult r) => new Dictionary<string, object?>
             {
                 // Without the final line break, as a shell's $(...) gives it: "{{ steps.x.stdout }}" fits in a command.
-                ["stdout"] = TrimFinalNewline(r.StdOut),
-                ["stderr"] = TrimFinalNewline(r.StdErr),
+                ["stdout"] = PowerShellView.WithoutFinalLineBreak(r.StdOut),
+                ["stderr"] = PowerShellView.WithoutFinalLineBreak(r.StdErr),
                 ["exit_code"] = r.ExitCode,
                 ["status"] = r.Status.ToString(),
                 ["ok"] = r.Status == FleetScriptStepStatus.Succeeded,
@@ -737,9 +737,6 @@ namespace HerdPS.Scripting
                 ["stdout_lines"] = r.StdOut.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList(),
                 ["parsed"] = new Dictionary<string, object?>(r.Parsed),
             };
-
-            private static string TrimFinalNewline(string s) =>
-                s.EndsWith("\r\n", StringComparison.Ordinal) ? s.Substring(0, s.Length - 2) : s.EndsWith("\n", StringComparison.Ordinal) ? s.Substring(0, s.Length - 1) : s;
 
             private static Dictionary<string, object?> StepView(List<FleetScriptStepResult> results, StepOutcome outcome)
             {
