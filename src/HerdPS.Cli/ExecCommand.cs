@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
@@ -7,6 +8,7 @@ using System.Threading.Tasks;
 using HerdPS.Execution;
 using HerdPS.Grouping;
 using HerdPS.History;
+using HerdPS.Parsing;
 
 namespace HerdPS.Cli
 {
@@ -16,19 +18,39 @@ namespace HerdPS.Cli
         public static Command Create(CliOptions o)
         {
             var command = new Argument<string[]>("command") { Description = "The command to run (several words are joined with spaces, as ssh does).", Arity = ArgumentArity.OneOrMore };
-            var json = new Option<bool>("--json") { Description = "One NDJSON line per host as it finishes (FleetResult fields in camelCase); nothing else on stdout.", Arity = ArgumentArity.Zero };
+            var json = new Option<bool>("--json") { Description = "One NDJSON line per host as it finishes (FleetResult fields in camelCase); nothing else on stdout. Same as --output json.", Arity = ArgumentArity.Zero };
+            var output = new Option<string?>("--output", "-o") { Description = "grouped (identical outputs together, the default) or json (as --json). Default: the inventory's defaults.output, else grouped." };
+            output.AcceptOnlyFromAmong(OutputGrouped, OutputJson);
             var errorsOnly = new Option<bool>("--errors-only") { Description = "Show only hosts that did not succeed.", Arity = ArgumentArity.Zero };
             var diffLast = new Option<bool>("--diff-last") { Description = "Compare with the latest finished run of the same command on the same selection: per host unchanged, changed (with a diff), new or gone. With --json, adds 'change', 'changed' and 'diff' to each line.", Arity = ArgumentArity.Zero };
+            var parse = new Option<string?>("--parse") { Description = "Turn each host's output into fields with a parser (disk, free, uptime, os-release, failed-units, package-list, or one of the inventory's parsers:): a 'parsed' object on each NDJSON line, a line of fields per host otherwise." };
             var c = new Command("exec", "Run a command on every selected host, in parallel.");
             c.Arguments.Add(command);
             o.AddSelection(c);
             o.AddConnection(c);
             o.AddHistory(c);
             c.Options.Add(json);
+            c.Options.Add(output);
             c.Options.Add(errorsOnly);
             c.Options.Add(diffLast);
-            c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), CommandText(p, command), p.GetValue(json), p.GetValue(errorsOnly), ct, p.GetValue(diffLast), record: true)));
+            c.Options.Add(parse);
+            c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), CommandText(p, command), JsonChoice(p.GetValue(json), p.GetValue(output)), p.GetValue(errorsOnly), ct,
+                p.GetValue(diffLast), record: true, parse: p.GetValue(parse))));
             return c;
+        }
+
+        public const string OutputGrouped = "grouped";
+        public const string OutputJson = "json";
+
+        /// <summary>
+        /// --json and --output as one choice: true or false when the command line says, null to leave it to the
+        /// inventory's defaults.output (herd's config.yaml). Saying both ways at once is a usage error.
+        /// </summary>
+        internal static bool? JsonChoice(bool json, string? output)
+        {
+            if (json && output == OutputGrouped) throw new UsageException("--json and --output grouped contradict each other; choose one");
+            if (json || output == OutputJson) return true;
+            return output == OutputGrouped ? false : (bool?)null;
         }
 
         /// <summary>
@@ -50,12 +72,18 @@ namespace HerdPS.Cli
         }
 
         // The record only labels the comparison; a history that failed mid-run must not turn a finished run into an error.
-        internal static async Task<int> RunAsync(FleetCommandRequest request, string commandText, bool json, bool errorsOnly, CancellationToken ct,
-            bool diffLast = false, bool record = false)
+        /// <param name="jsonChoice">NDJSON (true), grouped text (false), or the inventory's defaults.output (null).</param>
+        /// <param name="parse">A parser's name (--parse): its fields join each host's result.</param>
+        internal static async Task<int> RunAsync(FleetCommandRequest request, string commandText, bool? jsonChoice, bool errorsOnly, CancellationToken ct,
+            bool diffLast = false, bool record = false, string? parse = null)
         {
             if (commandText.Trim().Length == 0) throw new UsageException("the command is empty");
             if (!record) request.NoHistory = true;
             var target = Cli.Resolve(request);
+            var json = jsonChoice ?? target.Inventory.Defaults.Output == OutputJson;
+            // Found before anything runs or is recorded: an unknown parser is exit 2, never a run without its fields.
+            var parser = parse == null ? null : OutputParser.ForRun(parse, target.Inventory.Parsers, "--parse");
+            var parsedLines = new List<(string Host, Dictionary<string, object?> Fields)>();
             // Output past 256 KiB per host waits in a private temporary file, not in memory, until it is written
             // out and recorded; each result's file is freed as soon as the loop below is done with it. Settled
             // before the run is begun in the history: a $HERD_SPILL_DIR that is not private stops here (exit 2).
@@ -77,12 +105,22 @@ namespace HerdPS.Cli
                 if (!result.Succeeded) anyFailed = true;
                 var change = recording.Add(result);
                 var keep = false;
+                var shown = !errorsOnly || !result.Succeeded;
+                var parsed = parser != null && shown ? parser.Parse(result.StdOut) : null;
                 if (json)
                 {
-                    if (!errorsOnly || !result.Succeeded)
-                        ndjson!.Write(result, recording.ComparesWithLast ? w => ChangeView.WriteJsonFields(w, change) : (Action<System.Text.Json.Utf8JsonWriter>?)null);
+                    if (shown)
+                        ndjson!.Write(result, recording.ComparesWithLast || parsed != null ? w =>
+                        {
+                            if (recording.ComparesWithLast) ChangeView.WriteJsonFields(w, change);
+                            if (parsed != null) { w.WritePropertyName("parsed"); ParsedJson.Write(w, parsed); }
+                        } : (Action<System.Text.Json.Utf8JsonWriter>?)null);
                 }
-                else keep = grouper.Add(result);
+                else
+                {
+                    keep = grouper.Add(result);
+                    if (parsed != null) parsedLines.Add((result.HostName, parsed));
+                }
                 if (!keep) result.ReleaseOutput();
             }
             progress?.Clear();
@@ -96,6 +134,7 @@ namespace HerdPS.Cli
             {
                 if (difference != null) ChangeView.RenderDiffLast(difference, grouper.Complete(), stdout, errorsOnly);
                 else GroupedTextView.Render(grouper.Complete(), stdout, errorsOnly);
+                if (parser != null) ParsedText.Render(parser.Name, parsedLines, stdout);
             }
             stdout.Flush();
             if (recording.FailureWarning is string warning) Cli.Warning(warning);

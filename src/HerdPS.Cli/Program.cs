@@ -72,6 +72,8 @@ namespace HerdPS.Cli
             root.Subcommands.Add(FileCommands.CreatePush(o));
             root.Subcommands.Add(FileCommands.CreatePull(o));
             root.Subcommands.Add(FileCommands.CreateSnapshot(o));
+            root.Subcommands.Add(ScriptCommands.CreateRun(o));
+            root.Subcommands.Add(ScriptCommands.CreateScripts(o));
             return root;
         }
     }
@@ -171,6 +173,7 @@ namespace HerdPS.Cli
             }
             catch (UsageException e) { return Fail(e.Message); }
             catch (InventoryException e) { return Fail(e.Message); }
+            catch (HerdPS.Scripting.ScriptException e) { return Fail(e.Message); }
             catch (SelectionException e) { return Fail(e.Message); }
             catch (HerdPS.History.HistoryException e) { return Fail(e.Message); }
             catch (HerdPS.Transport.PrivateDirectoryException e) { return Fail(e.Message); }

@@ -20,7 +20,10 @@ namespace HerdPS.Module.Tests
         {
             var dir = ModuleFiles.ModuleDir;
             foreach (var f in new[] { "HerdPS.dll", "HerdPS.Contracts.dll", "HerdPS.psd1", "HerdPS.format.ps1xml", "en-US/HerdPS.dll-Help.xml", "en-US/about_HerdPS.help.txt",
-                                      "Dependencies/HerdPS.Engine.dll", "Dependencies/YamlDotNet.dll", "Dependencies/Microsoft.Data.Sqlite.dll" })
+                                      "Dependencies/HerdPS.Engine.dll", "Dependencies/YamlDotNet.dll", "Dependencies/Microsoft.Data.Sqlite.dll",
+                                      // Fluid.Core (the scripts' Liquid templates) and what it needs
+                                      "Dependencies/Fluid.dll", "Dependencies/Parlot.dll", "Dependencies/TimeZoneConverter.dll",
+                                      "Dependencies/Microsoft.Extensions.FileProviders.Abstractions.dll", "Dependencies/Microsoft.Extensions.Primitives.dll" })
                 Assert.True(File.Exists(Path.Combine(dir, f)), $"{f} missing from {dir}");
             Assert.Equal(new[] { "HerdPS.Contracts.dll", "HerdPS.dll" }, Directory.GetFiles(dir, "*.dll").Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
             Assert.Empty(Directory.GetFiles(dir, "System.Management.Automation.dll", SearchOption.AllDirectories));
@@ -151,6 +154,9 @@ namespace HerdPS.Module.Tests
             Assert.False(ThirdParty("HerdPS.Engine"));
             Assert.False(ThirdParty("System.Memory"));
             Assert.False(ThirdParty("Microsoft.Bcl.AsyncInterfaces"));
+            Assert.False(ThirdParty("Microsoft.CSharp")); // the runtime's own, newer than the package Fluid asks for
+            Assert.True(ThirdParty("Fluid"));
+            Assert.True(ThirdParty("Parlot"));
             Assert.False(ThirdParty("netstandard"));
         }
 

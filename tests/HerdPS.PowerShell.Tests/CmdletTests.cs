@@ -332,7 +332,7 @@ namespace HerdPS.PowerShell.Tests
         }
 
         /// <summary>Remote processes running <paramref name="marker"/>, once there are <paramref name="count"/> (polled; generous guard).</summary>
-        private static IReadOnlyList<ProcessInfo> RemoteProcessesEventually(string marker, int count)
+        internal static IReadOnlyList<ProcessInfo> RemoteProcessesEventually(string marker, int count)
         {
             var guard = Stopwatch.StartNew();
             while (true)
@@ -345,7 +345,7 @@ namespace HerdPS.PowerShell.Tests
         }
 
         /// <summary>ssh clients this test process started that are still running (pooled masters daemonize away and don't count).</summary>
-        private static IReadOnlyList<ProcessInfo> LocalSshChildren() =>
+        internal static IReadOnlyList<ProcessInfo> LocalSshChildren() =>
             ProcessTable.WaitUntilGone(p => p.Name == "ssh" && ProcessTable.Descendants(Environment.ProcessId).Any(d => d.Pid == p.Pid), TimeSpan.FromSeconds(20));
     }
 }

@@ -9,7 +9,8 @@ namespace HerdPS.PowerShell.Tests
     /// <summary>
     /// Every PowerShell example in README.md and docs/*.md runs, as written, against the docs' fleet (web, db, pis on
     /// the loopback sshd), in a fresh runspace with the module on $PSModulePath and a working folder of its own
-    /// holding the files the examples name (servers.csv, nginx.conf, deploy.sh). An example passes when it runs to
+    /// holding the files the examples name (servers.csv, nginx.conf, deploy.sh, and the fleet scripts deploy.yaml
+    /// and nightly.yaml). An example passes when it runs to
     /// its end with no error record and no terminating error; a documented example that fails is a failing test.
     /// Blocks marked "not run" (with the reason) are parsed by PowerShell's parser instead.
     /// </summary>

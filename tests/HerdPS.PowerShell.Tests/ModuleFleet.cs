@@ -99,7 +99,39 @@ namespace HerdPS.PowerShell.Tests
             File.WriteAllText(Path.Combine(Scratch, "servers.csv"), "ComputerName,Role\nweb-01,web\ndb01,db\n");
             File.WriteAllText(Path.Combine(Scratch, "nginx.conf"), "worker_processes auto;\nevents { worker_connections 768; }\n");
             File.WriteAllText(Path.Combine(Scratch, "deploy.sh"), "#!/bin/sh\necho deployed\n");
+            // The fleet scripts the docs run (docs/scripts.md, Invoke-FleetScript, Get-FleetScript): what a user would
+            // have written, and work on the docs' fleet as they are.
+            File.WriteAllText(Path.Combine(Scratch, "deploy.yaml"), DeployScript);
+            File.WriteAllText(Path.Combine(Scratch, "nightly.yaml"), NightlyScript);
         }
+
+        public const string DeployScript = @"name: deploy
+description: Stage a release on one host first, then on half of the rest at a time
+params:
+  version: { required: true, description: the release to stage }
+strategy:
+  serial: [1, ""50%""]
+  max_fail_percentage: 0
+steps:
+  - id: stage
+    run: mkdir -p /tmp/herd-releases && echo {{ params.version }} > /tmp/herd-releases/{{ host.name }}
+  - id: verify
+    run: cat /tmp/herd-releases/{{ host.name }}
+    register: staged
+  - id: report
+    run: echo {{ host.name }} has {{ staged.stdout }}
+";
+
+        public const string NightlyScript = @"name: nightly
+description: Nightly look at load and disk
+steps:
+  - id: load
+    run: uptime
+    parse: uptime
+  - id: disk
+    run: df -P /
+    parse: disk
+";
 
         /// <summary>
         /// The history a user has after a while, shaped as the docs tell it: runs 140 and 142 are `rpm -qa | sort` on

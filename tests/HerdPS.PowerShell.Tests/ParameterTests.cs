@@ -156,13 +156,14 @@ namespace HerdPS.PowerShell.Tests
         }
 
         /// <summary>
-        /// Every option of herd exec and herd watch has its cmdlet parameter (or is listed here as CLI-only, with the
-        /// PowerShell way to get the same), so the two surfaces can't drift apart again. The options are read from
+        /// Every option of herd exec, herd watch and herd run has its cmdlet parameter (or is listed here as CLI-only,
+        /// with the PowerShell way to get the same), so the surfaces can't drift apart again. The options are read from
         /// the real herd's --help, the parameters from the real cmdlets.
         /// </summary>
         [Theory]
         [InlineData("exec", "Invoke-FleetCommand")]
         [InlineData("watch", "Watch-Fleet")]
+        [InlineData("run", "Invoke-FleetScript")]
         public void Every_herd_option_has_its_cmdlet_parameter(string subcommand, string cmdlet)
         {
             var mapping = new Dictionary<string, string>
@@ -175,11 +176,14 @@ namespace HerdPS.PowerShell.Tests
                 ["--transport"] = "Transport", ["--key-passphrase-file"] = "KeyPassphrase", ["--password-file"] = "Credential",
                 ["--history"] = "HistoryPath", ["--no-history"] = "NoHistory", ["--diff-last"] = "DiffLast",
                 ["--interval"] = "IntervalSec", ["--count"] = "Count", ["--changes-only"] = "ChangesOnly",
+                ["--parse"] = "Parser",
+                ["--set"] = "Parameter", ["--dry-run"] = "WhatIf", ["--sudo-password-from-env"] = "SudoCredential",
             };
             var cliOnly = new Dictionary<string, string>
             {
                 ["--json"] = "the cmdlets write objects; ConvertTo-Json makes JSON of them",
                 ["--errors-only"] = "Where-Object Status -ne 'Succeeded'",
+                ["--output"] = "the cmdlets write objects: Format-Table shows them, ConvertTo-Json makes JSON, Group-Object OutputHash groups them",
                 ["--help"] = "Get-Help",
                 ["--version"] = "(Get-Module HerdPS).Version",
             };

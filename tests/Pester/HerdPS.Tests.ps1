@@ -33,7 +33,7 @@ AfterAll {
 
 Describe 'Module' {
     It 'exports exactly the manifest cmdlets' {
-        (Get-Command -Module HerdPS).Name | Sort-Object | Should -Be @('Compare-FleetFile', 'Compare-FleetHistory', 'Compare-FleetSnapshot', 'Disconnect-Fleet', 'Get-FleetHistory', 'Get-FleetHost', 'Get-FleetSnapshot', 'Get-FleetTag', 'Invoke-FleetCommand', 'Receive-FleetFile', 'Send-FleetFile', 'Test-FleetConnection', 'Watch-Fleet')
+        (Get-Command -Module HerdPS).Name | Sort-Object | Should -Be @('Compare-FleetFile', 'Compare-FleetHistory', 'Compare-FleetSnapshot', 'Disconnect-Fleet', 'Get-FleetHistory', 'Get-FleetHost', 'Get-FleetScript', 'Get-FleetSnapshot', 'Get-FleetTag', 'Invoke-FleetCommand', 'Invoke-FleetScript', 'Receive-FleetFile', 'Send-FleetFile', 'Test-FleetConnection', 'Watch-Fleet')
     }
     It 'has full help for Invoke-FleetCommand' {
         $help = Get-Help Invoke-FleetCommand -Full
@@ -116,6 +116,38 @@ Describe 'Invoke-FleetCommand' {
         $results = 1..3 | ForEach-Object -Parallel { Import-Module $using:m; Invoke-FleetCommand @using:c -Group web -Command 'true' -NoHistory } -ThrottleLimit 3
         $results.Count | Should -Be 9
         ($results.Status | Select-Object -Unique) | Should -Be 'Succeeded'
+    }
+}
+
+Describe 'Invoke-FleetScript and Get-FleetScript' {
+    It 'runs a built-in script: one typed result per host per step, parsed fields as numbers, then a summary' {
+        $results = Invoke-FleetScript @common -Name disk -Group web -NoHistory
+        $steps = $results | Where-Object { $_ -is [HerdPS.FleetScriptStepResult] }
+        $steps.Count | Should -Be 3
+        $steps | ForEach-Object { $_.Status | Should -Be 'Succeeded'; $_.UsePercent | Should -BeOfType [long] }
+        $results[-1] | Should -BeOfType [HerdPS.FleetScriptSummary]
+        $results[-1].SucceededCount | Should -Be 3
+    }
+    It 'writes the plan and runs nothing with -WhatIf' {
+        $plan = Invoke-FleetScript @common -Name reboot-wait -Group web -WhatIf
+        ($plan | Select-Object -ExpandProperty Batch -Unique) | Should -Be @(1, 2, 3)
+        $plan[0].PSObject.TypeNames[0] | Should -Be 'HerdPS.FleetScriptPlanStep'
+    }
+    It 'lists the built-ins and checks a file without running it' {
+        (Get-FleetScript -Name 'os-*').Name | Should -Be @('os-update', 'os-version')
+        $bad = Join-Path $script:fleetDir 'bad.yaml'
+        Set-Content -LiteralPath $bad -Value "steps:`n  - run: true`n    retires: 3"
+        $info = Get-FleetScript -Path $bad -ErrorAction SilentlyContinue -ErrorVariable problems
+        $info.IsValid | Should -BeFalse
+        $info.Error | Should -Match 'bad.yaml:3:5: unknown key .retires.'
+        $problems[0].FullyQualifiedErrorId | Should -Be 'ScriptInvalid,HerdPS.Commands.GetFleetScriptCommand'
+    }
+}
+
+Describe 'Invoke-FleetCommand -Parser' {
+    It 'adds the parsed fields as typed properties' {
+        $results = Invoke-FleetCommand @common -Group web -Command 'df -P /' -Parser disk -NoHistory
+        $results | ForEach-Object { $_.UsePercent | Should -BeOfType [long]; $_.Parsed['MountedOn'] | Should -Be '/' }
     }
 }
 

@@ -67,6 +67,7 @@ namespace HerdPS.Execution
             {
                 Throttle = Throttle ?? defaults.Throttle ?? FleetRunOptions.DefaultThrottle,
                 CommandTimeout = Timeout ?? defaults.Timeout,
+                HostTimeoutsApply = Timeout == null,
                 ConnectTimeout = ConnectTimeout ?? defaults.ConnectTimeout ?? TimeSpan.FromSeconds(10),
                 Retries = Retries ?? 0,
                 RetryOnFailure = RetryOnFailure,

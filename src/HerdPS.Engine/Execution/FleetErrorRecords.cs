@@ -69,6 +69,7 @@ namespace HerdPS.Execution
         public const string TransportError = "TransportError";
         public const string Cancelled = "Cancelled";
         public const string InventoryInvalid = "InventoryInvalid";
+        public const string ScriptInvalid = "ScriptInvalid";
         public const string SelectionInvalid = "SelectionInvalid";
         public const string InvalidParameter = "InvalidParameter";
         public const string EngineError = "EngineError";
@@ -150,7 +151,7 @@ namespace HerdPS.Execution
                 case InventoryException e:
                     return new FleetErrorInfo(InventoryInvalid, "InvalidData", e, e.File) { RecommendedAction = "Fix the inventory at the file, line and column named in the message." };
                 case IFleetErrorSource e:
-                    // history and snapshot errors (HistoryException, HistoryRunNotFoundException, SnapshotNotFoundException)
+                    // history and snapshot errors (HistoryException, HistoryRunNotFoundException, SnapshotNotFoundException, ScriptException)
                     return e.ToErrorInfo();
                 case System.IO.FileNotFoundException e:
                     return new FleetErrorInfo(LocalFileNotFound, "ObjectNotFound", e, e.FileName);

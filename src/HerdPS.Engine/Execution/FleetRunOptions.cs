@@ -13,6 +13,16 @@ namespace HerdPS.Execution
         /// <summary>How long the command may run on a host before it is ended; null = no limit.</summary>
         public TimeSpan? CommandTimeout { get; set; }
         /// <summary>
+        /// A host's own timeout (its group's in herd's config.yaml: <see cref="Inventory.FleetHost.Timeout"/>) replaces
+        /// <see cref="CommandTimeout"/> for that host. Off when the run named a timeout itself (--timeout, -TimeoutSec,
+        /// a script step's timeout), which then holds for every host.
+        /// </summary>
+        public bool HostTimeoutsApply { get; set; } = true;
+
+        /// <summary>The limit for <paramref name="host"/>'s command under these options.</summary>
+        public TimeSpan? CommandTimeoutFor(Inventory.FleetHost host) =>
+            HostTimeoutsApply && host?.Timeout is TimeSpan own ? own : CommandTimeout;
+        /// <summary>
         /// When the runner ends a command (timeout, Ctrl-C): how long after TERM to its process group before KILL.
         /// </summary>
         public TimeSpan StopGrace { get; set; } = Transport.RemoteInvocation.DefaultStopGrace;

@@ -167,7 +167,7 @@ namespace HerdPS.Execution
             while (true)
             {
                 attempts++;
-                attempt = await AttemptAsync(transport, host, invocation, options.CommandTimeout, token).ConfigureAwait(false);
+                attempt = await AttemptAsync(transport, host, invocation, options.CommandTimeoutFor(host), token).ConfigureAwait(false);
                 if (attempts > options.Retries || token.IsCancellationRequested || !ShouldRetry(attempt, options)) break;
                 attempt.Outcome.ReleaseOutput();
                 try

@@ -65,6 +65,38 @@ namespace HerdPS.Execution
             };
         }
 
+        /// <summary>A copy of a script step's result with PowerShell's view of its output (the history keeps the exact bytes).</summary>
+        public static FleetScriptStepResult Of(FleetScriptStepResult result)
+        {
+            if (result == null) throw new ArgumentNullException(nameof(result));
+            return new FleetScriptStepResult
+            {
+                Script = result.Script,
+                StepId = result.StepId,
+                HostName = result.HostName,
+                Status = result.Status,
+                Ignored = result.Ignored,
+                ExitCode = result.ExitCode,
+                Command = result.Command,
+                StdOut = WithoutFinalLineBreak(result.StdOut),
+                StdErr = WithoutFinalLineBreak(result.StdErr),
+                Attempts = result.Attempts,
+                StartTime = result.StartTime,
+                Duration = result.Duration,
+                Item = result.Item,
+                Batch = result.Batch,
+                RanOn = result.RanOn,
+                Transport = result.Transport,
+                ErrorKind = result.ErrorKind,
+                ErrorMessage = result.ErrorMessage,
+                Change = result.Change,
+                Diff = result.Diff,
+                OutputHash = result.OutputHash,
+                IsHandler = result.IsHandler,
+                Parsed = result.Parsed,
+            };
+        }
+
         public static WatchResult Of(WatchResult watched)
         {
             if (watched == null) throw new ArgumentNullException(nameof(watched));

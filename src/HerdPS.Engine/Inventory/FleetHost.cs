@@ -24,6 +24,8 @@ namespace HerdPS.Inventory
         public HostTransportKind Transport { get; set; } = HostTransportKind.Ssh;
         public IReadOnlyList<string> Tags { get; set; } = Array.Empty<string>();
         public IReadOnlyList<string> Groups { get; set; } = Array.Empty<string>();
+        /// <summary>The command timeout of the host's group (herd's config.yaml group timeout:); a run's own timeout wins.</summary>
+        public TimeSpan? Timeout { get; set; }
         /// <summary>Where the host was defined ("file:line"), for error messages; null for ad-hoc hosts.</summary>
         public string? Source { get; set; }
 
@@ -65,6 +67,7 @@ namespace HerdPS.Inventory
             Tags = Tags,
             Groups = Groups,
             Source = Source,
+            Timeout = Timeout,
         };
     }
 }

@@ -13,6 +13,8 @@ namespace HerdPS.Inventory
         public TimeSpan? Timeout { get; set; }
         public TimeSpan? ConnectTimeout { get; set; }
         public TimeSpan? HistoryRetention { get; set; }
+        /// <summary>herd's defaults.output: "grouped" or "json" (what herd exec prints without --json).</summary>
+        public string? Output { get; set; }
     }
 
     /// <summary>A loaded inventory: hosts in file order, deduplicated by name, with their groups and tags.</summary>
@@ -36,6 +38,10 @@ namespace HerdPS.Inventory
         public IReadOnlyList<string> GroupNames { get; }
         /// <summary>The limits it was loaded under; a selection that expands ranges (<c>-H 'n[1-500]'</c>) keeps to the same.</summary>
         public InventoryLimits Limits { get; }
+        /// <summary>herd's recipes: (name to its YAML), read as fleet scripts when one is run (Scripting.ScriptCatalog).</summary>
+        public IReadOnlyDictionary<string, YamlDotNet.RepresentationModel.YamlNode> Recipes { get; internal set; } = new Dictionary<string, YamlDotNet.RepresentationModel.YamlNode>();
+        /// <summary>The inventory's parsers: (herd exec --parse, a script step's parse:).</summary>
+        public IReadOnlyDictionary<string, Parsing.OutputParser> Parsers { get; internal set; } = new Dictionary<string, Parsing.OutputParser>();
 
         public const string LocalHostName = "localhost";
 

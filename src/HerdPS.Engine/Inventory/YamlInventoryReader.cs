@@ -14,11 +14,12 @@ namespace HerdPS.Inventory
     /// classes, so that every value keeps its line and column and every error can point at it. Nothing is
     /// ignored: an unknown key, a value of the wrong shape or a bad name stops the load.
     /// </summary>
-    internal sealed class YamlInventoryReader
+    internal sealed partial class YamlInventoryReader
     {
-        private static readonly string[] RootKeys = { "defaults", "groups", "hosts" };
-        private static readonly string[] DefaultsKeys = { "user", "port", "throttle", "timeout", "connect_timeout", "history_retention", "identity_file" };
-        private static readonly string[] GroupKeys = { "user", "port", "tags", "identity_file", "transport", "hosts" };
+        // recipes and parsers: herd's config.yaml holds them beside the hosts (docs/scripts.md); clusters: a bssh config.
+        private static readonly string[] RootKeys = { "defaults", "groups", "hosts", "recipes", "parsers" };
+        private static readonly string[] DefaultsKeys = { "user", "port", "throttle", "timeout", "connect_timeout", "history_retention", "identity_file", "concurrency", "output" };
+        private static readonly string[] GroupKeys = { "user", "port", "tags", "identity_file", "transport", "hosts", "timeout" };
         private static readonly string[] HostKeys = { "host", "hostname", "port", "user", "identity_file", "tags", "transport" };
 
         private readonly string file;
@@ -66,6 +67,7 @@ namespace HerdPS.Inventory
             if (IsNull(root)) return builder.Build(new InventoryDefaults());
             if (!(root is YamlMappingNode rootMapping))
                 throw Error("an inventory is a mapping with the keys defaults, groups and hosts", root.Start);
+            if (IsBsshConfig(rootMapping)) return ReadBssh(rootMapping, builder);
 
             var entries = ReadMapping(rootMapping, RootKeys, "at the top level");
 
@@ -75,12 +77,18 @@ namespace HerdPS.Inventory
                 if (entry.Key == "defaults") defaults = ReadDefaults(entry.Value);
 
             var inherited = new ConnectionSettings(defaults.User, defaults.Port, defaults.IdentityFile, Array.Empty<string>());
+            YamlNode? recipes = null, parsers = null;
             foreach (var entry in entries)
             {
                 if (entry.Key == "groups") ReadGroups(entry.Value, inherited, builder);
                 else if (entry.Key == "hosts") ReadHosts(entry.Value, null, inherited, builder);
+                else if (entry.Key == "recipes") recipes = entry.Value;
+                else if (entry.Key == "parsers") parsers = entry.Value;
             }
-            return builder.Build(defaults);
+            var inventory = builder.Build(defaults);
+            inventory.Recipes = ReadRecipeNames(recipes);
+            inventory.Parsers = ParserSectionReader.Read(parsers == null || IsNull(parsers) ? null : parsers, file);
+            return inventory;
         }
 
         private InventoryDefaults ReadDefaults(YamlNode node)
@@ -94,7 +102,16 @@ namespace HerdPS.Inventory
                     case "user": defaults.User = ReadUser(entry.Value); break;
                     case "port": defaults.Port = ReadPort(entry.Value); break;
                     case "identity_file": defaults.IdentityFile = ReadPath(entry.Value, entry.Key); break;
-                    case "throttle": defaults.Throttle = ReadPositiveInteger(entry.Value, entry.Key); break;
+                    case "throttle":
+                    case "concurrency": // herd's name for it
+                        if (defaults.Throttle != null) throw Error("give 'throttle' or 'concurrency' (herd's name for it), not both", entry.Value.Start);
+                        defaults.Throttle = ReadPositiveInteger(entry.Value, entry.Key);
+                        break;
+                    case "output":
+                        var output = RequireScalar(entry.Value, entry.Key);
+                        if (output.Value != "grouped" && output.Value != "json") throw Error($"'output' must be grouped or json, not '{QuotedText.Of(output.Value ?? "")}'", output.Start);
+                        defaults.Output = output.Value;
+                        break;
                     case "timeout": defaults.Timeout = ReadDuration(entry.Value, entry.Key); break;
                     case "connect_timeout": defaults.ConnectTimeout = ReadDuration(entry.Value, entry.Key); break;
                     case "history_retention": defaults.HistoryRetention = ReadDuration(entry.Value, entry.Key); break;
@@ -132,6 +149,7 @@ namespace HerdPS.Inventory
                         case "identity_file": settings = settings.WithIdentityFile(ReadPath(entry.Value, entry.Key)); break;
                         case "tags": settings = settings.WithTags(ReadTags(entry.Value)); break;
                         case "transport": settings = settings.WithTransport(ReadTransport(entry.Value)); break;
+                        case "timeout": settings = settings.WithTimeout(ReadDuration(entry.Value, entry.Key)); break;
                         case "hosts": hosts = entry.Value; break;
                     }
                 }
@@ -217,6 +235,7 @@ namespace HerdPS.Inventory
                 Port = settings.Port,
                 IdentityFile = settings.IdentityFile,
                 Transport = transport,
+                Timeout = settings.Timeout,
             };
 
         private IReadOnlyList<string> ExpandHostNames(YamlScalarNode node, InventoryBuilder builder)
@@ -364,7 +383,7 @@ namespace HerdPS.Inventory
             (string.IsNullOrEmpty(scalar.Value) || scalar.Value == "~" || scalar.Value == "null" || scalar.Value == "Null" || scalar.Value == "NULL");
 
         /// <summary>A near miss of an allowed key: same letters ignoring case and '-'/'_', or one or two edits away.</summary>
-        private static string? Suggest(string key, string[] allowedKeys)
+        internal static string? Suggest(string key, string[] allowedKeys)
         {
             string normalized = key.Replace("-", "").Replace("_", "").ToLowerInvariant();
             foreach (var allowed in allowedKeys)
@@ -528,11 +547,15 @@ namespace HerdPS.Inventory
             /// <summary>Distinct already, and shared by every host that takes them as they are.</summary>
             public string[] Tags { get; }
 
-            public ConnectionSettings WithUser(string user) => new ConnectionSettings(user, Port, IdentityFile, Tags, Transport);
-            public ConnectionSettings WithPort(int port) => new ConnectionSettings(User, port, IdentityFile, Tags, Transport);
-            public ConnectionSettings WithIdentityFile(string path) => new ConnectionSettings(User, Port, path, Tags, Transport);
-            public ConnectionSettings WithTags(string[] tags) => new ConnectionSettings(User, Port, IdentityFile, tags, Transport);
-            public ConnectionSettings WithTransport(HostTransportKind transport) => new ConnectionSettings(User, Port, IdentityFile, Tags, transport);
+            /// <summary>A group's command timeout (herd's config.yaml); the run's own --timeout wins.</summary>
+            public TimeSpan? Timeout { get; private set; }
+
+            public ConnectionSettings WithUser(string user) => new ConnectionSettings(user, Port, IdentityFile, Tags, Transport) { Timeout = Timeout };
+            public ConnectionSettings WithPort(int port) => new ConnectionSettings(User, port, IdentityFile, Tags, Transport) { Timeout = Timeout };
+            public ConnectionSettings WithIdentityFile(string path) => new ConnectionSettings(User, Port, path, Tags, Transport) { Timeout = Timeout };
+            public ConnectionSettings WithTags(string[] tags) => new ConnectionSettings(User, Port, IdentityFile, tags, Transport) { Timeout = Timeout };
+            public ConnectionSettings WithTransport(HostTransportKind transport) => new ConnectionSettings(User, Port, IdentityFile, Tags, transport) { Timeout = Timeout };
+            public ConnectionSettings WithTimeout(TimeSpan timeout) => new ConnectionSettings(User, Port, IdentityFile, Tags, Transport) { Timeout = timeout };
         }
     }
 }

@@ -7,10 +7,11 @@ namespace HerdPS.Commands
 {
     /// <summary>
     /// The selection parameters every Fleet cmdlet shares, spelled once: -HostName (from the pipeline by value or
-    /// by property name, aliases ComputerName and Host), -Group, -Tag, -Exclude, -InventoryPath. Pipeline input is
+    /// by property name, aliases ComputerName and Host), -Group, -Tag, -Exclude (and -InventoryPath from
+    /// <see cref="FleetInventoryCmdlet"/>). Pipeline input is
     /// collected in ProcessRecord and acted on once in EndProcessing, so a piped list runs as one parallel batch.
     /// </summary>
-    public abstract class FleetCmdlet : PSCmdlet
+    public abstract class FleetCmdlet : FleetInventoryCmdlet
     {
         private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
         private FleetParameters? _parameters;
@@ -37,10 +38,6 @@ namespace HerdPS.Commands
         [SupportsWildcards]
         public string[]? Exclude { get; set; }
 
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? InventoryPath { get; set; }
-
         /// <summary>Cancelled by Ctrl-C (StopProcessing) and when the cmdlet is disposed.</summary>
         protected CancellationToken StopToken => _cancel.Token;
 
@@ -62,7 +59,7 @@ namespace HerdPS.Commands
                 p.Group = Group;
                 p.Tag = Tag;
                 p.Exclude = Exclude;
-                p.InventoryPath = InventoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null;
+                p.InventoryPath = ResolvedInventoryPath;
                 FillParameters(p);
                 Execute(p.ToRequest());
             });

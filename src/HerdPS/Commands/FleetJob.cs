@@ -23,24 +23,28 @@ namespace HerdPS.Commands
         private readonly string _command;
         private readonly FleetCommandRequest _request;
         private readonly ExecRecording? _recording;
+        private readonly Func<FleetResult, object> _shape;
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private int _started;
 
         /// <param name="recording">The run's history record (and -DiffLast comparison), begun on the pipeline thread; the job completes it.</param>
-        private FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording)
+        /// <param name="shape">What each result becomes in Output (recorded, with -DiffLast's and -Parser's properties), as the foreground writes it.</param>
+        private FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording, Func<FleetResult, object>? shape)
             : base(commandLine, PowerShellView.JobName(command))
         {
             _target = target;
             _command = command;
             _request = request;
             _recording = recording;
+            _shape = shape ?? (result => PowerShellView.Of(result));
             PSJobTypeName = "FleetJob";
         }
 
         /// <summary>Makes the job and registers it with the session's JobManager (Get-Job lists it from then on).</summary>
-        internal static FleetJob Create(PSCmdlet cmdlet, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording)
+        internal static FleetJob Create(PSCmdlet cmdlet, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording,
+            Func<FleetResult, object>? shape = null)
         {
-            var job = new FleetJob(cmdlet.MyInvocation.Line, target, command, request, recording);
+            var job = new FleetJob(cmdlet.MyInvocation.Line, target, command, request, recording, shape);
             var definition = new JobDefinition(typeof(FleetJobSourceAdapter), job.Command, job.Name);
             var registered = cmdlet.JobManager.NewJob(new JobInvocationInfo(definition, new Dictionary<string, object> { [FleetJobSourceAdapter.JobParameter] = job }));
             if (!ReferenceEquals(registered, job)) throw new InvalidOperationException("PowerShell's job manager did not register the fleet job");
@@ -66,7 +70,7 @@ namespace HerdPS.Commands
                 using var results = BlockingReader.Of(run);
                 foreach (var result in results.ReadToEnd())
                 {
-                    Output.Add(PSObject.AsPSObject(_recording == null ? PowerShellView.Of(result) : InvokeFleetCommandCommand.WithChange(result, _recording)));
+                    Output.Add(PSObject.AsPSObject(_shape(result)));
                     var error = FleetErrorRecords.ForResult(result);
                     if (error != null) Error.Add(FleetCmdlet.ToErrorRecord(error));
                 }
@@ -132,8 +136,8 @@ namespace HerdPS.Commands
 
         public override Job2 NewJob(JobInvocationInfo specification)
         {
-            var job = specification?.Parameters.SelectMany(p => p).FirstOrDefault(p => p.Name == JobParameter)?.Value as FleetJob
-                ?? throw new ArgumentException("a fleet job is made by Invoke-FleetCommand -AsJob", nameof(specification));
+            var job = specification?.Parameters.SelectMany(p => p).FirstOrDefault(p => p.Name == JobParameter)?.Value as Job2
+                ?? throw new ArgumentException("a fleet job is made by Invoke-FleetCommand -AsJob or Invoke-FleetScript -AsJob", nameof(specification));
             _jobs[job.InstanceId] = job;
             return job;
         }

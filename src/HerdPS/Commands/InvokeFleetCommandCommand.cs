@@ -24,9 +24,20 @@ namespace HerdPS.Commands
         [Parameter]
         public SwitchParameter DiffLast { get; set; }
 
+        /// <summary>
+        /// A parser (disk, free, uptime, ... or one of the inventory's parsers:) whose fields become typed properties of
+        /// each result (and its Parsed property), as herd exec --parse adds them to each NDJSON line.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ParserNameCompleter))]
+        public string? Parser { get; set; }
+
         protected override void Execute(FleetCommandRequest request)
         {
             var target = Resolve(request);
+            // Found before anything runs: an unknown parser is an error, never a run without the fields.
+            var parser = Parser is string name ? Parsing.OutputParser.ForRun(name, target.Inventory.Parsers, "-Parser") : null;
             if (!ShouldProcess(FleetQueries.Describe(target), $"Run '{Command}'")) return;
             // Opened before any host is touched: a history that can't be used stops here (HistoryException), never runs unrecorded.
             var recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent));
@@ -34,14 +45,14 @@ namespace HerdPS.Commands
             else if (recording.Reference is HistoryRunRecord reference) WriteVerbose($"Comparing with {FleetHistory.RunLabel(reference)}.");
             if (AsJob)
             {
-                var job = FleetJob.Create(this, target, Command, request, recording);
+                var job = FleetJob.Create(this, target, Command, request, recording, result => Shape(result, recording, parser));
                 job.StartJob();
                 WriteObject(job);
                 return;
             }
             using (recording)
             {
-                RunAndWrite(target, Command, request, result => WithChange(result, recording));
+                RunAndWrite(target, Command, request, result => Shape(result, recording, parser));
                 var difference = recording.Complete(cancelled: StopToken.IsCancellationRequested);
                 if (ExecRecording.RemovedHostsNotice(difference) is string removed) WriteWarning(removed);
                 if (recording.FailureWarning is string failure) WriteWarning(failure);
@@ -49,15 +60,20 @@ namespace HerdPS.Commands
             }
         }
 
-        /// <summary>Records the result and, with -DiffLast, adds the engine's Change, Changed and Diff to it.</summary>
-        internal static object WithChange(FleetResult result, ExecRecording recording)
+        /// <summary>
+        /// Records the result and shapes what PowerShell gets: with -DiffLast the engine's Change, Changed and Diff, with
+        /// -Parser the parser's fields (parsed from the exact output, before its final line break is dropped).
+        /// </summary>
+        internal static object Shape(FleetResult result, ExecRecording recording, Parsing.OutputParser? parser)
         {
             var change = recording.Add(result);
             var shown = PowerShellView.Of(result);
-            if (!recording.ComparesWithLast) return shown;
+            if (!recording.ComparesWithLast && parser == null) return shown;
             var shaped = PSObject.AsPSObject(shown);
-            foreach (var field in HostChangeFields.For(change))
-                shaped.Properties.Add(new PSNoteProperty(field.Key, field.Value));
+            if (recording.ComparesWithLast)
+                foreach (var field in HostChangeFields.For(change))
+                    shaped.Properties.Add(new PSNoteProperty(field.Key, field.Value));
+            if (parser != null) ParsedProperties.Add(shaped, parser.Parse(result.StdOut), addParsedProperty: true);
             return shaped;
         }
     }

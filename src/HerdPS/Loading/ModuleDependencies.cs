@@ -124,6 +124,8 @@ namespace HerdPS.Loading
             !(simpleName.StartsWith("System.", StringComparison.OrdinalIgnoreCase)
               || simpleName.StartsWith("Microsoft.Bcl.", StringComparison.OrdinalIgnoreCase)
               || simpleName.StartsWith("Microsoft.Win32.", StringComparison.OrdinalIgnoreCase)
+              // Part of every .NET runtime (Fluid's netstandard2.0 build asks for the 4.x package's copy).
+              || simpleName.Equals("Microsoft.CSharp", StringComparison.OrdinalIgnoreCase)
               || simpleName.Equals("netstandard", StringComparison.OrdinalIgnoreCase)
               || simpleName.Equals("mscorlib", StringComparison.OrdinalIgnoreCase)
               || simpleName.Equals(EngineName, StringComparison.OrdinalIgnoreCase));

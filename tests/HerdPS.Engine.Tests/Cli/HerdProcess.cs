@@ -12,15 +12,20 @@ namespace HerdPS.Tests.Cli
     {
         public static string Path => System.IO.Path.Combine(AppContext.BaseDirectory, "herd");
 
-        public sealed record Outcome(int ExitCode, string StdOut, string StdErr);
-
-        /// <summary>One history folder per test process, removed when it exits.</summary>
-        private static readonly Lazy<string> TestHistoryDirectory = new Lazy<string>(() =>
+        /// <summary>A private folder (0700) for this test process's default history, removed when the process ends.</summary>
+        private static readonly Lazy<string> TestRunHistory = new Lazy<string>(() =>
         {
-            var dir = System.IO.Directory.CreateTempSubdirectory("herd-test-history-").FullName;
-            AppDomain.CurrentDomain.ProcessExit += (_, __) => { try { System.IO.Directory.Delete(dir, recursive: true); } catch (System.IO.IOException) { } };
+            var dir = Directory.CreateTempSubdirectory("herd-test-history-").FullName;
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try { Directory.Delete(dir, recursive: true); }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            };
             return dir;
         });
+
+        public sealed record Outcome(int ExitCode, string StdOut, string StdErr);
 
         public static ProcessStartInfo StartInfo(IEnumerable<string> args, IDictionary<string, string>? env = null)
         {
@@ -36,9 +41,9 @@ namespace HerdPS.Tests.Cli
             psi.Environment["XDG_CONFIG_HOME"] = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "herd-test-no-config");
             psi.Environment.Remove("HERD_INVENTORY");
             // herd exec records every run: keep the tests' runs out of the machine user's own history, and out of
-            // another test run's (a fixed path was shared with test runs of other builds, whose newer schema this
-            // build then rightly refused).
-            psi.Environment["HERD_HISTORY"] = System.IO.Path.Combine(TestHistoryDirectory.Value, "history.db");
+            // every other test run's (a fixed folder in /tmp was shared with other checkouts, whose newer HerdPS
+            // could leave a history this build refuses to touch).
+            psi.Environment["HERD_HISTORY"] = System.IO.Path.Combine(TestRunHistory.Value, "history.db");
             if (env != null) foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
             return psi;
         }

@@ -11,7 +11,7 @@ namespace HerdPS.Tests.Fleet
     /// </summary>
     public sealed class ExtraSshHost : IDisposable
     {
-        private readonly SshdServer _sshd;
+        private SshdServer _sshd;
         private readonly Action<ExtraSshHost> _onDispose;
         private int _disposed;
 
@@ -42,6 +42,18 @@ namespace HerdPS.Tests.Fleet
         /// lost power: a command in flight loses its connection. Returns once the sshd has exited.
         /// </summary>
         public void Kill() => _sshd.Kill();
+
+        /// <summary>
+        /// Starts the host again after <see cref="Kill"/> (killing it first if it still runs): the same port, the same
+        /// host key (so known_hosts still vouches for it), and for an isolated host a fresh mount namespace set up as
+        /// before, over the same <see cref="FilesDirectory"/>. Returns once the new sshd sends its banner.
+        /// </summary>
+        public void Restart()
+        {
+            var old = _sshd;
+            _sshd = old.Restart();
+            old.Dispose();
+        }
 
         public void Dispose()
         {
