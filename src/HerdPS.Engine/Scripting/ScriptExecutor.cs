@@ -633,12 +633,22 @@ namespace HerdPS.Scripting
                     RetryOnFailure = _runOptions.RetryOnFailure,
                     MaxOutputBytes = _runOptions.MaxOutputBytes,
                 };
-                var prepare = withPassword ? (h, invocation) => invocation.Stdin = Encoding.UTF8.GetBytes(_options.SudoPassword + "\n") : (Action<FleetHost, RemoteInvocation>?)null;
+                var raw = step.Raw || _request.Raw;
+                // The password goes on stdin only. With the wrapper it reads that one line and hands it to sudo -S,
+                // and still watches stdin, so a timeout or Ctrl-C ends the remote command; a raw command gets it as
+                // its stdin (and a stop then ends only our side, as for any raw command).
+                var prepare = withPassword
+                    ? (h, invocation) =>
+                    {
+                        var line = Encoding.UTF8.GetBytes(_options.SudoPassword + "\n");
+                        if (raw) invocation.Stdin = line;
+                        else invocation.CommandInputLine = line;
+                    }
+                    : (Action<FleetHost, RemoteInvocation>?)null;
                 await _throttle.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                 try
                 {
-                    // Raw when a password goes on stdin: the wrapper would give the command /dev/null instead.
-                    using var run = _runner.Start(new[] { runOn }, command, options, null, _token, raw: withPassword || step.Raw || _request.Raw, prepare);
+                    using var run = _runner.Start(new[] { runOn }, command, options, null, _token, raw: raw, prepare);
                     FleetResult? last = null;
                     await foreach (var r in run.ReadAllAsync(CancellationToken.None).ConfigureAwait(false)) last = r;
                     return last!;

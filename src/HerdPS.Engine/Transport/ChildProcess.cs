@@ -62,7 +62,7 @@ namespace HerdPS.Transport
         /// stdin as its signal that we went away, so for ssh this is on; local commands get an immediate end of input.
         /// </summary>
         public bool KeepStdinOpen { get; set; }
-        /// <summary>Bytes written to stdin before it is closed (ignored when KeepStdinOpen).</summary>
+        /// <summary>Bytes written to stdin before it is closed (with KeepStdinOpen: written, and stdin stays open).</summary>
         public byte[]? StdinBytes { get; set; }
         /// <summary>A stream copied to stdin (after <see cref="StdinBytes"/>), then disposed; stdin is closed after it.</summary>
         public Func<System.IO.Stream>? StdinSource { get; set; }
@@ -157,7 +157,7 @@ namespace HerdPS.Transport
                     outcome.StdErr.PumpAsync(process.StandardError.BaseStream, CancellationToken.None));
                 using var stdinDone = new CancellationTokenSource();
                 // Written alongside the wait, not before it: a large stdin must not hold off a stop.
-                var stdin = settings.KeepStdinOpen ? Task.CompletedTask : WriteStdinAndCloseAsync(process, settings, stdinDone.Token);
+                var stdin = settings.KeepStdinOpen ? WriteStdinAsync(process, settings.StdinBytes, stdinDone.Token) : WriteStdinAndCloseAsync(process, settings, stdinDone.Token);
 
                 var stopped = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
                 using (stop.Register(() => stopped.TrySetResult(true)))
@@ -217,6 +217,20 @@ namespace HerdPS.Transport
             var first = await Task.WhenAny(task, Task.Delay(time, delay.Token)).ConfigureAwait(false);
             delay.Cancel();
             return first == task;
+        }
+
+        /// <summary>Writes the bytes and leaves stdin open (the remote wrapper watches it for the stop).</summary>
+        private static async Task WriteStdinAsync(Process process, byte[]? bytes, CancellationToken cancellationToken)
+        {
+            if (bytes == null || bytes.Length == 0) return;
+            try
+            {
+                await process.StandardInput.BaseStream.WriteAsync(bytes, 0, bytes.Length, cancellationToken).ConfigureAwait(false);
+                await process.StandardInput.BaseStream.FlushAsync().ConfigureAwait(false);
+            }
+            catch (System.IO.IOException) { /* the child stopped reading; its exit tells the rest */ }
+            catch (OperationCanceledException) { }
+            catch (ObjectDisposedException) { }
         }
 
         private static async Task WriteStdinAndCloseAsync(Process process, ChildProcessSettings settings, CancellationToken cancellationToken)

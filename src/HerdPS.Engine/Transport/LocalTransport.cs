@@ -33,7 +33,8 @@ namespace HerdPS.Transport
             var settings = new ChildProcessSettings
             {
                 OutputLimit = invocation.OutputLimit,
-                StdinBytes = invocation.Stdin,
+                // No wrapper here: the line is the whole stdin, and a stop ends the process group itself.
+                StdinBytes = invocation.Stdin ?? invocation.CommandInputLine,
                 StdinSource = invocation.StdinSource,
                 OnStdOut = invocation.OnStdOut,
                 Spill = invocation.Spill,

@@ -38,6 +38,20 @@ namespace HerdPS.Transport
             "trap \"q=1\" USR1; printf \"\\036herd:start\\n\" >&2; exec 3<&0; " +
             "if command -v setsid >/dev/null 2>&1; then setsid \"${SHELL:-/bin/sh}\" -c -- \"$1\" </dev/null 3<&- & c=$!; g=-$c; " +
             "else \"${SHELL:-/bin/sh}\" -c -- \"$1\" </dev/null 3<&- & c=$!; g=$c; fi; " +
+            WrapperWatchAndEnd;
+
+        // The variant for RemoteInvocation.CommandInputLine: the wrapper reads the first line of stdin into a shell
+        // variable and gives it to the command as its whole stdin through a pipe from the builtin printf (a forked
+        // shell, no exec: the line never shows in any process's arguments), then watches the rest of stdin as above.
+        // A /bin/sh without a builtin printf (mksh) gets an empty line instead, and says why on stderr.
+        internal const string WrapperScriptWithInputLine =
+            "trap \"q=1\" USR1; IFS= read -r p; printf \"\\036herd:start\\n\" >&2; " +
+            "case $(command -v printf) in printf) ;; *) p=; echo \"herd: /bin/sh on this host has no builtin printf: the input line was not passed\" >&2;; esac; exec 3<&0; " +
+            "if command -v setsid >/dev/null 2>&1; then printf \"%s\\n\" \"$p\" | setsid \"${SHELL:-/bin/sh}\" -c -- \"$1\" 3<&- & c=$!; g=-$c; " +
+            "else printf \"%s\\n\" \"$p\" | \"${SHELL:-/bin/sh}\" -c -- \"$1\" 3<&- & c=$!; g=$c; fi; p=; " +
+            WrapperWatchAndEnd;
+
+        private const string WrapperWatchAndEnd =
             "{ while read -r x <&3; do :; done; kill -USR1 $$; } 2>/dev/null & w=$!; exec 3<&-; " +
             "wait $c; s=$?; e=; " +
             "if [ -n \"$q\" ] && kill -0 $c 2>/dev/null; then e=TERM; kill -TERM $g 2>/dev/null; n=0; " +
@@ -55,10 +69,12 @@ namespace HerdPS.Transport
         /// The remote command string. <c>exec</c> lets the wrapper replace the login shell instead of running as
         /// its child: one process fewer per command (bench/results.md measured the wrapper's cost).
         /// </summary>
-        public static string Wrap(string command, TimeSpan? stopGrace = null)
+        /// <param name="withInputLine">The wrapper reads one line from stdin first and gives it to the command as its
+        /// stdin (<see cref="RemoteInvocation.CommandInputLine"/>).</param>
+        public static string Wrap(string command, TimeSpan? stopGrace = null, bool withInputLine = false)
         {
             var tenths = Math.Max(1, (int)Math.Ceiling((stopGrace ?? RemoteInvocation.DefaultStopGrace).TotalMilliseconds / 100));
-            return "exec /bin/sh -c " + ShellQuote.Single(WrapperScript) + " herd " + ShellQuote.Single(command) + " " + tenths.ToString(CultureInfo.InvariantCulture);
+            return "exec /bin/sh -c " + ShellQuote.Single(withInputLine ? WrapperScriptWithInputLine : WrapperScript) + " herd " + ShellQuote.Single(command) + " " + tenths.ToString(CultureInfo.InvariantCulture);
         }
 
         /// <summary>

@@ -71,6 +71,12 @@ namespace HerdPS.Transport
         /// Like <see cref="Stdin"/> it needs <see cref="Raw"/>: the wrapper gives the command /dev/null as stdin.
         /// </summary>
         public Func<System.IO.Stream>? StdinSource { get; set; }
+        /// <summary>
+        /// One line (a sudo password for <c>sudo -S</c>) given to the command as its whole stdin while the wrapper
+        /// still watches the session's stdin for the stop, so a timeout or Ctrl-C still ends the remote command. The
+        /// line travels on stdin only, never in a command line. Raw commands take <see cref="Stdin"/> instead.
+        /// </summary>
+        public byte[]? CommandInputLine { get; set; }
         /// <summary>Sees every chunk of stdout as it arrives, before the cap (streaming file reads).</summary>
         public Action<byte[], int>? OnStdOut { get; set; }
         /// <summary>Where output past a size goes instead of memory; null keeps it in memory.</summary>

@@ -517,6 +517,25 @@ exec ""$@""
                 new Dictionary<string, string>(env) { ["HERD_SUDO_PASSWORD"] = "" });
             Assert.Equal(2, unset.ExitCode);
             Assert.Contains("HERD_SUDO_PASSWORD is not set", unset.StdErr);
+
+            // The wrapper stays: the command's stdin is the password line and then its end (cat returns at once), and
+            // a step's timeout ends the command on the host, through either SSH transport.
+            foreach (var transport in new[] { "openssh", "sshnet" })
+            {
+                var sleep = Execution.LocalRunnerTests.UniqueSleep();
+                var bounded = Path.Combine(_dir.Path, $"sudo-timeout-{transport}.yaml");
+                File.WriteAllText(bounded, $"steps:\n  - id: rest\n    sudo: true\n    run: cat; echo stdin ended\n  - id: long\n    sudo: true\n    timeout: 2s\n    run: sleep {sleep}\n");
+                var viaTransport = new FleetCommandRequest { SshConfigPath = config, ControlDirectory = request.ControlDirectory, ConnectTimeout = TimeSpan.FromSeconds(5), Transport = transport };
+                viaTransport.Selection.Hosts.Add("sudoer");
+                var (steps, _) = await Collect(ScriptExecutor.Start(FleetScriptReader.ReadFile(bounded), FleetEngine.Resolve(viaTransport), viaTransport, new ScriptRunOptions { SudoPassword = password }, default));
+                var rest = steps.Single(r => r.StepId == "rest");
+                Assert.True(rest.Status == FleetScriptStepStatus.Succeeded, $"{transport}: {rest.Status} {rest.StdErr} {rest.ErrorMessage}");
+                Assert.Equal("stdin ended\n", rest.StdOut);
+                var timedOut = steps.Single(r => r.StepId == "long");
+                Assert.True(timedOut.Status == FleetScriptStepStatus.TimedOut, $"{transport}: {timedOut.Status} {timedOut.StdErr} {timedOut.ErrorMessage}");
+                Assert.Empty(ProcessTable.WaitUntilGone(x => x.Name == "sleep" && x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(15)));
+            }
+            Assert.DoesNotContain(password, File.ReadAllText(Path.Combine(host.FilesDirectory!, "sudo-argv")));
         }
 
         [Fact]
@@ -615,7 +634,7 @@ exec ""$@""
             var sayId = runs.First(r => r.GetProperty("command").GetString()!.StartsWith("s#say: ")).GetProperty("id").GetInt64().ToString();
             var show = await HerdProcess.RunAsync(new[] { "history", "show", sayId }, env);
             Assert.Equal(0, show.ExitCode);
-            Assert.Contains("yo", show.StdOut);
+            Assert.True(show.StdOut.Contains("yo"), show.StdOut + "\n--- stderr:\n" + show.StdErr);
 
             var diff = await HerdProcess.RunAsync(Herd("--json", "--diff-last", "--set", "word=changed"), env);
             var say = diff.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).First(l => l.GetProperty("type").GetString() == "step" && l.GetProperty("stepId").GetString() == "say");

@@ -185,7 +185,7 @@ namespace HerdPS.Tests.Transport
             { "dash", true }, { "dash", false }, { "busybox", true }, { "busybox", false },
         };
 
-        private static Process Start(string shell, bool ownSession, string command, TimeSpan? grace = null)
+        private static Process Start(string shell, bool ownSession, string command, TimeSpan? grace = null, bool withInputLine = false)
         {
             var sh = shell == "busybox" ? Path.Combine(Fleet.DebianPackages.BusyBoxBin(), "sh") : "/bin/dash";
             // sshd makes the session its own group; Dropbear leaves it in the group of the connection's server
@@ -196,7 +196,7 @@ namespace HerdPS.Tests.Transport
             };
             if (!ownSession) foreach (var a in new[] { "/bin/dash", "-c", "\"$@\"; echo \"server survived\"", "server" }) psi.ArgumentList.Add(a);
             psi.ArgumentList.Add(sh);
-            foreach (var a in new[] { "-c", RemoteCommand.WrapperScript, "herd", command, ((int)(grace ?? TimeSpan.FromSeconds(1)).TotalMilliseconds / 100).ToString() })
+            foreach (var a in new[] { "-c", withInputLine ? RemoteCommand.WrapperScriptWithInputLine : RemoteCommand.WrapperScript, "herd", command, ((int)(grace ?? TimeSpan.FromSeconds(1)).TotalMilliseconds / 100).ToString() })
                 psi.ArgumentList.Add(a);
             psi.Environment["SHELL"] = sh;
             if (shell == "busybox") psi.Environment["PATH"] = Path.GetDirectoryName(sh) + ":" + psi.Environment["PATH"];
@@ -235,6 +235,28 @@ namespace HerdPS.Tests.Transport
             Assert.Equal(4, c.ReportedExitCode);
             Assert.Equal(EndSignal.None, c.ReportedStop);
             Assert.Equal(ownSession ? "out\n" : "out\nserver survived\n", stdout.Result);
+        }
+
+        [Theory]
+        [MemberData(nameof(Shells))]
+        public void WithAnInputLineTheCommandReadsThatLineThenItsEndAndTheEndOfStdinStillStopsIt(string shell, bool ownSession)
+        {
+            var sleep = Execution.LocalRunnerTests.UniqueSleep();
+            var secret = @"p w\n'$(id)\";
+            using var p = Start(shell, ownSession, $"IFS= read -r x; printf '<%s>\\n' \"$x\"; cat; echo eof; sleep {sleep}", withInputLine: true);
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var err = p.StandardError.ReadToEndAsync();
+            p.StandardInput.Write(secret + "\nnot for the command\n");
+            p.StandardInput.Flush();
+            WaitFor(sleep);
+            Assert.Empty(Fleet.ProcessTable.Find(x => x.CommandLine.Contains("p w")));
+            p.StandardInput.Close();
+            Assert.True(p.WaitForExit(30_000));
+            Assert.Empty(Fleet.ProcessTable.WaitUntilGone(x => x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(10)));
+            Assert.Equal($"<{secret}>\neof\n" + (ownSession ? "" : "server survived\n"), stdout.Result);
+            using var c = Read(err.Result);
+            Assert.Equal("", c.Text());
+            Assert.Equal(EndSignal.Terminate, c.ReportedStop);
         }
 
         [Theory]

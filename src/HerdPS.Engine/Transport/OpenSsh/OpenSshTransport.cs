@@ -44,7 +44,7 @@ namespace HerdPS.Transport.OpenSsh
             {
                 OutputLimit = invocation.OutputLimit,
                 KeepStdinOpen = invocation.Stdin == null && invocation.StdinSource == null && wrapped,
-                StdinBytes = invocation.Stdin,
+                StdinBytes = wrapped && invocation.CommandInputLine != null ? invocation.CommandInputLine : invocation.Stdin,
                 StdinSource = invocation.StdinSource,
                 OnStdOut = invocation.OnStdOut,
                 Spill = invocation.Spill,
@@ -185,7 +185,7 @@ namespace HerdPS.Transport.OpenSsh
             args.Add("-T");
             args.Add("--");
             args.Add(host.Name);
-            args.Add(invocation.Raw ? invocation.Command : RemoteCommand.Wrap(invocation.Command, invocation.StopGrace));
+            args.Add(invocation.Raw ? invocation.Command : RemoteCommand.Wrap(invocation.Command, invocation.StopGrace, invocation.CommandInputLine != null));
             return args;
         }
 

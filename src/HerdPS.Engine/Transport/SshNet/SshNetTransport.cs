@@ -154,7 +154,7 @@ namespace HerdPS.Transport.SshNet
         private async Task<TransportOutcome> RunAsync(PooledConnection connection, string hostName, RemoteInvocation invocation, CancellationToken stop)
         {
             var wrapped = !invocation.Raw;
-            var text = wrapped ? RemoteCommand.Wrap(invocation.Command, invocation.StopGrace) : invocation.Command;
+            var text = wrapped ? RemoteCommand.Wrap(invocation.Command, invocation.StopGrace, invocation.CommandInputLine != null) : invocation.Command;
             using var stdout = new OutputCapture(invocation.OutputLimit) { Spill = invocation.Spill, ExpectWrapperMarkers = false, OnChunk = invocation.OnStdOut };
             using var stderr = new OutputCapture(invocation.OutputLimit) { Spill = invocation.Spill, ExpectWrapperMarkers = wrapped };
             SshCommand command;
@@ -295,6 +295,12 @@ namespace HerdPS.Transport.SshNet
                     using var source = invocation.StdinSource();
                     await source.CopyToAsync(input, 64 * 1024).ConfigureAwait(false);
                     EndInput(command, input, wrapped);
+                }
+                else if (wrapped && invocation.CommandInputLine != null)
+                {
+                    // The wrapper reads this line first; stdin then stays open for the stop.
+                    await input.WriteAsync(invocation.CommandInputLine, 0, invocation.CommandInputLine.Length).ConfigureAwait(false);
+                    await input.FlushAsync().ConfigureAwait(false);
                 }
                 else if (!wrapped) EndInput(command, input, wrapped);
             }
