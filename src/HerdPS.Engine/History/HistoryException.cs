@@ -7,7 +7,7 @@ namespace HerdPS.History
     /// or held busy by another process for too long. The message names the file and says what to do, because
     /// the person reading it is usually looking at a scheduled task's log, not at this code.
     /// </summary>
-    public sealed class HistoryException : Exception
+    public class HistoryException : Exception
     {
         public HistoryException(string path, string message, Exception? inner = null)
             : base($"{path}: {message}", inner)
@@ -21,5 +21,16 @@ namespace HerdPS.History
 
         /// <summary>The message without the file name prefix.</summary>
         public string Reason { get; }
+    }
+
+    /// <summary>
+    /// A history server that can't be reached now (refused or timed-out connection, name not found, the server shutting
+    /// down or out of connections), as opposed to one that refuses us (login, permissions, not a HerdPS database). A
+    /// recording run keeps its record in the local spool instead; looking at the history fails.
+    /// </summary>
+    public sealed class HistoryServerUnreachableException : HistoryException
+    {
+        public HistoryServerUnreachableException(string location, string message, Exception? inner = null)
+            : base(location, message, inner) { }
     }
 }

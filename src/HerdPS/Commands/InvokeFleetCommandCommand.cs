@@ -29,12 +29,13 @@ namespace HerdPS.Commands
             var target = Resolve(request);
             if (!ShouldProcess(FleetQueries.Describe(target), $"Run '{Command}'")) return;
             // Opened before any host is touched: a history that can't be used stops here (HistoryException), never runs unrecorded.
-            var recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent));
+            var recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent, notice: Notices.Collect));
+            Notices.WriteTo(this);
             if (recording.NoReferenceNotice != null) WriteWarning(recording.NoReferenceNotice);
             else if (recording.Reference is HistoryRunRecord reference) WriteVerbose($"Comparing with {FleetHistory.RunLabel(reference)}.");
             if (AsJob)
             {
-                var job = FleetJob.Create(this, target, Command, request, recording);
+                var job = FleetJob.Create(this, target, Command, request, recording, Notices);
                 job.StartJob();
                 WriteObject(job);
                 return;
@@ -43,6 +44,7 @@ namespace HerdPS.Commands
             {
                 RunAndWrite(target, Command, request, result => WithChange(result, recording));
                 var difference = recording.Complete(cancelled: StopToken.IsCancellationRequested);
+                Notices.WriteTo(this);
                 if (ExecRecording.RemovedHostsNotice(difference) is string removed) WriteWarning(removed);
                 if (recording.FailureWarning is string failure) WriteWarning(failure);
                 if (recording.RunId is long id) WriteVerbose($"Recorded as run {id} in {recording.DatabasePath}.");
