@@ -20,7 +20,9 @@ namespace HerdPS.Module.Tests
         {
             var dir = ModuleFiles.ModuleDir;
             foreach (var f in new[] { "HerdPS.dll", "HerdPS.Contracts.dll", "HerdPS.psd1", "HerdPS.format.ps1xml", "en-US/HerdPS.dll-Help.xml", "en-US/about_HerdPS.help.txt",
-                                      "Dependencies/HerdPS.Engine.dll", "Dependencies/YamlDotNet.dll", "Dependencies/Microsoft.Data.Sqlite.dll" })
+                                      "Dependencies/HerdPS.Engine.dll", "Dependencies/YamlDotNet.dll", "Dependencies/Microsoft.Data.Sqlite.dll",
+                                      // The PostgreSQL history backend (net8.0) and its driver, loaded by name only when a server history is used.
+                                      "Dependencies/HerdPS.History.PostgreSql.dll", "Dependencies/Npgsql.dll" })
                 Assert.True(File.Exists(Path.Combine(dir, f)), $"{f} missing from {dir}");
             Assert.Equal(new[] { "HerdPS.Contracts.dll", "HerdPS.dll" }, Directory.GetFiles(dir, "*.dll").Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
             Assert.Empty(Directory.GetFiles(dir, "System.Management.Automation.dll", SearchOption.AllDirectories));
@@ -78,6 +80,7 @@ namespace HerdPS.Module.Tests
             var preloaded = context.Assemblies.Select(a => a.GetName().Name).ToList();
             Assert.Contains("YamlDotNet", preloaded);
             Assert.Contains("Microsoft.Data.Sqlite", preloaded);
+            Assert.Contains("Npgsql", preloaded);
             Assert.DoesNotContain("System.Text.Json", preloaded);
             Assert.DoesNotContain("HerdPS.Engine", preloaded);
 

@@ -570,4 +570,30 @@ namespace HerdPS.Tests.History
 
         protected override IDictionary<string, string> WriterEnvironment => new Dictionary<string, string>();
     }
+
+    /// <summary>The same suite against a real PostgreSQL server (<see cref="PostgresServer"/>), one database per test.</summary>
+    public sealed class PostgresHistoryContractTests : HistoryBackendContract
+    {
+        private readonly PostgresDatabase _database;
+
+        public PostgresHistoryContractTests(ITestOutputHelper output) : base(output)
+        {
+            _database = PostgresServer.Shared.CreateDatabase("contract");
+        }
+
+        protected override string Location => _database.Url;
+
+        protected override HistoryStore Open(HistoryStoreOptions? options = null)
+        {
+            options ??= new HistoryStoreOptions();
+            // A contract test wants the server or a failure, never a spool; and its own spool folder if one were made.
+            options.SpoolWhenUnreachable = false;
+            options.SpoolPath = Path.Combine(Folder.Path, "spool.db");
+            return HistoryStore.Open(HistoryTarget.Server(_database.Url, _database.Credential), options);
+        }
+
+        protected override long Count(string sql) => _database.Count("SET search_path = herd; " + sql);
+
+        protected override IDictionary<string, string> WriterEnvironment => _database.PasswordEnvironment;
+    }
 }
