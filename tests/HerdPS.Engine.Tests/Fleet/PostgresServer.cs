@@ -89,24 +89,21 @@ namespace HerdPS.Tests.Fleet
             return new PostgresDatabase(this, name);
         }
 
+        /// <summary>psql (or a tool beside it, such as pg_dump), as the administrator uses it.</summary>
+        public string AdminPsql => _bin.Length > 0 ? Path.Combine(_bin, "psql") : "psql";
+
+        /// <summary>The connection arguments psql and pg_dump take for <paramref name="database"/> as the administrator.</summary>
+        public IEnumerable<string> AdminArguments(string database)
+        {
+            if (_externalAdmin != null) return new[] { new UriBuilder(_externalAdmin) { Path = "/" + database }.Uri.ToString() };
+            return new[] { "-h", SocketDir, "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-d", database };
+        }
+
         /// <summary>Runs SQL as the administrator on <paramref name="database"/> and returns psql's unaligned, tuples-only output.</summary>
         public string Admin(string sql, string database = "postgres")
         {
-            var args = new List<string>();
-            string psql;
-            if (_externalAdmin != null)
-            {
-                psql = _bin.Length > 0 ? Path.Combine(_bin, "psql") : "psql";
-                var b = new UriBuilder(_externalAdmin) { Path = "/" + database };
-                args.Add(b.Uri.ToString());
-            }
-            else
-            {
-                psql = Path.Combine(_bin, "psql");
-                args.AddRange(new[] { "-h", SocketDir, "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-d", database });
-            }
-            args.AddRange(new[] { "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t", "-c", sql });
-            var r = ProcessRunner.Run(psql, args, HelperTimeout);
+            var args = AdminArguments(database).Concat(new[] { "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t", "-c", sql });
+            var r = ProcessRunner.Run(AdminPsql, args, HelperTimeout);
             if (r.ExitCode != 0) throw new InvalidOperationException($"psql failed ({r.ExitCode}) on {database}: {r.StdErr}\n{sql}");
             return r.StdOut.Trim();
         }
