@@ -32,7 +32,6 @@ namespace HerdPS.Cli
             c.Options.Add(host);
             c.Options.Add(json);
             c.Options.Add(o.History);
-            c.Options.Add(o.Inventory);
             c.SetAction((p, ct) => Cli.Guard(() =>
             {
                 int count = p.GetValue(last) ?? 20;
@@ -66,9 +65,12 @@ namespace HerdPS.Cli
             return c;
         }
 
-        /// <summary>The history a viewing command means: --history, else $HERD_HISTORY, else the inventory's history:, else the per-user file.</summary>
+        /// <summary>
+        /// The history a viewing command means: --history, else $HERD_HISTORY, else the history: section of the inventory
+        /// herd finds by itself ($HERD_INVENTORY, the per-user one), else the per-user file.
+        /// </summary>
         private static HistoryStore OpenForReading(ParseResult p, CliOptions o)
-            => FleetHistory.OpenForReading(p.GetValue(o.History), null, p.GetValue(o.Inventory));
+            => FleetHistory.OpenForReading(p.GetValue(o.History), null, null);
 
         private static string? NonEmpty(string? value, string option)
         {
@@ -126,7 +128,6 @@ namespace HerdPS.Cli
             c.Options.Add(errorsOnly);
             c.Options.Add(host);
             c.Options.Add(o.History);
-            c.Options.Add(o.Inventory);
             c.SetAction((p, ct) => Cli.Guard(() =>
             {
                 using var store = OpenForReading(p, o);
@@ -166,7 +167,6 @@ namespace HerdPS.Cli
             c.Arguments.Add(difference);
             c.Options.Add(json);
             c.Options.Add(o.History);
-            c.Options.Add(o.Inventory);
             c.SetAction((p, ct) => Cli.Guard(() =>
             {
                 using var store = OpenForReading(p, o);

@@ -51,7 +51,7 @@ namespace HerdPS.Commands
         protected override void FillParameters(FleetParameters p)
         {
             base.FillParameters(p);
-            p.HistoryPath = HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null;
+            p.HistoryPath = HistoryParameters.FilePath(this, HistoryPath);
             p.HistoryConnection = HistoryConnection;
             p.HistoryCredential = HistoryParameters.Network(HistoryCredential);
             p.NoHistory = NoHistory.IsPresent;

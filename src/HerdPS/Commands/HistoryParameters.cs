@@ -16,7 +16,14 @@ namespace HerdPS.Commands
     {
         /// <summary>The history the parameters name (null: $HERD_HISTORY, the inventory's history:, the per-user file).</summary>
         public static string? Location(PSCmdlet cmdlet, string? historyPath, string? historyConnection, PSCredential? credential)
-            => HistoryArguments.Location(historyPath is string path ? cmdlet.GetUnresolvedProviderPathFromPSPath(path) : null, historyConnection, Network(credential));
+            => HistoryArguments.Location(FilePath(cmdlet, historyPath), historyConnection, Network(credential));
+
+        /// <summary>
+        /// -HistoryPath resolved against the PowerShell location. A URL or connection string is left as it is, for the
+        /// engine to refuse with the right advice (PowerShell would take 'postgresql:' for a drive).
+        /// </summary>
+        public static string? FilePath(PSCmdlet cmdlet, string? historyPath)
+            => historyPath == null ? null : HistoryTarget.LooksLikeConnection(historyPath) ? historyPath : cmdlet.GetUnresolvedProviderPathFromPSPath(historyPath);
 
         public static NetworkCredential? Network(PSCredential? credential)
             => credential == null || credential == PSCredential.Empty ? null : credential.GetNetworkCredential();

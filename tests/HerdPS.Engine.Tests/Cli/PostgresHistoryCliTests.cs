@@ -73,7 +73,8 @@ namespace HerdPS.Tests.Cli
             var env = Env(history: "");
             var run = await HerdProcess.RunAsync(new[] { "exec", "-i", inventory, "-H", "this-box", "hostname" }, env);
             Assert.True(run.ExitCode == 0, run.StdErr);
-            var list = await HerdProcess.RunAsync(new[] { "history", "-i", inventory, "--host", "THIS-BOX", "--json" }, env);
+            // Looking at the history has no -i: the inventory herd finds by itself ($HERD_INVENTORY here) names it.
+            var list = await HerdProcess.RunAsync(new[] { "history", "--host", "THIS-BOX", "--json" }, new Dictionary<string, string>(env) { ["HERD_INVENTORY"] = inventory });
             Assert.True(list.ExitCode == 0, list.StdErr);
             Assert.Equal("hostname", Assert.Single(JsonLines(list.StdOut)).GetProperty("command").GetString());
             Assert.Equal("1", _database.Scalar("SELECT count(*) FROM herd.runs"));
