@@ -93,7 +93,7 @@ namespace HerdPS.PowerShell.Tests
                 variables: vars);
             Assert.Null(watch.Terminating);
             Assert.Equal(3, watch.Output.Count);
-            Assert.Single(watch.Warnings, w => w.Message.Contains("can't be used now"));
+            Assert.Single(watch.Warnings, w => w.Message.Contains("kept in the local spool"));
             proxy.Restore();
             var runs = session.Run(Credential + "Get-FleetHistory -HistoryConnection $url -HistoryCredential $cred", variables: vars).AssertClean();
             Assert.Equal(new[] { "3", "2", "1" }, runs.Output.Select(o => Prop(o, "Iteration")));

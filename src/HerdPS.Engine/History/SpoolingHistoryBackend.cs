@@ -227,8 +227,8 @@ namespace HerdPS.History
                 _warned = true;
             }
             var reason = cause is HistoryException h ? h.Reason : _target.Scrub(cause.Message);
-            Tell($"the history server {Location} can't be used now ({reason.TrimEnd('.')}); runs are kept in the local spool {_spoolPath} " +
-                 "and uploaded the next time herd reaches the server. The commands run as usual.");
+            Tell($"{Location}: {reason.TrimEnd('.')}. Runs are kept in the local spool {_spoolPath} and uploaded the next time herd " +
+                 "reaches the server; the commands run as usual.");
         }
 
         private void Tell(string message)

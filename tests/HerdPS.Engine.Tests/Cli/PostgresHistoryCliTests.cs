@@ -152,7 +152,7 @@ namespace HerdPS.Tests.Cli
             var watch = await HerdProcess.RunAsync(new[] { "watch", "--count", "3", "--interval", "1s", "echo tick" }, env);
             _output.WriteLine(watch.StdErr);
             Assert.True(watch.ExitCode == 0, watch.StdErr);
-            Assert.Equal(1, watch.StdErr.Split('\n').Count(l => l.Contains("can't be used now")));
+            Assert.Equal(1, watch.StdErr.Split('\n').Count(l => l.Contains("kept in the local spool")));
             var spools = Directory.GetFiles(Path.Combine(_dir.Path, "data", "herd", "spool"), "*.db");
             Assert.Single(spools);
 
