@@ -215,9 +215,9 @@ namespace HerdPS.History.PostgreSql
             {
                 foreach (var (_, content, encoding, data) in small)
                 {
+                    // One chunk: inline in its blobs row.
                     var insert = new NpgsqlBatchCommand(
-                        "WITH b AS (INSERT INTO herd.blobs (hash, raw_length, stored_length) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING RETURNING id) " +
-                        "INSERT INTO herd.blob_chunks (blob_id, seq, encoding, data) SELECT id, 0, $4, $5 FROM b RETURNING blob_id");
+                        "INSERT INTO herd.blobs (hash, raw_length, stored_length, encoding, data) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING RETURNING id");
                     insert.Parameters.Add(new NpgsqlParameter { Value = content.Hash, NpgsqlDbType = NpgsqlDbType.Bytea });
                     insert.Parameters.Add(new NpgsqlParameter { Value = content.Length });
                     insert.Parameters.Add(new NpgsqlParameter { Value = (long)data.Length });
@@ -426,10 +426,16 @@ namespace HerdPS.History.PostgreSql
         private string ReadBlobText(long blobId) => Run("reading a stored output", connection =>
         {
             long length;
-            using (var size = new NpgsqlCommand("SELECT raw_length FROM herd.blobs WHERE id = $1", connection))
+            using (var blob = new NpgsqlCommand("SELECT raw_length, encoding, data FROM herd.blobs WHERE id = $1", connection))
             {
-                size.Parameters.Add(new NpgsqlParameter { Value = blobId });
-                length = size.ExecuteScalar() is long l ? l : throw new InvalidDataException($"output {blobId} is missing");
+                blob.Parameters.Add(new NpgsqlParameter { Value = blobId });
+                using (var reader = blob.ExecuteReader())
+                {
+                    if (!reader.Read()) throw new InvalidDataException($"output {blobId} is missing");
+                    length = reader.GetInt64(0);
+                    if (!reader.IsDBNull(2)) // one chunk, inline
+                        return OutputChunks.Decode(new[] { new KeyValuePair<byte, byte[]>((byte)reader.GetInt16(1), (byte[])reader.GetValue(2)) }, length);
+                }
             }
             using (var chunks = new NpgsqlCommand("SELECT encoding, data FROM herd.blob_chunks WHERE blob_id = $1 ORDER BY seq", connection))
             {

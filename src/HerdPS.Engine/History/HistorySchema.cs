@@ -105,7 +105,9 @@ namespace HerdPS.History
                     id             INTEGER PRIMARY KEY,
                     hash           BLOB    NOT NULL UNIQUE,                        -- SHA-256 of the UTF-8 content
                     raw_length     INTEGER NOT NULL,
-                    stored_length  INTEGER NOT NULL DEFAULT 0
+                    stored_length  INTEGER NOT NULL DEFAULT 0,
+                    encoding       INTEGER,                                        -- content of one chunk: here, inline
+                    data           BLOB                                            -- (NULL: in blob_chunks)
                 );
                 CREATE TABLE blob_chunks (
                     blob_id   INTEGER NOT NULL REFERENCES blobs (id) ON DELETE CASCADE,
@@ -136,7 +138,7 @@ namespace HerdPS.History
                 MoveOutputsIntoBlobs, @"
                 DROP TABLE results;
                 ALTER TABLE results_v4 RENAME TO results;
-                CREATE INDEX results_by_run ON results (run_id, host);
+                -- A run's results are its primary key's range (run_id, seq); replaying sorts its few rows by host.
                 CREATE INDEX results_by_host ON results (host COLLATE NOCASE, run_id);
                 CREATE INDEX results_by_stdout ON results (stdout_blob) WHERE stdout_blob IS NOT NULL;
                 CREATE INDEX results_by_stderr ON results (stderr_blob) WHERE stderr_blob IS NOT NULL;

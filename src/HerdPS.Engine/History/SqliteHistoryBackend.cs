@@ -277,6 +277,31 @@ namespace HerdPS.History
                     find.Parameters.AddWithValue("$hash", content.Hash);
                     if (find.ExecuteScalar() is long existing) return _known[key] = existing;
                 }
+                if (content.Length <= StoredOutput.ChunkSize)
+                {
+                    // One chunk (nearly every output): inline in its blobs row, no row of blob_chunks.
+                    byte encoding = 0;
+                    byte[] data = Array.Empty<byte>();
+                    content.WriteChunks((n, enc, bytes, count) =>
+                    {
+                        encoding = enc;
+                        data = new byte[count];
+                        Buffer.BlockCopy(bytes, 0, data, 0, count);
+                    });
+                    using (var insert = _connection.CreateCommand())
+                    {
+                        insert.Transaction = _transaction;
+                        insert.CommandText = "INSERT INTO blobs (hash, raw_length, stored_length, encoding, data) VALUES ($hash, $length, $stored, $encoding, $data) RETURNING id";
+                        insert.Parameters.AddWithValue("$hash", content.Hash);
+                        insert.Parameters.AddWithValue("$length", content.Length);
+                        insert.Parameters.AddWithValue("$stored", (long)data.Length);
+                        insert.Parameters.AddWithValue("$encoding", (int)encoding);
+                        insert.Parameters.AddWithValue("$data", data);
+                        id = (long)insert.ExecuteScalar()!;
+                    }
+                    Stored++;
+                    return _known[key] = id;
+                }
                 using (var insert = _connection.CreateCommand())
                 {
                     insert.Transaction = _transaction;
@@ -421,8 +446,22 @@ namespace HerdPS.History
             return OutputChunks.Decode(ReadChunks(connection, blobId), length);
         }
 
+        /// <summary>A blob's stored chunks, in order: its inline one, or its rows of blob_chunks.</summary>
         private IEnumerable<KeyValuePair<byte, byte[]>> ReadChunks(SqliteConnection connection, long blobId)
         {
+            using (var inline = connection.CreateCommand())
+            {
+                inline.CommandText = "SELECT encoding, data FROM blobs WHERE id = $id AND data IS NOT NULL";
+                inline.Parameters.AddWithValue("$id", blobId);
+                using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => inline.ExecuteReader()))
+                {
+                    if (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
+                    {
+                        yield return new KeyValuePair<byte, byte[]>((byte)reader.GetInt64(0), (byte[])reader.GetValue(1));
+                        yield break;
+                    }
+                }
+            }
             using (var chunks = connection.CreateCommand())
             {
                 chunks.CommandText = "SELECT encoding, data FROM blob_chunks WHERE blob_id = $id ORDER BY seq";

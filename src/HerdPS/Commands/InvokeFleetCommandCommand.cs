@@ -47,7 +47,8 @@ namespace HerdPS.Commands
                 Notices.WriteTo(this);
                 if (ExecRecording.RemovedHostsNotice(difference) is string removed) WriteWarning(removed);
                 if (recording.FailureWarning is string failure) WriteWarning(failure);
-                if (recording.RunId is long id) WriteVerbose($"Recorded as run {id} in {recording.DatabasePath}.");
+                if (recording.RunId is long id)
+                    WriteVerbose(id > 0 ? $"Recorded as run {id} in {recording.DatabasePath}." : $"Kept in the local spool; uploaded to {recording.DatabasePath} when it can be reached.");
             }
         }
 

@@ -134,9 +134,11 @@ namespace HerdPS.Tests.Fleet
                 .AppendLine("listen_addresses = '127.0.0.1'")
                 .AppendLine($"port = {Port}")
                 .AppendLine($"unix_socket_directories = '{SocketDir}'")
-                .AppendLine("max_connections = 300")
-                // A throwaway server: durability would only slow the tests down.
-                .AppendLine("fsync = off").AppendLine("synchronous_commit = off").AppendLine("full_page_writes = off")
+                .AppendLine("max_connections = 300");
+            // A throwaway server: durability would only slow the tests down (bench/history.sh asks for it, to measure it).
+            if (Environment.GetEnvironmentVariable("HERD_TEST_POSTGRES_DURABLE") != "1")
+                conf.AppendLine("fsync = off").AppendLine("synchronous_commit = off").AppendLine("full_page_writes = off");
+            conf
                 .AppendLine("ssl = on")
                 .AppendLine($"ssl_cert_file = '{Path.Combine(WorkDir, "server.crt")}'")
                 .AppendLine($"ssl_key_file = '{Path.Combine(WorkDir, "server.key")}'")

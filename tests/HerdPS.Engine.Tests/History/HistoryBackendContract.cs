@@ -346,7 +346,7 @@ namespace HerdPS.Tests.History
                 }
                 run.Complete(Now);
                 long stored = Count("SELECT coalesce(sum(stored_length), 0) FROM blobs");
-                long chunks = Count("SELECT coalesce(sum(length(data)), 0) FROM blob_chunks");
+                long chunks = Count("SELECT coalesce(sum(length(data)), 0) FROM blob_chunks") + Count("SELECT coalesce(sum(length(data)), 0) FROM blobs");
                 Output.WriteLine($"200 x {fiveMiB.Length} B identical: {Count("SELECT count(*) FROM blobs")} blob, {stored} B stored ({chunks} B in chunks)");
                 Assert.Equal(1, Count("SELECT count(*) FROM blobs"));
                 Assert.Equal(200, Count("SELECT count(*) FROM results WHERE stdout_blob IS NOT NULL"));
@@ -377,6 +377,7 @@ namespace HerdPS.Tests.History
                 long stored = Count("SELECT sum(stored_length) FROM blobs");
                 Output.WriteLine($"200 different outputs, {raw} B raw: {Count("SELECT count(*) FROM blobs")} blobs, {stored} B stored ({100.0 * stored / raw:0.0}%)");
                 Assert.Equal(220, Count("SELECT count(*) FROM blobs"));
+                Assert.Equal(0, Count("SELECT count(*) FROM blob_chunks")); // each fits in one chunk: inline in its blobs row
                 Assert.True(stored < raw / 2, $"{stored} B stored for {raw} B of output");
                 var host7 = store.ReadResults(run.Id, "host-007").Single();
                 Assert.Equal(PackageList(20_700, seed: 9), host7.StdOut);

@@ -163,7 +163,7 @@ namespace HerdPS.Tests.History
             using (HistoryStore.Open(DbPath)) { }
             Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(0x48657264, Scalar(DbPath, "PRAGMA application_id"));
-            foreach (var index in new[] { "runs_by_started", "runs_by_command_selection", "results_by_run", "runs_by_watch", "results_by_host", "runs_by_uuid", "results_by_stdout" })
+            foreach (var index in new[] { "runs_by_started", "runs_by_command_selection", "runs_by_watch", "results_by_host", "runs_by_uuid", "results_by_stdout" })
                 Assert.Equal(1, Scalar(DbPath, $"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{index}'"));
         }
 
