@@ -28,6 +28,9 @@ namespace HerdPS.History.PostgreSql
                     if (!string.IsNullOrEmpty(credential.Password)) builder.Password = credential.Password;
                 }
                 if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = "herd";
+                // The history uses only PostgreSQL's built-in types: reading the server's type catalog on the first
+                // connection of every herd process is time spent for nothing.
+                if (builder.ServerCompatibilityMode == ServerCompatibilityMode.None) builder.ServerCompatibilityMode = ServerCompatibilityMode.NoTypeLoading;
                 // Never hand the password back through the connection's ConnectionString once it is open.
                 builder.PersistSecurityInfo = false;
                 dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();

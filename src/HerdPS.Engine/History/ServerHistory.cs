@@ -53,10 +53,8 @@ namespace HerdPS.History
         public static IHistoryServerFactory Factory(HistoryTarget target)
         {
             if (target == null) throw new ArgumentNullException(nameof(target));
-            if (RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase) || Environment.Version.Major < 8)
-                throw new HistoryException(target.Display,
-                    $"a PostgreSQL history needs .NET 8 or later (PowerShell 7.4 or later, or herd); this is {RuntimeInformation.FrameworkDescription}. " +
-                    "Windows PowerShell 5.1 can record into a SQLite history file (-HistoryPath); run the commands that use the server from PowerShell 7 or herd.");
+            if (RuntimeRefusal(RuntimeInformation.FrameworkDescription, Environment.Version) is string refusal)
+                throw new HistoryException(target.Display, refusal);
             Assembly assembly;
             try
             {
@@ -70,6 +68,19 @@ namespace HerdPS.History
             }
             var type = assembly.GetType(FactoryTypeName, throwOnError: true)!;
             return (IHistoryServerFactory)Activator.CreateInstance(type)!;
+        }
+
+        /// <summary>
+        /// Why this runtime can't use a server history, or null when it can. Npgsql needs .NET 8: Windows PowerShell 5.1
+        /// (.NET Framework) and PowerShell 7.2 or 7.3 (.NET 6, 7) can't load it, and are told what can.
+        /// </summary>
+        internal static string? RuntimeRefusal(string frameworkDescription, Version runtimeVersion)
+        {
+            bool framework = frameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase);
+            if (!framework && runtimeVersion.Major >= 8) return null;
+            return $"a PostgreSQL history needs .NET 8 or later (PowerShell 7.4 or later, or herd); this is {frameworkDescription}. " +
+                   (framework ? "Windows PowerShell 5.1" : "This PowerShell") + " can record into a SQLite history file (-HistoryPath); run the commands " +
+                   "that use the server from PowerShell 7.4 or later, or herd.";
         }
 
         // Assembly.Load from here would use the caller's context on .NET, but say it: in the module the engine lives in the

@@ -103,6 +103,18 @@ namespace HerdPS.Tests.History
                 Assert.Throws<ArgumentException>(() => HistoryLocation.ResolveTarget("/tmp/h.db", new NetworkCredential("u", "p"), null, n => Env(env, n))).Message);
         }
 
+        /// <summary>Windows PowerShell 5.1 can't run here; what it is told is checked with its runtime's description.</summary>
+        [Fact]
+        public void WindowsPowerShellAndDotNetBeforeEightAreToldToUseASqliteFileOrPowerShell7()
+        {
+            var windows = ServerHistory.RuntimeRefusal(".NET Framework 4.8.9232.0", new Version(4, 0, 30319, 42000));
+            Assert.Contains("Windows PowerShell 5.1 can record into a SQLite history file (-HistoryPath)", windows);
+            Assert.Contains("PowerShell 7.4 or later, or herd", windows);
+            Assert.Contains("PowerShell 7.4", ServerHistory.RuntimeRefusal(".NET 6.0.36", new Version(6, 0, 36)));
+            Assert.Null(ServerHistory.RuntimeRefusal(".NET 8.0.11", new Version(8, 0, 11)));
+            Assert.Null(ServerHistory.RuntimeRefusal(".NET 10.0.0", new Version(10, 0, 0)));
+        }
+
         [Fact]
         public void OrderIsExplicitThenEnvironmentThenInventoryThenTheUsersFile()
         {
