@@ -5,7 +5,7 @@
 # bench/results.md.
 #
 #   bench/history.sh                          # everything (the 10M-result load takes several minutes)
-#   bench/history.sh storage                  # one part: storage, writers or scale
+#   bench/history.sh storage                  # one part: storage, writers, scale or connect
 #   bench/history.sh scale --runs 10000       # a smaller scale trial
 #
 # Needs the .NET SDK and PostgreSQL's binaries (/usr/lib/postgresql/*/bin; it starts its own server as the tests do,

@@ -17,6 +17,7 @@ namespace HerdPS.Bench.History
     ///   storage  — bytes stored per run of 200 hosts: the same 5 MiB, different package lists, short outputs, a repeat
     ///   writers  — 8 processes x 2 threads recording runs of 200 hosts at once: time, results/s, slowest batch
     ///   scale    — 100k runs and 10M host results: herd history --last 20 and a per-host query, in-process and as herd
+    ///   connect  — what one herd process pays to reach the history: SQLite, PostgreSQL with and without TLS, herd --help
     /// </summary>
     internal static class Program
     {
@@ -42,6 +43,7 @@ namespace HerdPS.Bench.History
                 if (what is "all" or "storage") Storage();
                 if (what is "all" or "writers") Writers(writerRuns);
                 if (what is "all" or "scale") Scale(runs, hostsPerRun);
+                if (what is "all" or "connect") Connect();
                 return 0;
             }
             finally
@@ -309,6 +311,51 @@ namespace HerdPS.Bench.History
             var cliHost = _herd.Length > 0 ? Time(() => Herd(location, env, "history", "--host", "h-0042"), 10) : "-";
             var cliHelp = _herd.Length > 0 ? Time(() => Herd(location, env, "--help"), 10) : "-";
             Console.WriteLine($"| {name} | {Bytes(size)} | {load.TotalSeconds:0} s | {last} | {host} | {hostResults} | {cliLast} | {cliHost} | {cliHelp} |");
+        }
+
+        // ---------------------------------------------------------------- connect
+
+        // The scale table shows the queries themselves take a few ms at most, and a herd process on PostgreSQL far more:
+        // this splits that process time into .NET's start (herd --help), the connection and the TLS handshake, on a small
+        // history (the query doesn't depend on its size, the table above says).
+        private static void Connect()
+        {
+            Console.WriteLine("### What one herd process pays to reach the history");
+            Console.WriteLine();
+            Console.WriteLine("`herd history --last 20` as a whole process (15 times, median and slowest) on a history of 20 runs of 10 hosts:");
+            Console.WriteLine("SQLite, PostgreSQL as the scale table connects (TLS, sslmode prefer, SCRAM password), and PostgreSQL without TLS");
+            Console.WriteLine("(sslmode=disable); `herd --help` is the process start alone.");
+            Console.WriteLine();
+            Console.WriteLine("| `herd --help` | SQLite | PostgreSQL, TLS | PostgreSQL, no TLS |");
+            Console.WriteLine("| ---: | ---: | ---: | ---: |");
+            var file = Path.Combine(_work, "connect.db");
+            var db = PostgresServer.Shared.CreateDatabase("connect");
+            var env = new Dictionary<string, string>(db.PasswordEnvironment);
+            foreach (var open in new Func<HistoryStore>[]
+            {
+                () => HistoryStore.Open(file, new HistoryStoreOptions { Retention = null }),
+                () => HistoryStore.Open(HistoryTarget.Server(db.Url, db.Credential), new HistoryStoreOptions { Retention = null, SpoolWhenUnreachable = false }),
+            })
+            {
+                using var store = open();
+                for (int r = 0; r < 20; r++)
+                {
+                    var run = store.BeginRun("exec", "uptime", "all", DateTime.UtcNow);
+                    for (int h = 0; h < 10; h++)
+                        run.Add(new FleetResult
+                        {
+                            HostName = $"h-{h:D4}", Command = "uptime", Status = FleetStatus.Succeeded, ExitCode = 0, StdOut = $"up {r} days\n",
+                            StartTime = DateTime.UtcNow, Duration = TimeSpan.FromMilliseconds(10), Attempts = 1, OutputHash = Hash($"up {r} days\n"),
+                        });
+                    run.Complete(DateTime.UtcNow);
+                }
+            }
+            var help = Time(() => Herd(file, env, "--help"), 15);
+            var sqlite = Time(() => Herd(file, env, "history", "--last", "20"), 15);
+            var tls = Time(() => Herd(db.Url, env, "history", "--last", "20"), 15);
+            var plain = Time(() => Herd(db.UrlWith("sslmode=disable"), env, "history", "--last", "20"), 15);
+            Console.WriteLine($"| {help} | {sqlite} | {tls} | {plain} |");
+            Console.WriteLine();
         }
 
         private static int Herd(string location, Dictionary<string, string> env, params string[] args)
