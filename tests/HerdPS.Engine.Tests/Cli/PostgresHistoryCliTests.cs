@@ -148,7 +148,9 @@ namespace HerdPS.Tests.Cli
         {
             using var proxy = new TcpProxy(PostgresServer.Shared.Port);
             proxy.Cut();
-            var env = Env($"postgresql://herd@127.0.0.1:{proxy.Port}/{_database.Name}?connect_timeout=5");
+            // The cut proxy closes connections at once, so the timeout only bounds a connection that works: generous, since a
+            // Debug herd compiles Npgsql's connect and TLS code as it goes, which takes seconds on a loaded machine.
+            var env = Env($"postgresql://herd@127.0.0.1:{proxy.Port}/{_database.Name}?connect_timeout=60");
             var watch = await HerdProcess.RunAsync(new[] { "watch", "--count", "3", "--interval", "1s", "echo tick" }, env);
             _output.WriteLine(watch.StdErr);
             Assert.True(watch.ExitCode == 0, watch.StdErr);
@@ -165,6 +167,7 @@ namespace HerdPS.Tests.Cli
             Assert.All(runs, r => Assert.Equal(first, r.GetProperty("watchId").GetInt64()));
             Assert.Equal("3", _database.Scalar("SELECT count(*) FROM herd.runs"));
             var again = await HerdProcess.RunAsync(new[] { "history", "--json" }, env);
+            Assert.True(again.ExitCode == 0, again.StdErr);
             Assert.Equal(3, JsonLines(again.StdOut).Count);
         }
 
