@@ -15,6 +15,15 @@ if [ ! -x /usr/sbin/sshd ]; then
     exit 1
   fi
 fi
+# The history tests start a throwaway PostgreSQL server (initdb and pg_ctl) unless $HERD_TEST_POSTGRES names one.
+if [ -z "${HERD_TEST_POSTGRES:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "test.sh: PostgreSQL is missing (no /usr/lib/postgresql/*/bin/initdb); install the postgresql package, or set HERD_TEST_POSTGRES" >&2
+    exit 1
+  fi
+fi
 configuration=Debug
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do

@@ -36,7 +36,7 @@ namespace HerdPS.Cli
         public readonly Option<string?> PasswordFile = new("--password-file") { Description = "File whose first line is the login password (sshnet: password and keyboard-interactive; default: $HERD_PASSWORD). Never on the command line." };
         public readonly Option<bool> Raw = new("--raw") { Description = "Send the command verbatim, without the POSIX wrapper that ends it on timeout (for hosts without /bin/sh).", Arity = ArgumentArity.Zero };
 
-        public readonly Option<string?> History = new("--history") { Description = "History database file. Default: $HERD_HISTORY, then the per-user data folder (see docs/history.md)." };
+        public readonly Option<string?> History = new("--history") { Description = "History: a SQLite file, or a PostgreSQL server (postgresql://user@host/db?sslmode=verify-full, or Host=...;Database=...). Default: $HERD_HISTORY, then the inventory's history:, then the per-user data folder (see docs/history.md)." };
         public readonly Option<bool> NoHistory = new("--no-history") { Description = "Don't record this run in the history.", Arity = ArgumentArity.Zero };
 
         /// <summary>--history and --no-history, for commands that record runs.</summary>

@@ -116,7 +116,7 @@ namespace HerdPS.Cli
 
         public static Command CreateSnapshot(CliOptions o)
         {
-            var history = new Option<string?>("--history") { Description = "History database (default: $HERD_HISTORY, then the per-user data folder)." };
+            var history = new Option<string?>("--history") { Description = "History: a SQLite file, or a PostgreSQL server (postgresql://user@host/db or Host=...;Database=...). Default: $HERD_HISTORY, then the inventory's history:, then the per-user data folder." };
             var json = Json("Print the snapshot as JSON.");
             var c = new Command("snapshot", "Capture OS, kernel, packages, services, disk, memory and uptime of every selected host into the history.");
             o.AddSelection(c);
@@ -132,7 +132,8 @@ namespace HerdPS.Cli
                 var snapshot = await FleetSnapshots.CaptureAsync(target, request, progress == null ? null : progress.Report, null, ct);
                 progress?.Clear();
                 if (ct.IsCancellationRequested) return ExitCodes.Cancelled;
-                using (var store = OpenHistory(p.GetValue(history))) store.SaveSnapshot(snapshot);
+                using (var store = FleetHistory.OpenForRecording(FleetHistory.Resolve(p.GetValue(history), null, target.Inventory.Defaults), target.Inventory.Defaults))
+                    store.SaveSnapshot(snapshot);
                 if (asJson) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(snapshot, JsonOut));
                 else
                 {
@@ -201,9 +202,9 @@ namespace HerdPS.Cli
             Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
         };
 
-        private static HistoryStore OpenHistory(string? path)
+        private static HistoryStore OpenHistory(string? location)
         {
-            try { return HistoryStore.Open(HistoryLocation.Resolve(path, Environment.GetEnvironmentVariable)); }
+            try { return FleetHistory.OpenForReading(location); }
             catch (HistoryException e) { throw new UsageException(e.Message); }
         }
 

@@ -100,7 +100,7 @@ namespace HerdPS.Cli
         {
             if (changesOnly && changed.Count == 0) return;
             var header = $"=== {FleetHistory.LocalTime(last.IterationStartedUtc)}  iteration {last.Iteration}";
-            if (last.HistoryRunId is long id) header += $"  (run {id})";
+            if (last.HistoryRunId is long id) header += id > 0 ? $"  (run {id})" : "  (kept in the local spool)";
             w.WriteLine(header + " ===");
             if (!changesOnly) GroupedTextView.Render(grouped, w);
             if (changed.Count > 0)

@@ -184,7 +184,7 @@ namespace HerdPS.Module.Tests
                 if (CmdletsThatSelectNoHosts.Contains(c.Name))
                 {
                     // Named here one by one, so a cmdlet that addresses hosts can't skip the rule by accident.
-                    if (Parameters(c.Type).Any(p => p.Name == "HostName")) breaches.Add($"{c.Name}: listed as selecting no hosts, but has -HostName");
+                    if (Parameters(c.Type).Any(p => p.Name == "HostName") && !HistoryFilters.Contains(c.Name)) breaches.Add($"{c.Name}: listed as selecting no hosts, but has -HostName");
                     continue;
                 }
                 var host = Parameters(c.Type).SingleOrDefault(p => p.Name == "HostName");
@@ -208,6 +208,12 @@ namespace HerdPS.Module.Tests
             NoBreaches(breaches);
         }
 
+        /// <summary>
+        /// Cmdlets whose -HostName filters recorded runs ("what ran on web-03") rather than selecting hosts to contact, as
+        /// herd history --host does: they select no live hosts, so the selection base classes are not theirs.
+        /// </summary>
+        private static readonly string[] HistoryFilters = { "Get-FleetHistory" };
+
         [Fact]
         public void Shared_parameters_are_declared_once_in_the_base_classes()
         {
@@ -217,7 +223,7 @@ namespace HerdPS.Module.Tests
             var breaches = new List<string>();
             foreach (var c in Cmdlets())
                 foreach (var p in Parameters(c.Type).Where(p => shared.Contains(p.Name)))
-                    if (p.Property.DeclaringType!.Name is not ("FleetCmdlet" or "FleetConnectionCmdlet" or "FleetInventoryCmdlet"))
+                    if (p.Property.DeclaringType!.Name is not ("FleetCmdlet" or "FleetConnectionCmdlet" or "FleetInventoryCmdlet") && !(p.Name == "HostName" && HistoryFilters.Contains(c.Name)))
                         breaches.Add($"{c.Name}: -{p.Name} is declared in {p.Property.DeclaringType.Name}; use the base class");
             NoBreaches(breaches);
         }

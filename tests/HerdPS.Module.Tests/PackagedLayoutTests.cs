@@ -23,7 +23,9 @@ namespace HerdPS.Module.Tests
                                       "Dependencies/HerdPS.Engine.dll", "Dependencies/YamlDotNet.dll", "Dependencies/Microsoft.Data.Sqlite.dll",
                                       // Fluid.Core (the scripts' Liquid templates) and what it needs
                                       "Dependencies/Fluid.dll", "Dependencies/Parlot.dll", "Dependencies/TimeZoneConverter.dll",
-                                      "Dependencies/Microsoft.Extensions.FileProviders.Abstractions.dll", "Dependencies/Microsoft.Extensions.Primitives.dll" })
+                                      "Dependencies/Microsoft.Extensions.FileProviders.Abstractions.dll", "Dependencies/Microsoft.Extensions.Primitives.dll",
+                                      // The PostgreSQL history backend (net8.0) and its driver, loaded by name only when a server history is used.
+                                      "Dependencies/HerdPS.History.PostgreSql.dll", "Dependencies/Npgsql.dll" })
                 Assert.True(File.Exists(Path.Combine(dir, f)), $"{f} missing from {dir}");
             Assert.Equal(new[] { "HerdPS.Contracts.dll", "HerdPS.dll" }, Directory.GetFiles(dir, "*.dll").Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
             Assert.Empty(Directory.GetFiles(dir, "System.Management.Automation.dll", SearchOption.AllDirectories));
@@ -81,6 +83,7 @@ namespace HerdPS.Module.Tests
             var preloaded = context.Assemblies.Select(a => a.GetName().Name).ToList();
             Assert.Contains("YamlDotNet", preloaded);
             Assert.Contains("Microsoft.Data.Sqlite", preloaded);
+            Assert.Contains("Npgsql", preloaded);
             Assert.DoesNotContain("System.Text.Json", preloaded);
             Assert.DoesNotContain("HerdPS.Engine", preloaded);
 

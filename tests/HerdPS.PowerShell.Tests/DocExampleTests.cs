@@ -42,26 +42,34 @@ namespace HerdPS.PowerShell.Tests
             if (e.NotRunBecause != null) return;
 
             var folder = WorkingFolder(e);
+            // A team history example reaches the test server's database, its password where a user's would be.
+            var team = e.TeamHistory ? _fleet.Postgres : null;
+            if (team != null) Environment.SetEnvironmentVariable("PGPASSWORD", team.Server.Password);
             try
             {
                 using var session = PowerShellSession.Start(importModule: false, location: folder);
+                var script = e.ScriptFor(folder, team?.Url);
                 if (e.RunsUntilStopped)
                 {
-                    RunUntilStopped(session, e, folder);
+                    RunUntilStopped(session, e, script);
                     return;
                 }
-                var run = session.Run(e.ScriptFor(folder) + "\n$global:__exampleExit = $LASTEXITCODE", TimeSpan.FromMinutes(3));
-                Assert.True(run.Terminating == null && run.Errors.Count == 0, $"{e.Id} failed:\n{run.Describe()}\n--- the example as run:\n{e.ScriptFor(folder)}");
+                var run = session.Run(script + "\n$global:__exampleExit = $LASTEXITCODE", TimeSpan.FromMinutes(3));
+                Assert.True(run.Terminating == null && run.Errors.Count == 0, $"{e.Id} failed:\n{run.Describe()}\n--- the example as run:\n{script}");
                 var exit = session.Run("$global:__exampleExit").Output.SingleOrDefault()?.BaseObject;
                 Assert.True(exit == null || Equals(exit, 0), $"{e.Id} exited {exit}");
             }
-            finally { Directory.Delete(folder, recursive: true); }
+            finally
+            {
+                if (team != null) Environment.SetEnvironmentVariable("PGPASSWORD", null);
+                Directory.Delete(folder, recursive: true);
+            }
         }
 
         /// <summary>A watch that runs until Ctrl-C: still running after <see cref="DocExample.RunFor"/>, stopped then, no error written.</summary>
-        private static void RunUntilStopped(PowerShellSession session, DocExample e, string folder)
+        private static void RunUntilStopped(PowerShellSession session, DocExample e, string script)
         {
-            var (shell, pending, _) = session.Begin(e.ScriptFor(folder));
+            var (shell, pending, _) = session.Begin(script);
             using (shell)
             {
                 var ended = pending.AsyncWaitHandle.WaitOne(DocExample.RunFor);

@@ -23,18 +23,24 @@ namespace HerdPS.PowerShell.Tests
     /// the scheduled-task examples expect), with / for \.</item>
     /// <item><c>&lt;!-- example: runs until stopped --&gt;</c> a watch that runs until Ctrl-C: it runs for
     /// <see cref="DocExample.RunFor"/>, then is stopped as Ctrl-C stops it, and must have written no error.</item>
+    /// <item><c>&lt;!-- example: team history --&gt;</c> <see cref="TeamHistoryUrl"/> names the team's PostgreSQL history:
+    /// it runs against a database of the test server, the password in <c>$env:PGPASSWORD</c>, as a user's would be.</item>
     /// </list>
     /// </summary>
     public sealed class DocExample
     {
-        private static readonly Regex Marker = new Regex(@"^<!--\s*example:\s*(?<kind>not run|windows paths|runs until stopped)\s*(?::\s*(?<why>.*?))?\s*-->\s*$", RegexOptions.IgnoreCase);
+        private static readonly Regex Marker = new Regex(@"^<!--\s*example:\s*(?<kind>not run|windows paths|runs until stopped|team history)\s*(?::\s*(?<why>.*?))?\s*-->\s*$", RegexOptions.IgnoreCase);
         private static readonly Regex Prompt = new Regex(@"^PS [^>\n]*> ?");
 
         /// <summary>How long a "runs until stopped" example runs before it is stopped.</summary>
         public static readonly TimeSpan RunFor = TimeSpan.FromSeconds(12);
 
-        private DocExample(string file, int line, string script, string? notRunBecause, bool windowsPaths, bool runsUntilStopped)
+        /// <summary>The team history the docs name; a "team history" example runs against the test server's database instead.</summary>
+        public const string TeamHistoryUrl = "postgresql://herd@pg.example.com/herd";
+
+        private DocExample(string file, int line, string script, string? notRunBecause, bool windowsPaths, bool runsUntilStopped, bool teamHistory = false)
         {
+            TeamHistory = teamHistory;
             RunsUntilStopped = runsUntilStopped;
             File = file;
             Line = line;
@@ -51,6 +57,7 @@ namespace HerdPS.PowerShell.Tests
         public string? NotRunBecause { get; }
         public bool WindowsPaths { get; }
         public bool RunsUntilStopped { get; }
+        public bool TeamHistory { get; }
         public string Id => $"{File}:{Line}";
 
         public override string ToString() => Id;
@@ -75,6 +82,7 @@ namespace HerdPS.PowerShell.Tests
                 string? notRun = null;
                 var windows = false;
                 var untilStopped = false;
+                var team = false;
                 if (start > 0 && Marker.Match(lines[start - 1].Trim()) is { Success: true } m)
                 {
                     if (m.Groups["kind"].Value.Equals("not run", StringComparison.OrdinalIgnoreCase))
@@ -83,9 +91,10 @@ namespace HerdPS.PowerShell.Tests
                         if (notRun.Length == 0) throw new FormatException($"{file}:{start}: 'example: not run' must say why");
                     }
                     else if (m.Groups["kind"].Value.Equals("windows paths", StringComparison.OrdinalIgnoreCase)) windows = true;
+                    else if (m.Groups["kind"].Value.Equals("team history", StringComparison.OrdinalIgnoreCase)) team = true;
                     else untilStopped = true;
                 }
-                yield return new DocExample(file, start + 1, ScriptOf(body), notRun, windows, untilStopped);
+                yield return new DocExample(file, start + 1, ScriptOf(body), notRun, windows, untilStopped, team);
             }
         }
 
@@ -115,9 +124,18 @@ namespace HerdPS.PowerShell.Tests
             return errors.Any(e => e.IncompleteInput);
         }
 
-        /// <summary>The script with C:\herd paths moved into <paramref name="root"/> (only for blocks marked windows paths).</summary>
-        public string ScriptFor(string root)
+        /// <summary>
+        /// The script with C:\herd paths moved into <paramref name="root"/> (only for blocks marked windows paths), and the
+        /// team history's URL replaced by <paramref name="teamHistory"/> (only for blocks marked team history).
+        /// </summary>
+        public string ScriptFor(string root, string? teamHistory = null)
         {
+            if (TeamHistory)
+            {
+                if (teamHistory == null) throw new ArgumentNullException(nameof(teamHistory), $"{Id} is a team history example");
+                if (!Script.Contains(TeamHistoryUrl, StringComparison.Ordinal)) throw new FormatException($"{Id} is marked team history but never names {TeamHistoryUrl}");
+                return Script.Replace(TeamHistoryUrl, teamHistory, StringComparison.Ordinal);
+            }
             if (!WindowsPaths) return Script;
             return Regex.Replace(Script, @"C:\\herd((?:\\[^\s'""\\]+)*)\\?", m => root.TrimEnd('/') + "/herd" + m.Groups[1].Value.Replace('\\', '/'), RegexOptions.IgnoreCase);
         }

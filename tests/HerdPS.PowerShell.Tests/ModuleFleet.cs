@@ -43,6 +43,8 @@ namespace HerdPS.PowerShell.Tests
                 SetEnvironment("HERD_SSH_CONFIG", SshConfigPath);
                 SetEnvironment("HERD_HISTORY", HistoryPath);
                 SetEnvironment("HERD_CONTROL_DIR", Ssh.ControlDirectory);
+                // Where a server history's spool goes (its per-user data folder), kept in this fixture's folder.
+                SetEnvironment("XDG_DATA_HOME", Path.Combine(WorkDir, "data"));
                 SetEnvironment("PSModulePath", TestPaths.ModuleRoot + Path.PathSeparator + Environment.GetEnvironmentVariable("PSModulePath"));
                 SeedHistory();
             }
@@ -60,6 +62,15 @@ namespace HerdPS.PowerShell.Tests
         public string InventoryPath { get; } = "";
         public string SshConfigPath { get; } = "";
         public string HistoryPath { get; } = "";
+
+        private readonly Lazy<PostgresDatabase> _postgres = new Lazy<PostgresDatabase>(() => PostgresServer.Shared.CreateDatabase("module"));
+
+        /// <summary>
+        /// The team's PostgreSQL history (a database of the test server, made on first use): what the docs call
+        /// postgresql://herd@pg.example.com/herd. Its password is only in the test, handed over as a PSCredential or
+        /// PGPASSWORD, as users do.
+        /// </summary>
+        public PostgresDatabase Postgres => _postgres.Value;
 
         /// <summary>A fresh runspace with the packaged module imported, in the scratch folder.</summary>
         public PowerShellSession Session(bool importModule = true) => PowerShellSession.Start(importModule, Scratch);

@@ -164,6 +164,7 @@ namespace HerdPS.PowerShell.Tests
         [InlineData("exec", "Invoke-FleetCommand")]
         [InlineData("watch", "Watch-Fleet")]
         [InlineData("run", "Invoke-FleetScript")]
+        [InlineData("history", "Get-FleetHistory")]
         public void Every_herd_option_has_its_cmdlet_parameter(string subcommand, string cmdlet)
         {
             var mapping = new Dictionary<string, string>
@@ -178,6 +179,7 @@ namespace HerdPS.PowerShell.Tests
                 ["--interval"] = "IntervalSec", ["--count"] = "Count", ["--changes-only"] = "ChangesOnly",
                 ["--parse"] = "Parser",
                 ["--set"] = "Parameter", ["--dry-run"] = "WhatIf", ["--sudo-password-from-env"] = "SudoCredential",
+                ["--last"] = "Last", ["--command"] = "Command", ["--since"] = "Since", ["--from"] = "Controller",
             };
             var cliOnly = new Dictionary<string, string>
             {
@@ -190,7 +192,7 @@ namespace HerdPS.PowerShell.Tests
             var help = ProcessRunner.Run(TestPaths.Herd, new[] { subcommand, "--help" }, TimeSpan.FromSeconds(60));
             Assert.Equal(0, help.ExitCode);
             var options = Regex.Matches(help.StdOut, @"(?m)^\s+(?:-\S, )*(--[a-z][a-z-]*)").Select(m => m.Groups[1].Value).Distinct().ToList();
-            Assert.Contains("--timeout", options); // the help format is still what this test reads
+            Assert.Contains(subcommand == "history" ? "--since" : "--timeout", options); // the help format is still what this test reads
 
             using var session = _fleet.Session();
             var parameters = session.Run($"(Get-Command {cmdlet}).Parameters.Keys").AssertClean().Output.Select(o => o.ToString()).ToHashSet(StringComparer.OrdinalIgnoreCase);

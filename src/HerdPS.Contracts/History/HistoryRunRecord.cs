@@ -6,6 +6,11 @@ namespace HerdPS.History
     public sealed class HistoryRunRecord
     {
         public long Id { get; set; }
+        /// <summary>
+        /// The run's identity everywhere it is copied: the same in a local spool, on the history server and after
+        /// <c>herd history migrate</c>, where <see cref="Id"/> is only this database's number for it.
+        /// </summary>
+        public Guid Uuid { get; set; }
         /// <summary>What recorded it: <c>exec</c>, <c>watch</c>, <c>script</c>, ...</summary>
         public string Kind { get; set; } = "";
         public string Command { get; set; } = "";
@@ -24,6 +29,12 @@ namespace HerdPS.History
         public long? WatchId { get; set; }
         /// <summary>For a watch iteration: its number, from 1.</summary>
         public int? Iteration { get; set; }
+        /// <summary>The machine that ran it (its host name); empty for runs recorded before HerdPS kept it.</summary>
+        public string ControllerMachine { get; set; } = "";
+        /// <summary>The operating-system user that ran it; empty for runs recorded before HerdPS kept it.</summary>
+        public string ControllerUser { get; set; } = "";
+        /// <summary><c>user@machine</c>: where the run came from, for a history several machines record into.</summary>
+        public string Controller => ControllerUser.Length == 0 && ControllerMachine.Length == 0 ? "" : ControllerUser + "@" + ControllerMachine;
 
         public override string ToString() => $"{Id} {Kind} {Command} [{Selection}] {StartedUtc:u}";
     }

@@ -20,6 +20,7 @@ namespace HerdPS.History
         public IReadOnlyList<FleetResult> Results { get; }
 
         public long Id => Run.Id;
+        public Guid Uuid => Run.Uuid;
         public string Kind => Run.Kind;
         public string Command => Run.Command;
         public string Selection => Run.Selection;
@@ -31,6 +32,9 @@ namespace HerdPS.History
         public int FailedCount => Run.FailedCount;
         public long? WatchId => Run.WatchId;
         public int? Iteration => Run.Iteration;
+        public string Controller => Run.Controller;
+        public string ControllerMachine => Run.ControllerMachine;
+        public string ControllerUser => Run.ControllerUser;
 
         public override string ToString() => Run.ToString();
     }

@@ -44,8 +44,13 @@ namespace HerdPS.Execution
         public System.Security.SecureString? KeyPassphrase { get; set; }
         /// <summary>Send the command without the remote wrapper (hosts without /bin/sh).</summary>
         public bool Raw { get; set; }
-        /// <summary>The history database (<c>--history</c>); null = <c>$HERD_HISTORY</c>, else the per-user default.</summary>
+        /// <summary>
+        /// The history (<c>--history</c>, <c>-HistoryPath</c>, <c>-HistoryConnection</c>): a file, or a PostgreSQL URL or
+        /// connection string; null = <c>$HERD_HISTORY</c>, else the inventory's <c>history:</c>, else the per-user file.
+        /// </summary>
         public string? HistoryPath { get; set; }
+        /// <summary>User name and password for a PostgreSQL history (<c>-HistoryCredential</c>); they override the connection's.</summary>
+        public System.Net.NetworkCredential? HistoryCredential { get; set; }
         /// <summary>Don't record this run (<c>--no-history</c>).</summary>
         public bool NoHistory { get; set; }
 

@@ -43,6 +43,10 @@ namespace HerdPS.Execution
         public System.Security.SecureString? KeyPassphrase { get; set; }
         /// <summary>-HistoryPath: the history database this run records into (null: $HERD_HISTORY, else the per-user file).</summary>
         public string? HistoryPath { get; set; }
+        /// <summary>-HistoryConnection: a PostgreSQL history (a postgresql:// URL or Host=...;Database=...).</summary>
+        public string? HistoryConnection { get; set; }
+        /// <summary>-HistoryCredential: user name and password for the PostgreSQL history.</summary>
+        public System.Net.NetworkCredential? HistoryCredential { get; set; }
         /// <summary>-NoHistory: don't record this run.</summary>
         public bool NoHistory { get; set; }
 
@@ -100,7 +104,8 @@ namespace HerdPS.Execution
                 Transport = HerdPS.Transport.TransportRegistry.KindOf(Transport),
                 Credential = Credential,
                 KeyPassphrase = KeyPassphrase,
-                HistoryPath = Blank(HistoryPath),
+                HistoryPath = History.HistoryArguments.Location(Blank(HistoryPath), Blank(HistoryConnection), HistoryCredential),
+                HistoryCredential = HistoryCredential,
                 NoHistory = NoHistory,
             };
             try

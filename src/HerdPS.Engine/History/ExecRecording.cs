@@ -36,8 +36,10 @@ namespace HerdPS.History
         /// With <paramref name="diffLast"/> and NoHistory, the history is only read. Call before any host is touched.
         /// </summary>
         /// <exception cref="HistoryException">The history can't be used: nothing should run (use NoHistory to run anyway).</exception>
+        /// <param name="notice">Where a server history's notices go (unreachable: the run is kept in the local spool);
+        /// null: the engine's process-wide notice.</param>
         public static ExecRecording Begin(FleetCommandRequest request, FleetTarget target, string command, bool diffLast,
-            Func<string, string?>? getEnv = null)
+            Func<string, string?>? getEnv = null, Action<string>? notice = null)
         {
             if (request == null) throw new ArgumentNullException(nameof(request));
             if (target == null) throw new ArgumentNullException(nameof(target));
@@ -47,8 +49,10 @@ namespace HerdPS.History
             HistoryRecorder? recorder = null;
             try
             {
-                history = FleetHistory.OpenForRun(request, target, getEnv);
-                readOnly = diffLast && history == null ? FleetHistory.OpenForReading(request.HistoryPath, getEnv) : null;
+                history = FleetHistory.OpenForRun(request, target, getEnv, notice);
+                readOnly = diffLast && history == null
+                    ? FleetHistory.OpenForReading(FleetHistory.Resolve(request.HistoryPath, request.HistoryCredential, target.Inventory.Defaults, getEnv), getEnv)
+                    : null;
                 // The reference is read before this run is begun, so it can never be this run.
                 var last = diffLast ? FleetHistory.CompareWithLast((history ?? readOnly)!, command, selection) : null;
                 recorder = history == null ? null : HistoryRecorder.Begin(history, FleetHistory.ExecKind, command, selection, DateTime.UtcNow);

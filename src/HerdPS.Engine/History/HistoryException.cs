@@ -8,7 +8,7 @@ namespace HerdPS.History
     /// or held busy by another process for too long. The message names the file and says what to do, because
     /// the person reading it is usually looking at a scheduled task's log, not at this code.
     /// </summary>
-    public sealed class HistoryException : Exception, IFleetErrorSource
+    public class HistoryException : Exception, IFleetErrorSource
     {
         public HistoryException(string path, string message, Exception? inner = null)
             : base($"{path}: {message}", inner)
@@ -26,5 +26,16 @@ namespace HerdPS.History
         public FleetErrorInfo ToErrorInfo() =>
             new FleetErrorInfo(FleetErrorRecords.HistoryUnusable, "ResourceUnavailable", this, DatabasePath)
             { RecommendedAction = "See 'When the history can't be used' in docs/history.md; use -NoHistory to run without recording, or -HistoryPath for another file." };
+    }
+
+    /// <summary>
+    /// A history server that can't be reached now (refused or timed-out connection, name not found, the server shutting
+    /// down or out of connections), as opposed to one that refuses us (login, permissions, not a HerdPS database). A
+    /// recording run keeps its record in the local spool instead; looking at the history fails.
+    /// </summary>
+    public sealed class HistoryServerUnreachableException : HistoryException
+    {
+        public HistoryServerUnreachableException(string location, string message, Exception? inner = null)
+            : base(location, message, inner) { }
     }
 }

@@ -22,5 +22,14 @@ namespace HerdPS.History
 
         /// <summary>Only runs of this kind (<c>exec</c>, <c>watch</c>, ...), case-insensitive.</summary>
         public string? Kind { get; set; }
+
+        /// <summary>
+        /// Only runs from this controller: a machine name, a user name, or <c>user@machine</c>, case-insensitive
+        /// (<c>herd history --from</c>, <c>Get-FleetHistory -Controller</c>).
+        /// </summary>
+        public string? Controller { get; set; }
+
+        /// <summary>Only runs that have a result for this host (case-insensitive, as DNS names are).</summary>
+        public string? HostName { get; set; }
     }
 }

@@ -28,6 +28,7 @@ namespace HerdPS.History
         {
             _run = run;
             RunId = run.Id;
+            RunUuid = run.Uuid;
             DatabasePath = databasePath;
         }
 
@@ -36,12 +37,12 @@ namespace HerdPS.History
         /// </summary>
         /// <exception cref="HistoryException">The history can't be written; nothing should run.</exception>
         public static HistoryRecorder Begin(HistoryStore store, string kind, string command, string selection,
-            DateTime startedUtc, long? watchId = null, int? iteration = null)
+            DateTime startedUtc, long? watchId = null, int? iteration = null, Guid? watchUuid = null)
         {
             if (store == null) throw new ArgumentNullException(nameof(store));
             try
             {
-                return new HistoryRecorder(store.BeginRun(kind, command, selection, startedUtc, watchId, iteration), store.DatabasePath);
+                return new HistoryRecorder(store.BeginRun(kind, command, selection, startedUtc, watchId, iteration, watchUuid), store.DatabasePath);
             }
             catch (ObjectDisposedException e)
             {
@@ -49,8 +50,11 @@ namespace HerdPS.History
             }
         }
 
-        /// <summary>The run's id in the history.</summary>
+        /// <summary>The run's id in the history (negative while a server history keeps it in the local spool).</summary>
         public long RunId { get; }
+
+        /// <summary>The run's identity in every copy of the history (spool, server, a migrated file).</summary>
+        public Guid RunUuid { get; }
 
         public string DatabasePath { get; }
 

@@ -4,10 +4,10 @@ using System.Collections.Generic;
 namespace HerdPS.History
 {
     /// <summary>
-    /// Records one run's results as they arrive. Results are buffered and written in batches of
-    /// <see cref="HistoryStoreOptions.BatchSize"/>, each batch in one transaction, so recording keeps up with a
-    /// large fleet while holding only one batch in memory. The run's counts are updated with every batch, so a
-    /// run whose process dies is still listed with what it had recorded (and no finish time).
+    /// Records one run's results as they arrive. Results are numbered in arrival order, buffered and written in batches
+    /// of <see cref="HistoryStoreOptions.BatchSize"/>, each batch in one transaction, so recording keeps up with a large
+    /// fleet while holding only one batch in memory. The run's counts are updated with every batch, so a run whose
+    /// process dies is still listed with what it had recorded (and no finish time).
     /// Add may be called from several threads.
     /// </summary>
     public sealed class HistoryRun : IDisposable
@@ -15,23 +15,33 @@ namespace HerdPS.History
         private readonly HistoryStore _store;
         private readonly int _batchSize;
         private readonly object _gate = new object();
-        private readonly List<FleetResult> _pending;
+        private readonly List<KeyValuePair<int, FleetResult>> _pending;
         private long _pendingChars;
         /// <summary>Output characters buffered before a batch is written regardless of its count (about 8 MiB of text).</summary>
         internal const long MaxPendingChars = 4L * 1024 * 1024;
-        private Counts _counts;
+        private RunCounts _counts;
+        private int _nextSeq;
         private bool _completed;
 
-        internal HistoryRun(HistoryStore store, long id, int batchSize)
+        internal HistoryRun(HistoryStore store, long id, RunHeader header, int batchSize)
         {
             _store = store;
             Id = id;
+            Header = header;
             _batchSize = batchSize;
-            _pending = new List<FleetResult>(batchSize);
+            _pending = new List<KeyValuePair<int, FleetResult>>(batchSize);
         }
 
-        /// <summary>The run's id in the history: what <c>herd history show</c> and <c>Get-FleetHistory -Id</c> take.</summary>
+        /// <summary>
+        /// The run's id in the history: what <c>herd history show</c> and <c>Get-FleetHistory -Id</c> take. A run kept
+        /// in a server history's local spool has a negative id until it is uploaded (<see cref="Uuid"/> stays).
+        /// </summary>
         public long Id { get; }
+
+        /// <summary>The run's identity in every copy of the history.</summary>
+        public Guid Uuid => Header.Uuid;
+
+        internal RunHeader Header { get; }
 
         /// <summary>How many results are on disk (committed with their batch); the rest are buffered or were lost with a failed batch.</summary>
         public int WrittenCount { get; private set; }
@@ -43,7 +53,7 @@ namespace HerdPS.History
             lock (_gate)
             {
                 if (_completed) throw new InvalidOperationException($"Run {Id} is already complete.");
-                _pending.Add(result);
+                _pending.Add(new KeyValuePair<int, FleetResult>(_nextSeq++, result));
                 var spilled = result.HasSpilledOutput;
                 if (result.SpilledStdOut == null) _pendingChars += result.StdOut.Length;
                 if (result.SpilledStdErr == null) _pendingChars += result.StdErr.Length;
@@ -86,12 +96,7 @@ namespace HerdPS.History
             {
                 if (_completed) return;
                 _completed = true;
-                if (_pending.Count > 0)
-                {
-                    _store.WriteResults(Id, _pending, _counts, finishedUtc: null);
-                    WrittenCount += _pending.Count;
-                    _pending.Clear();
-                }
+                if (_pending.Count > 0) WritePending(finishedUtc: null);
             }
         }
 
@@ -103,22 +108,6 @@ namespace HerdPS.History
             WrittenCount += _pending.Count;
             _pending.Clear();
             _pendingChars = 0;
-        }
-
-        /// <summary>How many results the run has and how they went; written with every batch.</summary>
-        internal readonly struct Counts
-        {
-            private Counts(int hosts, int succeeded)
-            {
-                Hosts = hosts;
-                Succeeded = succeeded;
-            }
-
-            public int Hosts { get; }
-            public int Succeeded { get; }
-            public int Failed => Hosts - Succeeded;
-
-            public Counts With(FleetResult result) => new Counts(Hosts + 1, Succeeded + (result.Succeeded ? 1 : 0));
         }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Microsoft.Data.Sqlite;
 
 namespace HerdPS.History
@@ -87,20 +88,157 @@ namespace HerdPS.History
                     unavailable     TEXT    NOT NULL DEFAULT '{}',   -- JSON object section -> reason
                     PRIMARY KEY (snapshot_id, host)
                 );"),
+
+            // Team history (issue 15). Each output is stored once per content, by its SHA-256, compressed, in blobs and
+            // blob_chunks (the same 5 MiB from 200 hosts was 200 copies in results.stdout); results are numbered within
+            // their run (seq), so a batch copied twice (a spool upload after a lost commit) is recorded once; runs and
+            // snapshots get a UUID that stays theirs in any copy, and runs the machine and user that ran them. The old
+            // rows' outputs are moved into blobs by MoveOutputsIntoBlobs, between the two halves of this SQL.
+            new SchemaMigration(4, "content-addressed compressed outputs; run and snapshot UUIDs; controller; per-host index", @"
+                ALTER TABLE runs ADD COLUMN uuid TEXT;
+                ALTER TABLE runs ADD COLUMN watch_uuid TEXT;                       -- a watch iteration's first iteration
+                ALTER TABLE runs ADD COLUMN controller_machine TEXT NOT NULL DEFAULT '';
+                ALTER TABLE runs ADD COLUMN controller_user TEXT NOT NULL DEFAULT '';
+                ALTER TABLE runs ADD COLUMN recorder TEXT;                         -- machine:pid:start of the process still recording it
+                ALTER TABLE snapshots ADD COLUMN uuid TEXT;
+                CREATE TABLE blobs (
+                    id             INTEGER PRIMARY KEY,
+                    hash           BLOB    NOT NULL UNIQUE,                        -- SHA-256 of the UTF-8 content
+                    raw_length     INTEGER NOT NULL,
+                    stored_length  INTEGER NOT NULL DEFAULT 0,
+                    encoding       INTEGER,                                        -- content of one chunk: here, inline
+                    data           BLOB                                            -- (NULL: in blob_chunks)
+                );
+                CREATE TABLE blob_chunks (
+                    blob_id   INTEGER NOT NULL REFERENCES blobs (id) ON DELETE CASCADE,
+                    seq       INTEGER NOT NULL,
+                    encoding  INTEGER NOT NULL,                                    -- 0 raw, 1 deflate (RFC 1951)
+                    data      BLOB    NOT NULL,
+                    PRIMARY KEY (blob_id, seq)
+                ) WITHOUT ROWID;
+                CREATE TABLE results_v4 (
+                    run_id        INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                    seq           INTEGER NOT NULL,                                -- 0, 1, ... as the run's results arrived
+                    host          TEXT    NOT NULL,
+                    status        TEXT    NOT NULL,
+                    exit_code     INTEGER,
+                    stdout_blob   INTEGER REFERENCES blobs (id),                  -- NULL: empty
+                    stderr_blob   INTEGER REFERENCES blobs (id),
+                    duration_ms   REAL    NOT NULL,
+                    output_hash   TEXT    NOT NULL,
+                    truncated     INTEGER NOT NULL DEFAULT 0,
+                    error_kind    TEXT    NOT NULL DEFAULT 'None',
+                    error_message TEXT,
+                    attempts      INTEGER NOT NULL DEFAULT 1,
+                    start_utc     TEXT    NOT NULL,
+                    groups        TEXT    NOT NULL DEFAULT '[]',
+                    tags          TEXT    NOT NULL DEFAULT '[]',
+                    PRIMARY KEY (run_id, seq)
+                ) WITHOUT ROWID;",
+                MoveOutputsIntoBlobs, @"
+                DROP TABLE results;
+                ALTER TABLE results_v4 RENAME TO results;
+                -- A run's results are its primary key's range (run_id, seq); replaying sorts its few rows by host.
+                CREATE INDEX results_by_host ON results (host COLLATE NOCASE, run_id);
+                CREATE INDEX results_by_stdout ON results (stdout_blob) WHERE stdout_blob IS NOT NULL;
+                CREATE INDEX results_by_stderr ON results (stderr_blob) WHERE stderr_blob IS NOT NULL;
+                CREATE UNIQUE INDEX runs_by_uuid ON runs (uuid);
+                CREATE INDEX runs_by_watch_uuid ON runs (watch_uuid) WHERE watch_uuid IS NOT NULL;
+                CREATE UNIQUE INDEX snapshots_by_uuid ON snapshots (uuid);"),
         };
+
+        /// <summary>
+        /// Version 4's data step: every run and snapshot gets a UUID (and a watch iteration its first iteration's), and
+        /// every result is copied into the new table with its outputs stored once per content. Rows are read one at a
+        /// time, so a history of any size converts in flat memory. Returns whether there were results to move.
+        /// </summary>
+        private static bool MoveOutputsIntoBlobs(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            foreach (var table in new[] { "runs", "snapshots" })
+            {
+                var ids = new List<long>();
+                using (var select = Command(connection, transaction, $"SELECT id FROM {table}"))
+                using (var reader = select.ExecuteReader())
+                    while (reader.Read()) ids.Add(reader.GetInt64(0));
+                using (var update = Command(connection, transaction, $"UPDATE {table} SET uuid = $uuid WHERE id = $id"))
+                {
+                    var uuid = update.Parameters.Add("$uuid", SqliteType.Text);
+                    var id = update.Parameters.Add("$id", SqliteType.Integer);
+                    foreach (var i in ids)
+                    {
+                        uuid.Value = SqliteHistoryBackend.UuidText(Guid.NewGuid());
+                        id.Value = i;
+                        update.ExecuteNonQuery();
+                    }
+                }
+            }
+            using (var watches = Command(connection, transaction,
+                "UPDATE runs SET watch_uuid = (SELECT w.uuid FROM runs w WHERE w.id = runs.watch_id) WHERE watch_id IS NOT NULL"))
+                watches.ExecuteNonQuery();
+
+            bool any = false;
+            var blobs = new SqliteHistoryBackend.BlobWriter(connection, transaction);
+            using (var select = Command(connection, transaction,
+                "SELECT run_id, host, status, exit_code, stdout, stderr, duration_ms, output_hash, truncated, error_kind, error_message, " +
+                "attempts, start_utc, groups, tags FROM results ORDER BY run_id, rowid"))
+            using (var insert = Command(connection, transaction,
+                "INSERT INTO results_v4 (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, truncated, " +
+                "error_kind, error_message, attempts, start_utc, groups, tags) VALUES ($run_id, $seq, $host, $status, $exit_code, $stdout_blob, " +
+                "$stderr_blob, $duration_ms, $output_hash, $truncated, $error_kind, $error_message, $attempts, $start_utc, $groups, $tags)"))
+            using (var reader = select.ExecuteReader())
+            {
+                string[] names = { "$run_id", "$host", "$status", "$exit_code", "$stdout_blob", "$stderr_blob", "$duration_ms", "$output_hash",
+                                   "$truncated", "$error_kind", "$error_message", "$attempts", "$start_utc", "$groups", "$tags" };
+                var p = new SqliteParameter[names.Length];
+                for (int i = 0; i < names.Length; i++) p[i] = insert.Parameters.AddWithValue(names[i], DBNull.Value); // typed by each value
+                var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
+                long lastRun = -1;
+                int next = 0;
+                while (reader.Read())
+                {
+                    any = true;
+                    long run = reader.GetInt64(0);
+                    if (run != lastRun) { lastRun = run; next = 0; }
+                    seq.Value = next++;
+                    for (int i = 0; i < names.Length; i++)
+                    {
+                        if (i == 4 || i == 5)
+                        {
+                            var content = StoredOutput.Of(reader.IsDBNull(i) ? "" : reader.GetString(i));
+                            p[i].Value = content == null ? DBNull.Value : (object)blobs.IdOf(content);
+                        }
+                        else p[i].Value = reader.GetValue(i);
+                    }
+                    insert.ExecuteNonQuery();
+                }
+            }
+            return any;
+        }
+
+        private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
+        {
+            var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            return command;
+        }
 
         /// <summary>The newest schema version this build knows.</summary>
         internal static int CurrentVersion => Migrations[Migrations.Length - 1].Version;
 
-        /// <summary>Checks the file is a HerdPS history this build can use, then applies the steps it lacks.</summary>
-        internal static void Migrate(SqliteConnection connection, string path)
+        /// <summary>
+        /// Checks the file is a HerdPS history this build can use, then applies the steps it lacks. Returns true when a
+        /// step moved existing data (version 4 moving outputs into blobs), after which the file is worth compacting.
+        /// </summary>
+        internal static bool Migrate(SqliteConnection connection, string path)
         {
             // The common case, an up-to-date database, needs only a read.
             using (var transaction = new HistoryTransaction(connection, deferred: true))
             {
-                if (CheckUsable(connection, transaction, path) == CurrentVersion) return;
+                if (CheckUsable(connection, transaction, path) == CurrentVersion) return false;
             }
 
+            bool moved = false;
             foreach (var migration in Migrations)
             {
                 using (var transaction = new HistoryTransaction(connection, deferred: false))
@@ -110,12 +248,29 @@ namespace HerdPS.History
                     using (var command = connection.CreateCommand())
                     {
                         command.Transaction = transaction;
-                        command.CommandText = migration.Sql + $"\nPRAGMA user_version = {migration.Version};";
+                        command.CommandText = migration.Sql;
+                        command.ExecuteNonQuery();
+                    }
+                    if (migration.DataStep != null)
+                    {
+                        moved |= migration.DataStep(connection, transaction);
+                        using (var command = connection.CreateCommand())
+                        {
+                            command.Transaction = transaction;
+                            command.CommandText = migration.SqlAfter!;
+                            command.ExecuteNonQuery();
+                        }
+                    }
+                    using (var command = connection.CreateCommand())
+                    {
+                        command.Transaction = transaction;
+                        command.CommandText = $"PRAGMA user_version = {migration.Version};";
                         command.ExecuteNonQuery();
                     }
                     transaction.Commit();
                 }
             }
+            return moved;
         }
 
         /// <summary>
@@ -153,17 +308,24 @@ namespace HerdPS.History
 
         private sealed class SchemaMigration
         {
-            public SchemaMigration(int version, string description, string sql)
+            public SchemaMigration(int version, string description, string sql,
+                Func<SqliteConnection, SqliteTransaction, bool>? dataStep = null, string? sqlAfter = null)
             {
                 Version = version;
                 Description = description;
                 Sql = sql;
+                DataStep = dataStep;
+                SqlAfter = sqlAfter;
             }
 
             public int Version { get; }
             /// <summary>What the step adds, for whoever reads this list next.</summary>
             public string Description { get; }
             public string Sql { get; }
+            /// <summary>Work SQL can't do (hashing, compressing), run after <see cref="Sql"/> in the same transaction.</summary>
+            public Func<SqliteConnection, SqliteTransaction, bool>? DataStep { get; }
+            /// <summary>SQL run after <see cref="DataStep"/>, still in the same transaction.</summary>
+            public string? SqlAfter { get; }
         }
     }
 }

@@ -27,7 +27,40 @@ namespace HerdPS.History
         /// </summary>
         public int BatchSize { get; set; } = 32;
 
+        /// <summary>
+        /// For a server history: when it can't be reached (or fails while recording), keep runs in the local spool and
+        /// upload them the next time it can be (true: a recording run goes on). False (looking at the history) makes an
+        /// unreachable server an error.
+        /// </summary>
+        public bool SpoolWhenUnreachable { get; set; } = true;
+
+        /// <summary>
+        /// For a server history: the spool file. Null: <c>spool/&lt;server&gt;.db</c> beside the per-user history file
+        /// (see <see cref="HistoryLocation"/>), one per server, database and user.
+        /// </summary>
+        public string? SpoolPath { get; set; }
+
+        /// <summary>For a server history: how long after it was found unreachable a recording store tries it again (at the next run it begins).</summary>
+        public TimeSpan ReconnectInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+        /// <summary>The controller's machine name recorded with each run; null: this machine.</summary>
+        public string? ControllerMachine { get; set; }
+
+        /// <summary>The controller's user name recorded with each run; null: the user this process runs as.</summary>
+        public string? ControllerUser { get; set; }
+
+        /// <summary>
+        /// Where a server history says things on the side (it is unreachable and runs go to the spool; spooled runs were
+        /// uploaded). Null: the engine's process-wide notice (<see cref="Transport.PrivateDirectory.Notice"/>).
+        /// </summary>
+        public Action<string>? Notice { get; set; }
+
+        /// <summary>Environment lookups (PGPASSWORD, HOME, ...); null: the process's.</summary>
+        public Func<string, string?>? GetEnvironment { get; set; }
+
         /// <summary>The clock for the once-a-day check and prune at open; tests move it.</summary>
         internal Func<DateTime> UtcNow { get; set; } = () => DateTime.UtcNow;
+
+        internal HistoryStoreOptions Clone() => (HistoryStoreOptions)MemberwiseClone();
     }
 }

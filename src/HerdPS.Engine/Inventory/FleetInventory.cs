@@ -15,6 +15,11 @@ namespace HerdPS.Inventory
         public TimeSpan? HistoryRetention { get; set; }
         /// <summary>herd's defaults.output: "grouped" or "json" (what herd exec prints without --json).</summary>
         public string? Output { get; set; }
+        /// <summary>
+        /// The inventory's <c>history:</c> section: a PostgreSQL URL or connection string (<c>connection:</c>), or a SQLite
+        /// file's path (<c>path:</c>, made absolute against the inventory's folder). Null: the usual places.
+        /// </summary>
+        public string? HistoryLocation { get; set; }
     }
 
     /// <summary>A loaded inventory: hosts in file order, deduplicated by name, with their groups and tags.</summary>

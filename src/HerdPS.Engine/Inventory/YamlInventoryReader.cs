@@ -17,7 +17,8 @@ namespace HerdPS.Inventory
     internal sealed partial class YamlInventoryReader
     {
         // recipes and parsers: herd's config.yaml holds them beside the hosts (docs/scripts.md); clusters: a bssh config.
-        private static readonly string[] RootKeys = { "defaults", "groups", "hosts", "recipes", "parsers" };
+        private static readonly string[] RootKeys = { "defaults", "groups", "hosts", "recipes", "parsers", "history" };
+        private static readonly string[] HistoryKeys = { "connection", "path" };
         private static readonly string[] DefaultsKeys = { "user", "port", "throttle", "timeout", "connect_timeout", "history_retention", "identity_file", "concurrency", "output" };
         private static readonly string[] GroupKeys = { "user", "port", "tags", "identity_file", "transport", "hosts", "timeout" };
         private static readonly string[] HostKeys = { "host", "hostname", "port", "user", "identity_file", "tags", "transport" };
@@ -75,6 +76,8 @@ namespace HerdPS.Inventory
             var defaults = new InventoryDefaults();
             foreach (var entry in entries)
                 if (entry.Key == "defaults") defaults = ReadDefaults(entry.Value);
+            foreach (var entry in entries)
+                if (entry.Key == "history") defaults.HistoryLocation = ReadHistory(entry.Value);
 
             var inherited = new ConnectionSettings(defaults.User, defaults.Port, defaults.IdentityFile, Array.Empty<string>());
             YamlNode? recipes = null, parsers = null;
@@ -119,6 +122,40 @@ namespace HerdPS.Inventory
             }
             return defaults;
         }
+
+        /// <summary>
+        /// The history this inventory's fleet records into: <c>connection:</c> a PostgreSQL server (a URL or a connection
+        /// string, checked here so a typo points at its line), or <c>path:</c> a SQLite file (relative to this file).
+        /// </summary>
+        private string? ReadHistory(YamlNode node)
+        {
+            if (IsNull(node)) return null;
+            var entries = ReadMapping(RequireMapping(node, "history"), HistoryKeys, "in history");
+            if (entries.Count > 1)
+                throw Error("history: give either connection (a PostgreSQL server) or path (a SQLite file), not both", entries[1].Value.Start);
+            if (entries.Count == 0) return null;
+            var entry = entries[0];
+            var scalar = RequireScalar(entry.Value, entry.Key);
+            string value = ReadPath(entry.Value, entry.Key);
+            if (value.Trim().Length == 0) throw Error($"history: '{entry.Key}' is empty", scalar.Start);
+            if (entry.Key == "connection")
+            {
+                if (!History.HistoryTarget.LooksLikeConnection(value))
+                    throw Error("history: connection must be a PostgreSQL URL (postgresql://user@host/database) or connection string (Host=...;Database=...); for a SQLite file use path:", scalar.Start);
+                try { History.HistoryTarget.Server(value, parameterName: "connection"); }
+                catch (ArgumentException e) { throw Error("history: " + ArgumentMessage(e), scalar.Start); }
+                return value;
+            }
+            if (History.HistoryTarget.LooksLikeConnection(value))
+                throw Error("history: path is a file; a PostgreSQL server goes in connection:", scalar.Start);
+            if (value.StartsWith("~", StringComparison.Ordinal) || Path.IsPathRooted(value)) return value;
+            var folder = Path.GetDirectoryName(Path.GetFullPath(file));
+            return folder == null ? value : Path.Combine(folder, value);
+        }
+
+        // ArgumentException appends " (Parameter 'x')" to its message.
+        private static string ArgumentMessage(ArgumentException e)
+            => e.ParamName == null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "");
 
         private void ReadGroups(YamlNode node, ConnectionSettings inherited, InventoryBuilder builder)
         {

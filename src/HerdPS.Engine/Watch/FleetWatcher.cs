@@ -32,6 +32,8 @@ namespace HerdPS.Watch
         private readonly FleetRunOptions _runOptions;
         private readonly FleetWatchOptions _options;
         private readonly HistoryStore? _history;
+        // The first iteration's run UUID: its id may be a spool's until a server history is reachable again.
+        private Guid? _watchUuid;
         private readonly string _selection;
         private readonly bool _raw;
         private readonly Action<WatchEvent>? _events;
@@ -105,7 +107,7 @@ namespace HerdPS.Watch
                 {
                     recorder = TryBegin(iteration, startedUtc);
                     if (recorder == null) recording = false;
-                    else if (iteration == 1) WatchId = recorder.RunId;
+                    else if (iteration == 1) { WatchId = recorder.RunId; _watchUuid = recorder.RunUuid; }
                 }
 
                 int received = 0, succeeded = 0, changed = 0;
@@ -197,7 +199,7 @@ namespace HerdPS.Watch
             try
             {
                 return HistoryRecorder.Begin(_history!, FleetHistory.WatchKind, _command, _selection, startedUtc,
-                    iteration == 1 ? (long?)null : WatchId, iteration);
+                    iteration == 1 ? (long?)null : WatchId, iteration, iteration == 1 ? null : _watchUuid);
             }
             catch (Exception e) when (!(e is OutOfMemoryException))
             {

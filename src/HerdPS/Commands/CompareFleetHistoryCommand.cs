@@ -26,12 +26,20 @@ namespace HerdPS.Commands
         [ValidateNotNullOrEmpty]
         public string? HistoryPath { get; set; }
 
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? HistoryConnection { get; set; }
+
+        [Parameter]
+        [Credential]
+        public PSCredential? HistoryCredential { get; set; }
+
         protected override void EndProcessing()
         {
             RunDifference difference;
             try
             {
-                using var store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForReading(HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null));
+                using var store = HistoryParameters.OpenForReading(this, HistoryPath, HistoryConnection, HistoryCredential);
                 difference = FleetHistory.CompareRuns(store, ReferenceRun, DifferenceRun);
             }
             catch (Exception e) when (e is HistoryException || e is ArgumentException)

@@ -27,6 +27,14 @@ namespace HerdPS.Commands
         [ValidateNotNullOrEmpty]
         public string? HistoryPath { get; set; }
 
+        [Parameter(ParameterSetName = IdSet)]
+        [ValidateNotNullOrEmpty]
+        public string? HistoryConnection { get; set; }
+
+        [Parameter(ParameterSetName = IdSet)]
+        [Credential]
+        public PSCredential? HistoryCredential { get; set; }
+
         [Parameter(Mandatory = true, ParameterSetName = SnapshotSet)]
         [ValidateNotNull]
         public FleetSnapshot? ReferenceSnapshot { get; set; }
@@ -47,7 +55,7 @@ namespace HerdPS.Commands
                 diff = SnapshotComparison.Compare(ReferenceSnapshot!, DifferenceSnapshot!, DiskThresholdPoints);
             else
             {
-                using var store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForReading(HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null));
+                using var store = HistoryParameters.OpenForReading(this, HistoryPath, HistoryConnection, HistoryCredential, request.InventoryPath);
                 diff = SnapshotHistory.Compare(store, ReferenceId, DifferenceId, DiskThresholdPoints);
             }
             foreach (var host in SnapshotHistory.Narrow(diff, hosts)) WriteObject(host);

@@ -24,14 +24,16 @@ namespace HerdPS.Commands
         private readonly FleetCommandRequest _request;
         private readonly ExecRecording? _recording;
         private readonly Func<FleetResult, object> _shape;
+        private readonly HistoryNotices? _notices;
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private int _started;
 
         /// <param name="recording">The run's history record (and -DiffLast comparison), begun on the pipeline thread; the job completes it.</param>
         /// <param name="shape">What each result becomes in Output (recorded, with -DiffLast's and -Parser's properties), as the foreground writes it.</param>
-        private FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording, Func<FleetResult, object>? shape)
+        private FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording, Func<FleetResult, object>? shape, HistoryNotices? notices)
             : base(commandLine, PowerShellView.JobName(command))
         {
+            _notices = notices;
             _target = target;
             _command = command;
             _request = request;
@@ -42,9 +44,9 @@ namespace HerdPS.Commands
 
         /// <summary>Makes the job and registers it with the session's JobManager (Get-Job lists it from then on).</summary>
         internal static FleetJob Create(PSCmdlet cmdlet, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording,
-            Func<FleetResult, object>? shape = null)
+            Func<FleetResult, object>? shape = null, HistoryNotices? notices = null)
         {
-            var job = new FleetJob(cmdlet.MyInvocation.Line, target, command, request, recording, shape);
+            var job = new FleetJob(cmdlet.MyInvocation.Line, target, command, request, recording, shape, notices);
             var definition = new JobDefinition(typeof(FleetJobSourceAdapter), job.Command, job.Name);
             var registered = cmdlet.JobManager.NewJob(new JobInvocationInfo(definition, new Dictionary<string, object> { [FleetJobSourceAdapter.JobParameter] = job }));
             if (!ReferenceEquals(registered, job)) throw new InvalidOperationException("PowerShell's job manager did not register the fleet job");
@@ -94,6 +96,7 @@ namespace HerdPS.Commands
         private void Complete(ExecRecording recording)
         {
             var difference = recording.Complete(cancelled: _stop.IsCancellationRequested);
+            _notices?.WriteTo(this);
             if (ExecRecording.RemovedHostsNotice(difference) is string removed) Warning.Add(new WarningRecord(removed));
             if (recording.FailureWarning is string failure) Warning.Add(new WarningRecord(failure));
         }

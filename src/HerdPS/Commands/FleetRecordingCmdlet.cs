@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using HerdPS.History;
 using HerdPS.Execution;
 
 namespace HerdPS.Commands
@@ -13,6 +14,19 @@ namespace HerdPS.Commands
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? HistoryPath { get; set; }
+
+        /// <summary>A PostgreSQL history shared by a team: postgresql://user@host/database (libpq's URL) or Host=...;Database=....</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? HistoryConnection { get; set; }
+
+        /// <summary>User name and password for -HistoryConnection (else PGPASSWORD or ~/.pgpass, as psql finds them).</summary>
+        [Parameter]
+        [Credential]
+        public PSCredential? HistoryCredential { get; set; }
+
+        /// <summary>A server history's notices during the run (runs kept in the local spool), written as warnings.</summary>
+        internal HistoryNotices Notices { get; } = new HistoryNotices();
 
         [Parameter]
         public SwitchParameter NoHistory { get; set; }
@@ -37,7 +51,9 @@ namespace HerdPS.Commands
         protected override void FillParameters(FleetParameters p)
         {
             base.FillParameters(p);
-            p.HistoryPath = HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null;
+            p.HistoryPath = HistoryParameters.FilePath(this, HistoryPath);
+            p.HistoryConnection = HistoryConnection;
+            p.HistoryCredential = HistoryParameters.Network(HistoryCredential);
             p.NoHistory = NoHistory.IsPresent;
             p.Raw = Raw.IsPresent;
             p.MaxOutputBytes = MyInvocation.BoundParameters.ContainsKey(nameof(MaxOutputBytes)) ? MaxOutputBytes : (long?)null;

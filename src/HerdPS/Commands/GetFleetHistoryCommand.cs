@@ -34,16 +34,35 @@ namespace HerdPS.Commands
         [SinceTransformation]
         public DateTime Since { get; set; }
 
+        /// <summary>Only runs from this controller: a machine name, a user name, or user@machine (herd history --from).</summary>
+        [Parameter(ParameterSetName = ListSet)]
+        [ValidateNotNullOrEmpty]
+        public string? Controller { get; set; }
+
+        /// <summary>Only runs that have a result for this host, each with only that host's result (herd history --host).</summary>
+        [Parameter(ParameterSetName = ListSet)]
+        [ValidateNotNullOrEmpty]
+        [Alias("ComputerName")]
+        public string? HostName { get; set; }
+
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? HistoryPath { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? HistoryConnection { get; set; }
+
+        [Parameter]
+        [Credential]
+        public PSCredential? HistoryCredential { get; set; }
 
         protected override void EndProcessing()
         {
             HistoryStore store;
             try
             {
-                store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForReading(HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null));
+                store = HistoryParameters.OpenForReading(this, HistoryPath, HistoryConnection, HistoryCredential);
             }
             catch (Exception e) when (e is HistoryException || e is ArgumentException)
             {
@@ -63,7 +82,9 @@ namespace HerdPS.Commands
                     return;
                 }
                 var query = HistoryArguments.Query(null, Bound(nameof(Last)) ? Last : (int?)null, Command, Bound(nameof(Since)) ? Since : (DateTime?)null);
-                foreach (var run in FleetHistory.GetRuns(store, query, includeResults: true)) WriteObject(PowerShellView.Of(run));
+                query.Controller = Controller;
+                query.HostName = HostName;
+                foreach (var run in FleetHistory.GetRunsWithResults(store, query)) WriteObject(PowerShellView.Of(run));
             }
         }
 

@@ -32,10 +32,17 @@ namespace HerdPS.Commands
         [ValidateNotNullOrEmpty]
         public string? HistoryPath { get; set; }
 
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? HistoryConnection { get; set; }
+
+        [Parameter]
+        [Credential]
+        public PSCredential? HistoryCredential { get; set; }
+
         [Parameter(ParameterSetName = CaptureSet)]
         public SwitchParameter NoHistory { get; set; }
 
-        private string? ResolvedHistoryPath => HistoryPath is string path ? GetUnresolvedProviderPathFromPSPath(path) : null;
 
         protected override void Execute(FleetCommandRequest request)
         {
@@ -49,7 +56,8 @@ namespace HerdPS.Commands
 
         private void Capture(FleetCommandRequest request)
         {
-            request.HistoryPath = ResolvedHistoryPath;
+            request.HistoryPath = HistoryParameters.Location(this, HistoryPath, HistoryConnection, HistoryCredential);
+            request.HistoryCredential = HistoryParameters.Network(HistoryCredential);
             request.NoHistory = NoHistory.IsPresent;
             var target = Resolve(request);
             // Opened before anything runs: a history that can't be written stops the capture, never loses it afterwards.
@@ -69,7 +77,7 @@ namespace HerdPS.Commands
         private void GetStored(FleetCommandRequest request)
         {
             var hosts = SnapshotHistory.SelectedHostNames(request);
-            using var store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForReading(ResolvedHistoryPath));
+            using var store = HistoryParameters.OpenForReading(this, HistoryPath, HistoryConnection, HistoryCredential, request.InventoryPath);
             foreach (var id in Id)
             {
                 // One unknown id among several is reported and the others still come back, as Get-Process -Id does.
@@ -81,7 +89,7 @@ namespace HerdPS.Commands
         private void ListStored(FleetCommandRequest request)
         {
             SnapshotHistory.RefuseSelectionForList(request);
-            using var store = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForReading(ResolvedHistoryPath));
+            using var store = HistoryParameters.OpenForReading(this, HistoryPath, HistoryConnection, HistoryCredential, request.InventoryPath);
             foreach (var record in store.ListSnapshots(MyInvocation.BoundParameters.ContainsKey(nameof(Last)) ? Last : (int?)null))
                 WriteObject(record);
         }

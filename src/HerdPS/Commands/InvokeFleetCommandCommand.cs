@@ -40,12 +40,13 @@ namespace HerdPS.Commands
             var parser = Parser is string name ? Parsing.OutputParser.ForRun(name, target.Inventory.Parsers, "-Parser") : null;
             if (!ShouldProcess(FleetQueries.Describe(target), $"Run '{Command}'")) return;
             // Opened before any host is touched: a history that can't be used stops here (HistoryException), never runs unrecorded.
-            var recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent));
+            var recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent, notice: Notices.Collect));
+            Notices.WriteTo(this);
             if (recording.NoReferenceNotice != null) WriteWarning(recording.NoReferenceNotice);
             else if (recording.Reference is HistoryRunRecord reference) WriteVerbose($"Comparing with {FleetHistory.RunLabel(reference)}.");
             if (AsJob)
             {
-                var job = FleetJob.Create(this, target, Command, request, recording, result => Shape(result, recording, parser));
+                var job = FleetJob.Create(this, target, Command, request, recording, result => Shape(result, recording, parser), Notices);
                 job.StartJob();
                 WriteObject(job);
                 return;
@@ -54,9 +55,11 @@ namespace HerdPS.Commands
             {
                 RunAndWrite(target, Command, request, result => Shape(result, recording, parser));
                 var difference = recording.Complete(cancelled: StopToken.IsCancellationRequested);
+                Notices.WriteTo(this);
                 if (ExecRecording.RemovedHostsNotice(difference) is string removed) WriteWarning(removed);
                 if (recording.FailureWarning is string failure) WriteWarning(failure);
-                if (recording.RunId is long id) WriteVerbose($"Recorded as run {id} in {recording.DatabasePath}.");
+                if (recording.RunId is long id)
+                    WriteVerbose(id > 0 ? $"Recorded as run {id} in {recording.DatabasePath}." : $"Kept in the local spool; uploaded to {recording.DatabasePath} when it can be reached.");
             }
         }
 

@@ -46,7 +46,8 @@ namespace HerdPS.Commands
             var interval = WatchArguments.Interval(Bound(nameof(IntervalSec)) ? IntervalSec : (double?)null, Bound(nameof(Interval)) ? Interval : (TimeSpan?)null);
             var options = WatchArguments.Options(interval, Bound(nameof(Count)) ? Count : (int?)null);
             var target = Resolve(request);
-            using var history = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForRun(request, target)); // a history that can't be used stops here, before anything runs
+            using var history = EngineNotices.WarnAbout(this, () => FleetHistory.OpenForRun(request, target, notice: Notices.Collect)); // a history that can't be used stops here, before anything runs
+            Notices.WriteTo(this);
             var progress = new ConcurrentQueue<FleetProgress>();
             var events = new ConcurrentQueue<WatchEvent>();
             var watcher = FleetWatcher.Create(target, Command, request, options, history, events.Enqueue, progress.Enqueue);
@@ -83,6 +84,7 @@ namespace HerdPS.Commands
                 if (e.Kind == WatchEventKind.IterationOverran || e.Kind == WatchEventKind.HistoryFailed) WriteWarning(e.Message);
                 else WriteVerbose(e.Message);
             }
+            Notices.WriteTo(this);
             WriteLatestProgress(progress, Command);
         }
 

@@ -63,10 +63,14 @@ namespace HerdPS.Tests.Cli
             Assert.True(Directory.Exists(Path.Combine(dir.Path, "spill")));
             Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(dir.Path, "spill")));
             var db = Path.Combine(dir.Path, "history.db");
-            Assert.Equal(4, HistoryTestData.Scalar(db, "SELECT count(*) FROM results WHERE typeof(stdout) = 'text'"));
+            using (var store = HerdPS.History.HistoryStore.Open(db))
+            {
+                var recorded = store.ReadResults(store.ListRuns(new HerdPS.History.HistoryQuery { Last = 1 }).Single().Id).ToList();
+                Assert.Equal(hosts.OrderBy(h => h, StringComparer.Ordinal), recorded.Select(r => r.HostName));
+                Assert.All(recorded, r => Assert.True(string.Equals(Expected(r.HostName), r.StdOut, StringComparison.Ordinal), $"{r.HostName}'s output was not recorded whole"));
+            }
             var expectedBytes = Encoding.UTF8.GetByteCount(Expected(hosts[0]));
-            Assert.Equal(expectedBytes, HistoryTestData.Scalar(db, $"SELECT length(CAST(stdout AS BLOB)) FROM results WHERE host = '{hosts[0]}'"));
-            Assert.Equal(1, HistoryTestData.Scalar(db, $"SELECT count(*) FROM results WHERE host = '{hosts[3]}' AND stdout LIKE '%END {hosts[3]}' || char(10)"));
+            Assert.Equal(expectedBytes, HistoryTestData.Scalar(db, $"SELECT b.raw_length FROM results x JOIN blobs b ON b.id = x.stdout_blob WHERE x.host = '{hosts[0]}'"));
         }
 
         [Fact]

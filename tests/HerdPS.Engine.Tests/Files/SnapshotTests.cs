@@ -206,18 +206,22 @@ namespace HerdPS.Tests.Files
         {
             using var folder = new TempDirectory();
             var path = Path.Combine(folder.Path, "history.db");
-            using (var store = HistoryStore.Open(path)) { }
-            // Take the file back to version 2 exactly: no snapshot tables, user_version 2.
-            HistoryTestData.Execute(path, "DROP TABLE snapshot_hosts; DROP TABLE snapshots; PRAGMA user_version = 2;" +
-                "INSERT INTO runs (kind, command, selection, started_utc) VALUES ('exec', 'true', '', '2026-01-01T00:00:00.0000000Z');");
-            using (var store = HistoryStore.Open(path))
+            // A version 2 file as HerdPS wrote it then (no snapshot tables), with one run.
+            HistoryTestData.Execute(path, HistorySchemaTests.VersionOneDatabase + @"
+                ALTER TABLE results ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE results ADD COLUMN tags   TEXT NOT NULL DEFAULT '[]';
+                CREATE INDEX runs_by_watch ON runs (watch_id, iteration) WHERE watch_id IS NOT NULL;
+                DELETE FROM results; DELETE FROM runs;
+                INSERT INTO runs (kind, command, selection, started_utc) VALUES ('exec', 'true', '', '2026-01-01T00:00:00.0000000Z');
+                PRAGMA user_version = 2;");
+            using (var store = HistoryStore.Open(path, new HistoryStoreOptions { Retention = null }))
             {
                 Assert.Single(store.ListRuns(new HistoryQuery()));
                 Assert.Empty(store.ListSnapshots());
                 store.SaveSnapshot(new FleetSnapshot { TakenUtc = DateTime.UtcNow, Hosts = { new HostSnapshot { HostName = "x", Status = SnapshotHostStatus.Failed } } });
             }
             Assert.Equal(HistorySchema.CurrentVersion, HistoryTestData.Scalar(path, "PRAGMA user_version"));
-            Assert.Equal(3, HistorySchema.CurrentVersion);
+            Assert.Equal(4, HistorySchema.CurrentVersion);
             Assert.Equal(1, HistoryTestData.Scalar(path, "SELECT count(*) FROM snapshot_hosts"));
         }
     }

@@ -24,7 +24,7 @@ namespace HerdPS.Tests.History
 
         // The version 1 schema exactly as HerdPS wrote it then; kept here verbatim, independent of the
         // migration code, so this test keeps proving that a real old file upgrades.
-        private const string VersionOneDatabase = @"
+        internal const string VersionOneDatabase = @"
             PRAGMA journal_mode = WAL;
             PRAGMA application_id = 1214607972;
             CREATE TABLE runs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, command TEXT NOT NULL, selection TEXT NOT NULL,
@@ -84,13 +84,86 @@ namespace HerdPS.Tests.History
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'runs_by_watch'"));
         }
 
+        /// <summary>
+        /// Version 3 kept every output in results.stdout: 150 hosts printing the same 20 KB were 150 copies. Version 4
+        /// moves them into blobs, once per content and compressed, gives every run and snapshot a UUID (a watch's
+        /// iterations their first's), and gives the freed space back to the disk.
+        /// </summary>
+        [Fact]
+        public void VersionThreeOutputsMoveIntoBlobsOnceEachAndTheFileShrinks()
+        {
+            var same = HistoryBackendContract.PackageList(20_000, seed: 3);
+            var sql = new System.Text.StringBuilder(VersionOneDatabase.Replace("PRAGMA user_version = 1;", "DELETE FROM results; DELETE FROM runs;"));
+            sql.Append(@"
+                ALTER TABLE results ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE results ADD COLUMN tags   TEXT NOT NULL DEFAULT '[]';
+                CREATE INDEX runs_by_watch ON runs (watch_id, iteration) WHERE watch_id IS NOT NULL;
+                CREATE TABLE snapshots (id INTEGER PRIMARY KEY, taken_utc TEXT NOT NULL, selection TEXT NOT NULL, host_count INTEGER NOT NULL, captured_count INTEGER NOT NULL);
+                CREATE INDEX snapshots_by_taken ON snapshots (taken_utc);
+                CREATE TABLE snapshot_hosts (snapshot_id INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE, host TEXT NOT NULL, status TEXT NOT NULL,
+                    error_message TEXT, kernel TEXT, os_name TEXT, os_id TEXT, os_version TEXT, uptime_seconds REAL, package_manager TEXT,
+                    packages TEXT NOT NULL DEFAULT '{}', service_manager TEXT, services TEXT NOT NULL DEFAULT '{}', disks TEXT NOT NULL DEFAULT '[]',
+                    memory TEXT NOT NULL DEFAULT '{}', unavailable TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (snapshot_id, host));
+                INSERT INTO snapshots VALUES (1, '2026-02-27T14:00:00.0000000Z', 'group=web', 1, 1);
+                INSERT INTO snapshot_hosts (snapshot_id, host, status) VALUES (1, 'web-01', 'Captured');
+                INSERT INTO runs VALUES (1, 'watch', 'rpm -qa', 'group=web', '2026-02-27T14:30:00.0000000Z', '2026-02-27T14:30:05.0000000Z', 150, 150, 0, 1, 1);
+                INSERT INTO runs VALUES (2, 'watch', 'rpm -qa', 'group=web', '2026-02-27T14:31:00.0000000Z', '2026-02-27T14:31:05.0000000Z', 2, 1, 1, 1, 2);
+                PRAGMA user_version = 3;");
+            Execute(DbPath, sql.ToString());
+            using (var raw = RawConnection(DbPath))
+            using (var insert = raw.CreateCommand())
+            {
+                insert.CommandText = "INSERT INTO results (run_id, host, status, exit_code, stdout, stderr, duration_ms, output_hash, start_utc, groups) " +
+                                     "VALUES ($run, $host, 'Succeeded', 0, $out, $err, 12.5, 'h', '2026-02-27T14:30:00.0000000Z', '[\"web\"]')";
+                var run = insert.Parameters.Add("$run", Microsoft.Data.Sqlite.SqliteType.Integer);
+                var host = insert.Parameters.Add("$host", Microsoft.Data.Sqlite.SqliteType.Text);
+                var output = insert.Parameters.Add("$out", Microsoft.Data.Sqlite.SqliteType.Text);
+                var error = insert.Parameters.Add("$err", Microsoft.Data.Sqlite.SqliteType.Text);
+                for (int h = 0; h < 150; h++)
+                {
+                    (run.Value, host.Value, output.Value, error.Value) = (1, $"web-{h:D3}", same, "");
+                    insert.ExecuteNonQuery();
+                }
+                (run.Value, host.Value, output.Value, error.Value) = (2, "web-000", same, "");
+                insert.ExecuteNonQuery();
+                (run.Value, host.Value, output.Value, error.Value) = (2, "web-001", "changed\n", "warning\n");
+                insert.ExecuteNonQuery();
+            }
+            long before = new FileInfo(DbPath).Length;
+
+            using (var store = HistoryStore.Open(DbPath, new HistoryStoreOptions { Retention = null }))
+            {
+                var first = store.GetRun(1)!;
+                var second = store.GetRun(2)!;
+                Assert.NotEqual(Guid.Empty, first.Uuid);
+                Assert.NotEqual(first.Uuid, second.Uuid);
+                Assert.Equal((1L, 2), (second.WatchId!.Value, second.Iteration!.Value));
+                Assert.Equal("", first.Controller); // recorded before HerdPS kept it
+                var results = store.ReadResults(1).ToList();
+                Assert.Equal(150, results.Count);
+                Assert.All(results, r => Assert.True(string.Equals(same, r.StdOut, StringComparison.Ordinal)));
+                Assert.Equal(new[] { "web" }, results[0].Groups);
+                var changed = store.ReadResults(2, "web-001").Single();
+                Assert.Equal(("changed\n", "warning\n"), (changed.StdOut, changed.StdErr));
+                Assert.Equal("web-01", store.GetSnapshot(1)!.Hosts.Single().HostName);
+            }
+            Assert.Equal(4, Scalar(DbPath, "PRAGMA user_version"));
+            Assert.Equal(3, Scalar(DbPath, "SELECT count(*) FROM blobs"));
+            Assert.Equal(152, Scalar(DbPath, "SELECT count(*) FROM results"));
+            Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM runs r JOIN runs w ON w.uuid = r.watch_uuid WHERE r.id = 2 AND w.id = 1"));
+            Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM snapshots WHERE uuid IS NOT NULL"));
+            long after = new FileInfo(DbPath).Length;
+            _output.WriteLine($"version 3 file: {before} bytes; version 4: {after} bytes");
+            Assert.True(after < before / 5, $"the file kept {after} of its {before} bytes");
+        }
+
         [Fact]
         public void NewDatabaseGetsEveryMigrationAndTheHerdApplicationId()
         {
             using (HistoryStore.Open(DbPath)) { }
             Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(0x48657264, Scalar(DbPath, "PRAGMA application_id"));
-            foreach (var index in new[] { "runs_by_started", "runs_by_command_selection", "results_by_run", "runs_by_watch" })
+            foreach (var index in new[] { "runs_by_started", "runs_by_command_selection", "runs_by_watch", "results_by_host", "runs_by_uuid", "results_by_stdout" })
                 Assert.Equal(1, Scalar(DbPath, $"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{index}'"));
         }
 

@@ -9,18 +9,20 @@ namespace HerdPS.Tests.History
         public static readonly DateTime Now = new DateTime(2026, 2, 28, 9, 15, 0, DateTimeKind.Utc);
 
         public static FleetResult Result(string host, string stdout = "ok\n", FleetStatus status = FleetStatus.Succeeded,
-            int? exitCode = 0, string command = "uptime") => new FleetResult
+            int? exitCode = 0, string command = "uptime", string stderr = "") => new FleetResult
         {
             HostName = host,
             Command = command,
             Status = status,
             ExitCode = exitCode,
             StdOut = stdout,
-            StdErr = "",
+            StdErr = stderr,
             StartTime = Now,
             Duration = TimeSpan.FromMilliseconds(120),
             Attempts = 1,
-            OutputHash = "hash:" + stdout + ":" + status + ":" + exitCode,
+            // A SHA-256 in hex, as a run's is: equal outputs hash alike, and a 5 MiB output doesn't make a 5 MiB hash.
+            OutputHash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+                System.Text.Encoding.UTF8.GetBytes(stdout + "\0" + stderr + "\0" + status + ":" + exitCode))).ToLowerInvariant(),
         };
 
         /// <summary>Records a complete run and returns its id.</summary>

@@ -206,9 +206,10 @@ namespace HerdPS.Tests.Transport
                 Assert.Equal(new string('e', 3000), stored["h001"].StdErr);
             }
             run.Complete(DateTime.UtcNow);
-            // A TEXT value like any other row, so SQL on the history sees text, not a blob.
-            Assert.Equal("text", HistoryTestData.ScalarText(path, "SELECT typeof(stdout) FROM results WHERE host = 'h001'"));
-            Assert.Equal("text", HistoryTestData.ScalarText(path, "SELECT typeof(stderr) FROM results WHERE host = 'h001'"));
+            // Stored by content, as any output is: each in its own blob, the same bytes as the text re-encoded.
+            Assert.Equal(Encoding.UTF8.GetByteCount(Replacing.GetString(outBytes)),
+                HistoryTestData.Scalar(path, "SELECT b.raw_length FROM results x JOIN blobs b ON b.id = x.stdout_blob WHERE x.host = 'h001'"));
+            Assert.Equal(3000, HistoryTestData.Scalar(path, "SELECT b.raw_length FROM results x JOIN blobs b ON b.id = x.stderr_blob WHERE x.host = 'h001'"));
         }
 
         private static FleetResult Sample() => new FleetResult

@@ -1,0 +1,876 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace HerdPS.History
+{
+    /// <summary>
+    /// The history in one SQLite file (the embedded default, and the local spool in front of a server). Any number of
+    /// processes may record into and read the same file at once: WAL mode lets readers and one writer proceed together,
+    /// writes are short transactions, and a writer that finds the file locked waits and retries
+    /// (<see cref="HistoryStoreOptions.BusyTimeout"/>). The file and its folder are private to their owner
+    /// (<see cref="OwnerOnlyAccess"/>).
+    /// </summary>
+    public sealed partial class SqliteHistoryBackend : IHistoryBackend
+    {
+        private const string LastPruneKey = "last_prune_utc", LastCheckKey = "last_check_utc";
+
+        internal const string RunColumns =
+            "id, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count, watch_id, iteration, " +
+            "uuid, controller_machine, controller_user";
+
+        private readonly TimeSpan _busyTimeout;
+        // One connection for writes and short queries, used under this lock; ReadResults streams through a connection of
+        // its own so that a caller still enumerating doesn't block recording.
+        private readonly object _gate = new object();
+        private readonly SqliteConnection _connection;
+        private bool _disposed;
+
+        private SqliteHistoryBackend(string path, TimeSpan busyTimeout)
+        {
+            Location = path;
+            _busyTimeout = busyTimeout;
+            _connection = SqliteRetry.Run(path, busyTimeout, () => Connect(path, busyTimeout));
+        }
+
+        /// <summary>The full path of the database file.</summary>
+        public string Location { get; }
+
+        /// <summary>
+        /// Opens the file at <paramref name="path"/>, creating it (and its folder) readable by the owner only if needed,
+        /// and bringing an older schema up to date (version 4 moves every stored output into the content-addressed,
+        /// compressed blobs, once).
+        /// </summary>
+        /// <exception cref="HistoryException">The file can't be created, is damaged, is not a HerdPS history, or is from a newer HerdPS.</exception>
+        public static SqliteHistoryBackend Open(string path, TimeSpan busyTimeout)
+        {
+            if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("A history database path is required.", nameof(path));
+            string fullPath = Path.GetFullPath(path);
+            string? folder = Path.GetDirectoryName(fullPath);
+            try
+            {
+                if (!string.IsNullOrEmpty(folder)) OwnerOnlyAccess.PrepareFolder(fullPath, folder!);
+                OwnerOnlyAccess.PrepareFile(fullPath);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw new HistoryException(fullPath, $"can't create the history database: {e.Message}", e);
+            }
+
+            var backend = new SqliteHistoryBackend(fullPath, busyTimeout);
+            try
+            {
+                backend.Initialize();
+                return backend;
+            }
+            catch
+            {
+                backend.Dispose();
+                throw;
+            }
+        }
+
+        private void Initialize()
+        {
+            bool converted = Write(connection =>
+            {
+                // Migrate first: it refuses a file that isn't ours before anything about it changes.
+                bool movedOutputs = HistorySchema.Migrate(connection, Location);
+                // WAL is a property of the file: set once, every later connection (any process) gets it.
+                if (!string.Equals(ExecuteScalar(connection, "PRAGMA journal_mode") as string, "wal", StringComparison.OrdinalIgnoreCase))
+                    ExecuteScalar(connection, "PRAGMA journal_mode = WAL");
+                return movedOutputs;
+            });
+            if (converted) ShrinkAfterConversion();
+        }
+
+        // Moving the outputs into blobs frees most of an old file (the same 5 MiB stored 200 times becomes one compressed
+        // copy). SQLite keeps freed pages for reuse; give them back to the disk once, when there are many.
+        private void ShrinkAfterConversion()
+        {
+            lock (_gate)
+            {
+                try
+                {
+                    long free = Convert.ToInt64(ExecuteScalar(_connection, "PRAGMA freelist_count"), CultureInfo.InvariantCulture);
+                    long pages = Convert.ToInt64(ExecuteScalar(_connection, "PRAGMA page_count"), CultureInfo.InvariantCulture);
+                    if (free > 256 && free * 4 > pages) ExecuteScalar(_connection, "VACUUM");
+                }
+                catch (SqliteException)
+                {
+                    // Busy (another process has it open) or short of space: the file stays as large as it was, and works.
+                }
+            }
+        }
+
+        public long BeginRun(RunHeader header)
+        {
+            if (header == null) throw new ArgumentNullException(nameof(header));
+            return Write(connection =>
+            {
+                using (var transaction = new HistoryTransaction(connection, deferred: false))
+                {
+                    long id = InsertRun(connection, transaction, header, ProcessIdentity.Current);
+                    transaction.Commit();
+                    return id;
+                }
+            });
+        }
+
+        private static long InsertRun(SqliteConnection connection, SqliteTransaction transaction, RunHeader header, string? recorder)
+        {
+            long id;
+            using (var insert = connection.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                insert.CommandText =
+                    "INSERT INTO runs (uuid, kind, command, selection, started_utc, watch_uuid, iteration, controller_machine, controller_user, recorder) " +
+                    "VALUES ($uuid, $kind, $command, $selection, $started, $watch_uuid, $iteration, $machine, $user, $recorder) RETURNING id";
+                insert.Parameters.AddWithValue("$uuid", UuidText(header.Uuid));
+                insert.Parameters.AddWithValue("$kind", header.Kind);
+                insert.Parameters.AddWithValue("$command", header.Command);
+                insert.Parameters.AddWithValue("$selection", header.Selection);
+                insert.Parameters.AddWithValue("$started", HistoryTime.ToText(header.StartedUtc));
+                insert.Parameters.AddWithValue("$watch_uuid", header.WatchUuid is Guid w ? UuidText(w) : (object)DBNull.Value);
+                insert.Parameters.AddWithValue("$iteration", (object?)header.Iteration ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$machine", header.ControllerMachine ?? "");
+                insert.Parameters.AddWithValue("$user", header.ControllerUser ?? "");
+                insert.Parameters.AddWithValue("$recorder", (object?)recorder ?? DBNull.Value);
+                id = (long)insert.ExecuteScalar()!;
+            }
+            // A watch's iterations name their first by UUID; its id is this database's. Iterations copied in before their
+            // first (a spool uploads in order, but a partial copy may not) get the id when it arrives.
+            using (var link = connection.CreateCommand())
+            {
+                link.Transaction = transaction;
+                link.CommandText =
+                    "UPDATE runs SET watch_id = (SELECT w.id FROM runs w WHERE w.uuid = runs.watch_uuid) WHERE id = $id AND watch_uuid IS NOT NULL; " +
+                    "UPDATE runs SET watch_id = $id WHERE watch_uuid = $uuid AND watch_id IS NULL;";
+                link.Parameters.AddWithValue("$id", id);
+                link.Parameters.AddWithValue("$uuid", UuidText(header.Uuid));
+                link.ExecuteNonQuery();
+            }
+            return id;
+        }
+
+        public Guid? FindRunUuid(long id) => Execute(connection =>
+        {
+            using (var select = connection.CreateCommand())
+            {
+                select.CommandText = "SELECT uuid FROM runs WHERE id = $id";
+                select.Parameters.AddWithValue("$id", id);
+                return select.ExecuteScalar() is string text ? Guid.Parse(text) : (Guid?)null;
+            }
+        });
+
+        public void WriteResults(long runId, IReadOnlyList<StoredResult> batch, RunCounts counts, DateTime? finishedUtc)
+            => Write(connection =>
+            {
+                using (var transaction = new HistoryTransaction(connection, deferred: false))
+                {
+                    if (batch.Count > 0) InsertResults(connection, transaction, runId, batch);
+                    using (var update = connection.CreateCommand())
+                    {
+                        update.Transaction = transaction;
+                        update.CommandText =
+                            "UPDATE runs SET host_count = $hosts, succeeded_count = $succeeded, failed_count = $failed, " +
+                            "finished_utc = coalesce($finished, finished_utc), recorder = CASE WHEN $finished IS NULL THEN recorder END WHERE id = $id";
+                        update.Parameters.AddWithValue("$hosts", counts.Hosts);
+                        update.Parameters.AddWithValue("$succeeded", counts.Succeeded);
+                        update.Parameters.AddWithValue("$failed", counts.Failed);
+                        update.Parameters.AddWithValue("$finished", finishedUtc.HasValue ? HistoryTime.ToText(finishedUtc.Value) : (object)DBNull.Value);
+                        update.Parameters.AddWithValue("$id", runId);
+                        if (update.ExecuteNonQuery() == 0)
+                            throw new HistoryException(Location, $"run {runId} is no longer in the history (it was pruned or deleted while recording).");
+                    }
+                    transaction.Commit();
+                    return true;
+                }
+            });
+
+        /// <summary>Inserts results (skipping sequence numbers the run has), storing each output unless its content is there.</summary>
+        internal static int InsertResults(SqliteConnection connection, SqliteTransaction transaction, long runId, IEnumerable<StoredResult> batch)
+        {
+            var blobs = new BlobWriter(connection, transaction);
+            int inserted = 0;
+            using (var insert = connection.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                insert.CommandText =
+                    "INSERT OR IGNORE INTO results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, " +
+                    "truncated, error_kind, error_message, attempts, start_utc, groups, tags) VALUES ($run_id, $seq, $host, $status, $exit_code, " +
+                    "$stdout_blob, $stderr_blob, $duration_ms, $output_hash, $truncated, $error_kind, $error_message, $attempts, $start_utc, $groups, $tags)";
+                var p = insert.Parameters;
+                p.AddWithValue("$run_id", runId);
+                var seq = p.Add("$seq", SqliteType.Integer);
+                var host = p.Add("$host", SqliteType.Text);
+                var status = p.Add("$status", SqliteType.Text);
+                var exitCode = p.Add("$exit_code", SqliteType.Integer);
+                var stdout = p.Add("$stdout_blob", SqliteType.Integer);
+                var stderr = p.Add("$stderr_blob", SqliteType.Integer);
+                var durationMs = p.Add("$duration_ms", SqliteType.Real);
+                var outputHash = p.Add("$output_hash", SqliteType.Text);
+                var truncated = p.Add("$truncated", SqliteType.Integer);
+                var errorKind = p.Add("$error_kind", SqliteType.Text);
+                var errorMessage = p.Add("$error_message", SqliteType.Text);
+                var attempts = p.Add("$attempts", SqliteType.Integer);
+                var startUtc = p.Add("$start_utc", SqliteType.Text);
+                var groups = p.Add("$groups", SqliteType.Text);
+                var tags = p.Add("$tags", SqliteType.Text);
+                insert.Prepare();
+
+                foreach (var stored in batch)
+                {
+                    var result = stored.Result;
+                    seq.Value = stored.Seq;
+                    host.Value = result.HostName ?? "";
+                    status.Value = result.Status.ToString();
+                    exitCode.Value = (object?)result.ExitCode ?? DBNull.Value;
+                    stdout.Value = stored.StdOut == null ? DBNull.Value : (object)blobs.IdOf(stored.StdOut);
+                    stderr.Value = stored.StdErr == null ? DBNull.Value : (object)blobs.IdOf(stored.StdErr);
+                    durationMs.Value = ResultFields.DurationMs(result.Duration);
+                    outputHash.Value = result.OutputHash ?? "";
+                    truncated.Value = result.Truncated ? 1 : 0;
+                    errorKind.Value = result.ErrorKind.ToString();
+                    errorMessage.Value = (object?)result.ErrorMessage ?? DBNull.Value;
+                    attempts.Value = result.Attempts;
+                    startUtc.Value = HistoryTime.ToText(result.StartTime);
+                    groups.Value = ResultFields.StringListJson(result.Groups.ToArray());
+                    tags.Value = ResultFields.StringListJson(result.Tags.ToArray());
+                    inserted += insert.ExecuteNonQuery();
+                }
+            }
+            return inserted;
+        }
+
+        /// <summary>
+        /// Finds or stores outputs by content hash inside one write transaction. Writers take turns on the file, so a
+        /// blob found here can't be pruned before this transaction commits.
+        /// </summary>
+        internal sealed class BlobWriter
+        {
+            private readonly SqliteConnection _connection;
+            private readonly SqliteTransaction _transaction;
+            private readonly Dictionary<string, long> _known = new Dictionary<string, long>(StringComparer.Ordinal);
+
+            public BlobWriter(SqliteConnection connection, SqliteTransaction transaction)
+            {
+                _connection = connection;
+                _transaction = transaction;
+            }
+
+            /// <summary>Blobs this writer stored (not found): what a run really added to the file.</summary>
+            public int Stored { get; private set; }
+
+            public long IdOf(BlobContent content)
+            {
+                var key = OutputChunks.Hex(content.Hash);
+                if (_known.TryGetValue(key, out var id)) return id;
+                using (var find = _connection.CreateCommand())
+                {
+                    find.Transaction = _transaction;
+                    find.CommandText = "SELECT id FROM blobs WHERE hash = $hash";
+                    find.Parameters.AddWithValue("$hash", content.Hash);
+                    if (find.ExecuteScalar() is long existing) return _known[key] = existing;
+                }
+                if (content.Length <= StoredOutput.ChunkSize)
+                {
+                    // One chunk (nearly every output): inline in its blobs row, no row of blob_chunks.
+                    byte encoding = 0;
+                    byte[] data = Array.Empty<byte>();
+                    content.WriteChunks((n, enc, bytes, count) =>
+                    {
+                        encoding = enc;
+                        data = new byte[count];
+                        Buffer.BlockCopy(bytes, 0, data, 0, count);
+                    });
+                    using (var insert = _connection.CreateCommand())
+                    {
+                        insert.Transaction = _transaction;
+                        insert.CommandText = "INSERT INTO blobs (hash, raw_length, stored_length, encoding, data) VALUES ($hash, $length, $stored, $encoding, $data) RETURNING id";
+                        insert.Parameters.AddWithValue("$hash", content.Hash);
+                        insert.Parameters.AddWithValue("$length", content.Length);
+                        insert.Parameters.AddWithValue("$stored", (long)data.Length);
+                        insert.Parameters.AddWithValue("$encoding", (int)encoding);
+                        insert.Parameters.AddWithValue("$data", data);
+                        id = (long)insert.ExecuteScalar()!;
+                    }
+                    Stored++;
+                    return _known[key] = id;
+                }
+                using (var insert = _connection.CreateCommand())
+                {
+                    insert.Transaction = _transaction;
+                    insert.CommandText = "INSERT INTO blobs (hash, raw_length, stored_length) VALUES ($hash, $length, 0) RETURNING id";
+                    insert.Parameters.AddWithValue("$hash", content.Hash);
+                    insert.Parameters.AddWithValue("$length", content.Length);
+                    id = (long)insert.ExecuteScalar()!;
+                }
+                long stored;
+                using (var chunk = _connection.CreateCommand())
+                {
+                    chunk.Transaction = _transaction;
+                    chunk.CommandText = "INSERT INTO blob_chunks (blob_id, seq, encoding, data) VALUES ($id, $seq, $encoding, $data)";
+                    chunk.Parameters.AddWithValue("$id", id);
+                    var seq = chunk.Parameters.Add("$seq", SqliteType.Integer);
+                    var encoding = chunk.Parameters.Add("$encoding", SqliteType.Integer);
+                    var data = chunk.Parameters.Add("$data", SqliteType.Blob);
+                    stored = content.WriteChunks((n, enc, bytes, count) =>
+                    {
+                        var copy = new byte[count];
+                        Buffer.BlockCopy(bytes, 0, copy, 0, count);
+                        seq.Value = n;
+                        encoding.Value = (int)enc;
+                        data.Value = copy;
+                        chunk.ExecuteNonQuery();
+                    });
+                }
+                using (var size = _connection.CreateCommand())
+                {
+                    size.Transaction = _transaction;
+                    size.CommandText = "UPDATE blobs SET stored_length = $stored WHERE id = $id";
+                    size.Parameters.AddWithValue("$stored", stored);
+                    size.Parameters.AddWithValue("$id", id);
+                    size.ExecuteNonQuery();
+                }
+                Stored++;
+                return _known[key] = id;
+            }
+        }
+
+        public void ListRuns(HistoryQuery query, int? limit, Func<HistoryRunRecord, bool> add)
+        {
+            if (query == null) throw new ArgumentNullException(nameof(query));
+            if (add == null) throw new ArgumentNullException(nameof(add));
+            Execute(connection =>
+            {
+                using (var select = connection.CreateCommand())
+                {
+                    var where = new List<string>();
+                    if (query.Id is long id) { where.Add("id = $id"); select.Parameters.AddWithValue("$id", id); }
+                    if (query.Since is DateTime since) { where.Add("started_utc >= $since"); select.Parameters.AddWithValue("$since", HistoryTime.ToText(since)); }
+                    if (!string.IsNullOrEmpty(query.Kind)) { where.Add("kind = $kind COLLATE NOCASE"); select.Parameters.AddWithValue("$kind", query.Kind); }
+                    if (!string.IsNullOrEmpty(query.Controller))
+                    {
+                        where.Add("(controller_machine = $controller COLLATE NOCASE OR controller_user = $controller COLLATE NOCASE " +
+                                  "OR controller_user || '@' || controller_machine = $controller COLLATE NOCASE)");
+                        select.Parameters.AddWithValue("$controller", query.Controller);
+                    }
+                    if (!string.IsNullOrEmpty(query.HostName))
+                    {
+                        // Served by results_by_host (host COLLATE NOCASE, run_id): a probe per run, newest first.
+                        where.Add("EXISTS (SELECT 1 FROM results x WHERE x.host = $host COLLATE NOCASE AND x.run_id = runs.id)");
+                        select.Parameters.AddWithValue("$host", query.HostName);
+                    }
+                    var sql = new StringBuilder("SELECT ").Append(RunColumns).Append(" FROM runs");
+                    if (where.Count > 0) sql.Append(" WHERE ").Append(string.Join(" AND ", where));
+                    sql.Append(" ORDER BY started_utc DESC, id DESC");
+                    if (limit is int n) sql.Append(" LIMIT ").Append(n.ToString(CultureInfo.InvariantCulture));
+                    select.CommandText = sql.ToString();
+                    using (var reader = select.ExecuteReader())
+                        while (reader.Read() && add(ReadRun(reader))) { }
+                    return true;
+                }
+            });
+        }
+
+        public HistoryRunRecord? FindLatestRun(string command, string selection, long? beforeRunId) => Execute(connection =>
+        {
+            using (var select = connection.CreateCommand())
+            {
+                select.CommandText =
+                    $"SELECT {RunColumns} FROM runs WHERE command = $command AND selection = $selection " +
+                    "AND finished_utc IS NOT NULL" + (beforeRunId.HasValue ? " AND id < $before" : "") +
+                    " ORDER BY id DESC LIMIT 1";
+                select.Parameters.AddWithValue("$command", command);
+                select.Parameters.AddWithValue("$selection", selection);
+                if (beforeRunId.HasValue) select.Parameters.AddWithValue("$before", beforeRunId.Value);
+                using (var reader = select.ExecuteReader())
+                    return reader.Read() ? ReadRun(reader) : null;
+            }
+        });
+
+        public IEnumerable<FleetResult> ReadResults(long runId, string? hostName)
+        {
+            ThrowIfDisposed();
+            return ReadResultsOneByOne(runId, hostName);
+        }
+
+        private IEnumerable<FleetResult> ReadResultsOneByOne(long runId, string? hostName)
+        {
+            var cache = new BlobTextCache();
+            using (var connection = SqliteRetry.Run(Location, _busyTimeout, () => Connect(Location, _busyTimeout)))
+            using (var select = connection.CreateCommand())
+            {
+                select.CommandText =
+                    "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, " +
+                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags " +
+                    "FROM results x JOIN runs r ON r.id = x.run_id WHERE x.run_id = $run_id" +
+                    (hostName != null ? " AND x.host = $host COLLATE NOCASE" : "") + " ORDER BY x.host, x.seq";
+                select.Parameters.AddWithValue("$run_id", runId);
+                if (hostName != null) select.Parameters.AddWithValue("$host", hostName);
+                using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteReader()))
+                {
+                    while (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
+                    {
+                        var result = ReadResult(reader, runId);
+                        try
+                        {
+                            if (!reader.IsDBNull(4)) result.StdOut = cache.Get(reader.GetInt64(4), id => ReadBlobText(connection, id));
+                            if (!reader.IsDBNull(5)) result.StdErr = cache.Get(reader.GetInt64(5), id => ReadBlobText(connection, id));
+                        }
+                        catch (InvalidDataException e)
+                        {
+                            throw ResultFields.DamagedOutput(Location, runId, result.HostName, e);
+                        }
+                        yield return result;
+                    }
+                }
+            }
+        }
+
+        private string ReadBlobText(SqliteConnection connection, long blobId)
+        {
+            long length;
+            using (var size = connection.CreateCommand())
+            {
+                size.CommandText = "SELECT raw_length FROM blobs WHERE id = $id";
+                size.Parameters.AddWithValue("$id", blobId);
+                length = SqliteRetry.Run(Location, _busyTimeout, () => size.ExecuteScalar()) is long l ? l
+                    : throw new InvalidDataException($"output {blobId} is missing");
+            }
+            return OutputChunks.Decode(ReadChunks(connection, blobId), length);
+        }
+
+        /// <summary>A blob's stored chunks, in order: its inline one, or its rows of blob_chunks.</summary>
+        private IEnumerable<KeyValuePair<byte, byte[]>> ReadChunks(SqliteConnection connection, long blobId)
+        {
+            using (var inline = connection.CreateCommand())
+            {
+                inline.CommandText = "SELECT encoding, data FROM blobs WHERE id = $id AND data IS NOT NULL";
+                inline.Parameters.AddWithValue("$id", blobId);
+                using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => inline.ExecuteReader()))
+                {
+                    if (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
+                    {
+                        yield return new KeyValuePair<byte, byte[]>((byte)reader.GetInt64(0), (byte[])reader.GetValue(1));
+                        yield break;
+                    }
+                }
+            }
+            using (var chunks = connection.CreateCommand())
+            {
+                chunks.CommandText = "SELECT encoding, data FROM blob_chunks WHERE blob_id = $id ORDER BY seq";
+                chunks.Parameters.AddWithValue("$id", blobId);
+                using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => chunks.ExecuteReader()))
+                    while (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
+                        yield return new KeyValuePair<byte, byte[]>((byte)reader.GetInt64(0), (byte[])reader.GetValue(1));
+            }
+        }
+
+        private FleetResult ReadResult(SqliteDataReader reader, long runId)
+        {
+            string host = reader.GetString(1);
+            return new FleetResult
+            {
+                Command = reader.GetString(0),
+                HostName = host,
+                Status = ResultFields.ParseName<FleetStatus>(reader.GetString(2), "status", runId, host, Location),
+                ExitCode = reader.IsDBNull(3) ? (int?)null : reader.GetInt32(3),
+                Duration = ResultFields.Duration(reader.GetDouble(6)),
+                OutputHash = reader.GetString(7),
+                Truncated = reader.GetInt64(8) != 0,
+                ErrorKind = ResultFields.ParseName<FleetErrorKind>(reader.GetString(9), "error kind", runId, host, Location),
+                ErrorMessage = reader.IsDBNull(10) ? null : reader.GetString(10),
+                Attempts = reader.GetInt32(11),
+                StartTime = HistoryTime.Parse(reader.GetString(12)),
+                Groups = ResultFields.ParseStringList(reader.GetString(13), "groups", runId, host, Location),
+                Tags = ResultFields.ParseStringList(reader.GetString(14), "tags", runId, host, Location),
+            };
+        }
+
+        internal static HistoryRunRecord ReadRun(SqliteDataReader reader) => new HistoryRunRecord
+        {
+            Id = reader.GetInt64(0),
+            Kind = reader.GetString(1),
+            Command = reader.GetString(2),
+            Selection = reader.GetString(3),
+            StartedUtc = HistoryTime.Parse(reader.GetString(4)),
+            FinishedUtc = reader.IsDBNull(5) ? (DateTime?)null : HistoryTime.Parse(reader.GetString(5)),
+            HostCount = reader.GetInt32(6),
+            SucceededCount = reader.GetInt32(7),
+            FailedCount = reader.GetInt32(8),
+            WatchId = reader.IsDBNull(9) ? (long?)null : reader.GetInt64(9),
+            Iteration = reader.IsDBNull(10) ? (int?)null : reader.GetInt32(10),
+            Uuid = Guid.Parse(reader.GetString(11)),
+            ControllerMachine = reader.GetString(12),
+            ControllerUser = reader.GetString(13),
+        };
+
+        public int Prune(DateTime cutoffUtc) => Write(connection =>
+        {
+            using (var transaction = new HistoryTransaction(connection, deferred: false))
+            {
+                int deleted = DeleteRunsStartedBefore(connection, transaction, cutoffUtc);
+                transaction.Commit();
+                return deleted;
+            }
+        });
+
+        // At most once a day per database, whichever process opens it first that day checks it, and prunes it if
+        // that process has a retention (one run without retention mustn't use up the day's prune). The due-check
+        // and the work share one write transaction, so two processes opening at once don't both do it.
+        // The integrity check reads every page (about 30 ms for 24 MB): too slow for every open, cheap once a day,
+        // and it finds damage before more runs are written into a broken file.
+        public void Maintain(TimeSpan? retention, DateTime nowUtc) => Write(connection =>
+        {
+            DateTime now = HistoryTime.ToUtc(nowUtc);
+            using (var transaction = new HistoryTransaction(connection, deferred: false))
+            {
+                bool checkDue = IsDue(connection, transaction, LastCheckKey, now);
+                bool pruneDue = retention.HasValue && IsDue(connection, transaction, LastPruneKey, now);
+                if (!checkDue && !pruneDue) return true;
+
+                if (checkDue)
+                {
+                    CheckIntegrity(connection, transaction);
+                    SetMeta(connection, transaction, LastCheckKey, HistoryTime.ToText(now));
+                }
+                if (pruneDue)
+                {
+                    DeleteRunsStartedBefore(connection, transaction, HistoryRetention.Cutoff(now, retention!.Value));
+                    SetMeta(connection, transaction, LastPruneKey, HistoryTime.ToText(now));
+                }
+                transaction.Commit();
+                return true;
+            }
+        });
+
+        private static bool IsDue(SqliteConnection connection, SqliteTransaction transaction, string key, DateTime now)
+        {
+            using (var read = connection.CreateCommand())
+            {
+                read.Transaction = transaction;
+                read.CommandText = "SELECT value FROM meta WHERE key = $key";
+                read.Parameters.AddWithValue("$key", key);
+                if (!(read.ExecuteScalar() is string lastText)) return true;
+                return HistoryRetention.IsDue(HistoryTime.Parse(lastText), now);
+            }
+        }
+
+        private static void SetMeta(SqliteConnection connection, SqliteTransaction transaction, string key, string value)
+        {
+            using (var write = connection.CreateCommand())
+            {
+                write.Transaction = transaction;
+                write.CommandText = "INSERT OR REPLACE INTO meta (key, value) VALUES ($key, $value)";
+                write.Parameters.AddWithValue("$key", key);
+                write.Parameters.AddWithValue("$value", value);
+                write.ExecuteNonQuery();
+            }
+        }
+
+        private void CheckIntegrity(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            using (var check = connection.CreateCommand())
+            {
+                check.Transaction = transaction;
+                check.CommandText = "PRAGMA quick_check(1)";
+                string verdict = check.ExecuteScalar() as string ?? "no answer";
+                if (verdict != "ok") throw SqliteRetry.Damaged(Location, verdict);
+            }
+        }
+
+        private static int DeleteRunsStartedBefore(SqliteConnection connection, SqliteTransaction transaction, DateTime cutoffUtc)
+        {
+            using (var delete = connection.CreateCommand())
+            {
+                delete.Transaction = transaction;
+                delete.CommandText = "SELECT id FROM runs WHERE started_utc < $cutoff";
+                delete.Parameters.AddWithValue("$cutoff", HistoryTime.ToText(cutoffUtc));
+                var ids = new List<long>();
+                using (var reader = delete.ExecuteReader())
+                    while (reader.Read()) ids.Add(reader.GetInt64(0));
+                foreach (var id in ids) DeleteRun(connection, transaction, id);
+                return ids.Count;
+            }
+        }
+
+        /// <summary>
+        /// Deletes a run, its results, and the outputs no other result refers to. Results first and explicitly, rather
+        /// than through ON DELETE CASCADE, so it doesn't depend on the connection having foreign keys switched on.
+        /// </summary>
+        internal static void DeleteRun(SqliteConnection connection, SqliteTransaction transaction, long runId)
+        {
+            using (var delete = connection.CreateCommand())
+            {
+                delete.Transaction = transaction;
+                delete.CommandText =
+                    "CREATE TEMP TABLE IF NOT EXISTS gone_blobs (id INTEGER PRIMARY KEY); DELETE FROM temp.gone_blobs; " +
+                    "INSERT OR IGNORE INTO temp.gone_blobs SELECT stdout_blob FROM results WHERE run_id = $id AND stdout_blob IS NOT NULL; " +
+                    "INSERT OR IGNORE INTO temp.gone_blobs SELECT stderr_blob FROM results WHERE run_id = $id AND stderr_blob IS NOT NULL; " +
+                    "DELETE FROM results WHERE run_id = $id; " +
+                    "DELETE FROM runs WHERE id = $id; " +
+                    "DELETE FROM temp.gone_blobs WHERE EXISTS (SELECT 1 FROM results WHERE stdout_blob = gone_blobs.id) " +
+                    "OR EXISTS (SELECT 1 FROM results WHERE stderr_blob = gone_blobs.id); " +
+                    "DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM temp.gone_blobs); " +
+                    "DELETE FROM blobs WHERE id IN (SELECT id FROM temp.gone_blobs); " +
+                    "DELETE FROM temp.gone_blobs;";
+                delete.Parameters.AddWithValue("$id", runId);
+                delete.ExecuteNonQuery();
+            }
+        }
+
+        public RunImport ImportRun(ExportedRun run)
+        {
+            if (run == null) throw new ArgumentNullException(nameof(run));
+            return Write(connection =>
+            {
+                using (var transaction = new HistoryTransaction(connection, deferred: false))
+                {
+                    long id;
+                    int hostsThere;
+                    bool finishedThere;
+                    using (var find = connection.CreateCommand())
+                    {
+                        find.Transaction = transaction;
+                        find.CommandText = "SELECT id, host_count, finished_utc IS NOT NULL FROM runs WHERE uuid = $uuid";
+                        find.Parameters.AddWithValue("$uuid", UuidText(run.Header.Uuid));
+                        using (var reader = find.ExecuteReader())
+                        {
+                            if (reader.Read()) { id = reader.GetInt64(0); hostsThere = reader.GetInt32(1); finishedThere = reader.GetInt64(2) != 0; }
+                            else { id = -1; hostsThere = 0; finishedThere = false; }
+                        }
+                    }
+                    bool added = id < 0;
+                    if (added) id = InsertRun(connection, transaction, run.Header, recorder: null);
+                    int inserted = InsertResults(connection, transaction, id, run.Results);
+                    bool moreComplete = run.Counts.Hosts > hostsThere || (run.FinishedUtc.HasValue && !finishedThere);
+                    if (added || moreComplete)
+                    {
+                        using (var update = connection.CreateCommand())
+                        {
+                            update.Transaction = transaction;
+                            update.CommandText =
+                                "UPDATE runs SET host_count = max(host_count, $hosts), succeeded_count = CASE WHEN $hosts >= host_count THEN $succeeded ELSE succeeded_count END, " +
+                                "failed_count = CASE WHEN $hosts >= host_count THEN $failed ELSE failed_count END, " +
+                                "finished_utc = coalesce(finished_utc, $finished) WHERE id = $id";
+                            update.Parameters.AddWithValue("$hosts", run.Counts.Hosts);
+                            update.Parameters.AddWithValue("$succeeded", run.Counts.Succeeded);
+                            update.Parameters.AddWithValue("$failed", run.Counts.Failed);
+                            update.Parameters.AddWithValue("$finished", run.FinishedUtc.HasValue ? HistoryTime.ToText(run.FinishedUtc.Value) : (object)DBNull.Value);
+                            update.Parameters.AddWithValue("$id", id);
+                            update.ExecuteNonQuery();
+                        }
+                    }
+                    transaction.Commit();
+                    return added ? RunImport.Added : inserted > 0 || moreComplete ? RunImport.Completed : RunImport.AlreadyThere;
+                }
+            });
+        }
+
+        /// <summary>
+        /// The runs of this file with everything a copy needs, oldest first, for <paramref name="copy"/> to take one at a
+        /// time (a spool's upload, <c>herd history migrate</c>); each run's results and outputs are read lazily on a
+        /// connection of their own while <paramref name="copy"/> runs. <paramref name="copy"/> gets the run's id here.
+        /// </summary>
+        internal void ExportRuns(Func<long, string?, bool> include, Action<long, ExportedRun> copy)
+        {
+            var runs = Execute(connection =>
+            {
+                using (var select = connection.CreateCommand())
+                {
+                    select.CommandText = $"SELECT {RunColumns}, watch_uuid, recorder FROM runs ORDER BY id";
+                    var list = new List<(HistoryRunRecord run, Guid? watchUuid)>();
+                    using (var reader = select.ExecuteReader())
+                        while (reader.Read())
+                        {
+                            var run = ReadRun(reader);
+                            var recorder = reader.IsDBNull(15) ? null : reader.GetString(15);
+                            if (include(run.Id, run.IsComplete ? null : recorder))
+                                list.Add((run, reader.IsDBNull(14) ? (Guid?)null : Guid.Parse(reader.GetString(14))));
+                        }
+                    return list;
+                }
+            });
+            foreach (var (run, watchUuid) in runs)
+            {
+                var header = new RunHeader
+                {
+                    Uuid = run.Uuid, Kind = run.Kind, Command = run.Command, Selection = run.Selection, StartedUtc = run.StartedUtc,
+                    WatchUuid = watchUuid, Iteration = run.Iteration, ControllerMachine = run.ControllerMachine, ControllerUser = run.ControllerUser,
+                };
+                using (var connection = SqliteRetry.Run(Location, _busyTimeout, () => Connect(Location, _busyTimeout)))
+                    copy(run.Id, new ExportedRun(header, new RunCounts(run.HostCount, run.SucceededCount), run.FinishedUtc, ExportResults(connection, run.Id)));
+            }
+        }
+
+        private IEnumerable<StoredResult> ExportResults(SqliteConnection connection, long runId)
+        {
+            using (var select = connection.CreateCommand())
+            {
+                select.CommandText =
+                    "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, " +
+                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.seq, " +
+                    "so.hash, so.raw_length, se.hash, se.raw_length " +
+                    "FROM results x JOIN runs r ON r.id = x.run_id LEFT JOIN blobs so ON so.id = x.stdout_blob LEFT JOIN blobs se ON se.id = x.stderr_blob " +
+                    "WHERE x.run_id = $run_id ORDER BY x.seq";
+                select.Parameters.AddWithValue("$run_id", runId);
+                using (var reader = select.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        var result = ReadResult(reader, runId);
+                        long? outId = reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4), errId = reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5);
+                        var stdout = outId is long o ? new CopiedBlob((byte[])reader.GetValue(16), reader.GetInt64(17), () => ReadChunks(connection, o)) : null;
+                        var stderr = errId is long e ? new CopiedBlob((byte[])reader.GetValue(18), reader.GetInt64(19), () => ReadChunks(connection, e)) : null;
+                        yield return new StoredResult(reader.GetInt32(15), result, stdout, stderr);
+                    }
+                }
+            }
+        }
+
+        /// <summary>A stored output copied as its chunks are, without decompressing it.</summary>
+        private sealed class CopiedBlob : BlobContent
+        {
+            private readonly Func<IEnumerable<KeyValuePair<byte, byte[]>>> _chunks;
+
+            public CopiedBlob(byte[] hash, long length, Func<IEnumerable<KeyValuePair<byte, byte[]>>> chunks)
+            {
+                Hash = hash;
+                Length = length;
+                _chunks = chunks;
+            }
+
+            public override byte[] Hash { get; }
+            public override long Length { get; }
+
+            public override long WriteChunks(Action<int, byte, byte[], int> chunk)
+            {
+                long stored = 0;
+                int seq = 0;
+                foreach (var c in _chunks())
+                {
+                    chunk(seq++, c.Key, c.Value, c.Value.Length);
+                    stored += c.Value.Length;
+                }
+                return stored;
+            }
+        }
+
+        /// <summary>Deletes a run that was copied elsewhere (a spool after its upload).</summary>
+        internal void DeleteRun(long runId) => Write(connection =>
+        {
+            using (var transaction = new HistoryTransaction(connection, deferred: false))
+            {
+                DeleteRun(connection, transaction, runId);
+                transaction.Commit();
+                return true;
+            }
+        });
+
+        /// <summary>How many runs and snapshots the file holds (a spool: how many wait to be uploaded).</summary>
+        internal (long runs, long snapshots) Count() => Execute(connection =>
+            (Convert.ToInt64(ExecuteScalar(connection, "SELECT count(*) FROM runs"), CultureInfo.InvariantCulture),
+             Convert.ToInt64(ExecuteScalar(connection, "SELECT count(*) FROM snapshots"), CultureInfo.InvariantCulture)));
+
+        // Threads of one process that write the same file take turns here, in order, rather than through SQLite's busy
+        // polling, which lets a waiter lose to newer writers again and again: with many threads and processes on a busy
+        // machine one could wait past BusyTimeout. Processes still take turns through SQLite's lock.
+        private static readonly Dictionary<string, object> WriteGates = new Dictionary<string, object>(StringComparer.Ordinal);
+
+        private T Write<T>(Func<SqliteConnection, T> operation)
+        {
+            object gate;
+            lock (WriteGates)
+                if (!WriteGates.TryGetValue(Location, out gate!)) WriteGates[Location] = gate = new object();
+            lock (gate) return Execute(operation);
+        }
+
+        private T Execute<T>(Func<SqliteConnection, T> operation)
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                return SqliteRetry.Run(Location, _busyTimeout, () => operation(_connection));
+            }
+        }
+
+        private static object? ExecuteScalar(SqliteConnection connection, string sql)
+        {
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = sql;
+                return command.ExecuteScalar();
+            }
+        }
+
+        internal static string UuidText(Guid uuid) => uuid.ToString("D", CultureInfo.InvariantCulture);
+
+        /// <summary>
+        /// A connection of our own, not pooled: a pooled connection would keep the file open after Dispose,
+        /// which stops the user from moving a damaged database aside (and Windows from deleting it).
+        /// </summary>
+        private static SqliteConnection Connect(string path, TimeSpan busyTimeout)
+        {
+            var connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = path,
+                Mode = SqliteOpenMode.ReadWrite,
+                Pooling = false,
+                ForeignKeys = true,
+                DefaultTimeout = Math.Max(1, (int)Math.Ceiling(busyTimeout.TotalSeconds)),
+            }.ToString();
+            var connection = new SqliteConnection(connectionString);
+            try
+            {
+                connection.Open();
+                // NORMAL is safe in WAL mode (a power cut may lose the last commits, never corrupt the file) and
+                // spares an fsync per transaction.
+                using (var pragmas = connection.CreateCommand())
+                {
+                    pragmas.CommandText = $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}; PRAGMA synchronous = NORMAL;";
+                    pragmas.ExecuteNonQuery();
+                }
+                return connection;
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+
+        private void ThrowIfDisposed()
+        {
+            if (_disposed) throw new ObjectDisposedException(nameof(HistoryStore), $"The history store for {Location} is closed.");
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                _connection.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Retention arithmetic both backends share.</summary>
+    public static class HistoryRetention
+    {
+        private static readonly TimeSpan Interval = TimeSpan.FromDays(1);
+
+        /// <summary>The start time before which runs are deleted. A retention longer than the calendar (TimeSpan.MaxValue as "forever") keeps everything.</summary>
+        public static DateTime Cutoff(DateTime nowUtc, TimeSpan retention)
+            => retention >= nowUtc - DateTime.MinValue ? DateTime.MinValue : nowUtc - retention;
+
+        /// <summary>Whether the once-a-day work last done at <paramref name="last"/> is due. A time in the future means the clock was wrong then or is now: do it rather than wait.</summary>
+        public static bool IsDue(DateTime last, DateTime now) => last > now || now - last >= Interval;
+    }
+}

@@ -1,0 +1,283 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using HerdPS.Files;
+using HerdPS.History;
+using HerdPS.Tests.Fleet;
+using HerdPS.Tests.Inventory;
+using Xunit.Abstractions;
+using static HerdPS.Tests.History.HistoryTestData;
+
+namespace HerdPS.Tests.History
+{
+    /// <summary>
+    /// What only a server history does, against a real PostgreSQL: the spool when it can't be reached or fails midway,
+    /// the upload that records nothing twice, migrating a SQLite file, TLS settings passed through, credentials that never
+    /// show, and a database that isn't ours. The network between herd and the server is a <see cref="TcpProxy"/> the test
+    /// cuts; the server itself keeps running for the other tests.
+    /// </summary>
+    public sealed class PostgresHistoryTests : IDisposable
+    {
+        private readonly TempDirectory _folder = new TempDirectory();
+        private readonly PostgresDatabase _database = PostgresServer.Shared.CreateDatabase("server");
+        private readonly ITestOutputHelper _output;
+        private readonly List<string> _notices = new List<string>();
+
+        public PostgresHistoryTests(ITestOutputHelper output) => _output = output;
+
+        public void Dispose() => _folder.Dispose();
+
+        private string SpoolPath => Path.Combine(_folder.Path, "spool", "server.db");
+
+        private HistoryStoreOptions Recording(TimeSpan? reconnect = null) => new HistoryStoreOptions
+        {
+            SpoolPath = SpoolPath,
+            Notice = m => { lock (_notices) _notices.Add(m); },
+            ReconnectInterval = reconnect ?? TimeSpan.FromHours(1),
+        };
+
+        private HistoryStoreOptions Reading() => new HistoryStoreOptions { Retention = null, SpoolWhenUnreachable = false, SpoolPath = SpoolPath };
+
+        private HistoryTarget Through(TcpProxy proxy) =>
+            HistoryTarget.Server($"postgresql://{PostgresServer.HerdRole}@127.0.0.1:{proxy.Port}/{_database.Name}", _database.Credential);
+
+        private HistoryTarget Direct => HistoryTarget.Server(_database.Url, _database.Credential);
+
+        private long Count(string sql) => _database.Count("SET search_path = herd; " + sql);
+
+        [Fact]
+        public void AServerThatCantBeReachedKeepsRunsInTheSpoolWarnsOnceAndTheNextOpenUploadsThemOnce()
+        {
+            using var proxy = new TcpProxy(PostgresServer.Shared.Port);
+            proxy.Cut();
+            Guid first, second;
+            using (var store = HistoryStore.Open(Through(proxy), Recording()))
+            {
+                first = store.GetRun(Record(store, "uptime", "all", Now, results: new[] { Result("web-01"), Result("web-02", "other\n") }))!.Uuid;
+                var run = store.BeginRun("exec", "df -h", "all", Now.AddMinutes(1));
+                Assert.True(run.Id < 0, "a spooled run has a negative id until it is uploaded");
+                run.Add(Result("web-01", "42%\n"));
+                run.Complete(Now.AddMinutes(1));
+                second = run.Uuid;
+            }
+            var notice = Assert.Single(_notices);
+            _output.WriteLine(notice);
+            Assert.Contains($"127.0.0.1:{proxy.Port}/{_database.Name}", notice);
+            Assert.Contains(SpoolPath, notice);
+            Assert.DoesNotContain(PostgresServer.Shared.Password, notice);
+            Assert.True(File.Exists(SpoolPath));
+            Assert.Equal("t", _database.Scalar("SELECT to_regclass('herd.runs') IS NULL")); // nothing reached the server
+
+            proxy.Restore();
+            for (int open = 0; open < 2; open++) // the second open finds nothing left to upload
+            {
+                using var store = HistoryStore.Open(Through(proxy), Reading());
+                var runs = store.ListRuns(new HistoryQuery());
+                Assert.Equal(new[] { second, first }, runs.Select(r => r.Uuid));
+                Assert.All(runs, r => Assert.True(r.Id > 0));
+                Assert.Equal(new[] { "web-01", "web-02" }, store.ReadResults(runs[1].Id).Select(r => r.HostName));
+                Assert.Equal("other\n", store.ReadResults(runs[1].Id, "web-02").Single().StdOut);
+                Assert.Equal((2, 2, true), (runs[1].HostCount, runs[1].SucceededCount, runs[1].IsComplete));
+            }
+            Assert.Equal(2, Count("SELECT count(*) FROM runs"));
+            Assert.Equal(3, Count("SELECT count(*) FROM results"));
+            using (var spool = SqliteHistoryBackend.Open(SpoolPath, TimeSpan.FromSeconds(10)))
+                Assert.Equal((0L, 0L), spool.Count());
+        }
+
+        [Fact]
+        public void AServerThatFailsMidRunGetsTheRestOfTheRunFromTheSpoolEveryResultOnce()
+        {
+            using var proxy = new TcpProxy(PostgresServer.Shared.Port);
+            long id;
+            using (var store = HistoryStore.Open(Through(proxy), Recording()))
+            {
+                var run = store.BeginRun("exec", "rpm -qa", "group=web", Now);
+                id = run.Id;
+                for (int h = 0; h < 40; h++) run.Add(Result($"web-{h:D2}", $"pkgs {h % 3}\n")); // one batch of 32 on the server
+                Assert.Equal(32, Count($"SELECT count(*) FROM results WHERE run_id = {id}"));
+                proxy.Cut(); // the network goes away in the middle of the run
+                for (int h = 40; h < 200; h++) run.Add(Result($"web-{h:D3}", $"pkgs {h % 3}\n"));
+                run.Complete(Now.AddSeconds(9));
+                Assert.Equal(200, run.WrittenCount); // every result is on disk somewhere
+            }
+            Assert.Single(_notices);
+            Assert.Equal(32, Count($"SELECT count(*) FROM results WHERE run_id = {id}"));
+
+            proxy.Restore();
+            using (var store = HistoryStore.Open(Through(proxy), Reading()))
+            {
+                var run = store.GetRun(id)!;
+                Assert.Equal((200, true), (run.HostCount, run.IsComplete));
+                Assert.Equal(200, store.ReadResults(id).Count());
+            }
+            Assert.Equal(200, Count($"SELECT count(DISTINCT seq) FROM results WHERE run_id = {id}"));
+            Assert.Equal(200, Count($"SELECT count(*) FROM results WHERE run_id = {id}"));
+            Assert.Equal(3, Count("SELECT count(*) FROM blobs"));
+        }
+
+        /// <summary>
+        /// A batch whose commit reached the server but whose answer never came back is also in the spool: the upload
+        /// must not record it twice. Results are numbered within their run, and the server keeps each number once.
+        /// </summary>
+        [Fact]
+        public void ABatchTheServerHasAlreadyIsNotRecordedTwiceWhenTheSpoolHasItToo()
+        {
+            Guid uuid;
+            long id;
+            using (var store = HistoryStore.Open(Direct, Reading()))
+            {
+                var run = store.BeginRun("exec", "uname -r", "all", Now);
+                for (int h = 0; h < 32; h++) run.Add(Result($"h{h:D2}"));
+                (uuid, id) = (run.Uuid, run.Id);
+            }
+            // The spool holds the same run from its first result on (as if the commit of 0..31 was not heard of), and more.
+            using (var spool = SqliteHistoryBackend.Open(SpoolPath, TimeSpan.FromSeconds(10)))
+            {
+                var header = new RunHeader { Uuid = uuid, Kind = "exec", Command = "uname -r", Selection = "all", StartedUtc = Now, ControllerMachine = "m", ControllerUser = "u" };
+                long spoolId = spool.BeginRun(header);
+                var results = Enumerable.Range(0, 50).Select(h => new StoredResult(h, Result($"h{h:D2}"), StoredOutput.Of("ok\n"), null)).ToList();
+                spool.WriteResults(spoolId, results, new RunCounts(50, 50), Now.AddSeconds(3));
+            }
+            using (var store = HistoryStore.Open(Direct, Reading()))
+            {
+                var run = store.GetRun(id)!;
+                Assert.Equal((50, true), (run.HostCount, run.IsComplete));
+            }
+            Assert.Equal(50, Count($"SELECT count(*) FROM results WHERE run_id = {id}"));
+            Assert.Equal(1, Count("SELECT count(*) FROM runs"));
+        }
+
+        [Fact]
+        public void LookingAtTheHistoryWhenTheServerCantBeReachedIsAnErrorThatNamesItWithoutThePassword()
+        {
+            using var proxy = new TcpProxy(PostgresServer.Shared.Port);
+            proxy.Cut();
+            var withPassword = HistoryTarget.Server($"postgresql://herd:{PostgresServer.Shared.Password}@127.0.0.1:{proxy.Port}/{_database.Name}?connect_timeout=5");
+            Assert.DoesNotContain(PostgresServer.Shared.Password, withPassword.Display);
+            Assert.DoesNotContain(PostgresServer.Shared.Password, withPassword.ToString());
+            var error = Assert.Throws<HistoryServerUnreachableException>(() => HistoryStore.Open(withPassword, Reading()));
+            _output.WriteLine(error.ToString());
+            Assert.Contains($"postgresql://herd@127.0.0.1:{proxy.Port}/{_database.Name}", error.Message);
+            Assert.DoesNotContain(PostgresServer.Shared.Password, error.ToString());
+        }
+
+        [Fact]
+        public void AWrongPasswordIsRefusedClearlyNeverSpooledAndNeverShown()
+        {
+            var wrong = "not-the-" + PostgresServer.Shared.Password;
+            var target = HistoryTarget.Server(_database.Url, new NetworkCredential(PostgresServer.HerdRole, wrong));
+            var error = Assert.Throws<HistoryException>(() => HistoryStore.Open(target, Recording()));
+            _output.WriteLine(error.ToString());
+            Assert.IsNotType<HistoryServerUnreachableException>(error); // a refusal stops the command; it doesn't spool
+            Assert.Contains("refused the login", error.Message);
+            Assert.DoesNotContain(wrong, error.ToString());
+            Assert.False(File.Exists(SpoolPath));
+        }
+
+        [Fact]
+        public void TlsSettingsPassThroughVerifyFullWithTheRightCaConnectsEncryptedAndWithAnotherCaIsRefused()
+        {
+            var server = PostgresServer.Shared;
+            if (!server.IsLocal) return; // an external server's certificate is its own business
+            var verified = HistoryTarget.Server(_database.UrlWith($"sslmode=verify-full&sslrootcert={Uri.EscapeDataString(server.CaCertificatePath)}"), _database.Credential);
+            using (var store = HistoryStore.Open(verified, Reading()))
+            {
+                Record(store, "uptime", "all", Now, results: Result("h"));
+                Assert.Equal("t", _database.Scalar($"SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = '{_database.Name}' AND a.usename = 'herd'"));
+            }
+            var plain = HistoryTarget.Server(_database.UrlWith("sslmode=disable"), _database.Credential);
+            using (var store = HistoryStore.Open(plain, Reading()))
+            {
+                store.ListRuns(new HistoryQuery { Last = 1 });
+                Assert.Equal("f", _database.Scalar($"SELECT bool_or(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = '{_database.Name}' AND a.usename = 'herd'"));
+            }
+            var otherCa = HistoryTarget.Server($"Host=127.0.0.1;Port={server.Port};Database={_database.Name};Username=herd;SSL Mode=VerifyFull;Root Certificate={server.OtherCaCertificatePath}", _database.Credential);
+            var error = Assert.Throws<HistoryException>(() => HistoryStore.Open(otherCa, Recording()));
+            _output.WriteLine(error.ToString());
+            Assert.IsNotType<HistoryServerUnreachableException>(error); // a certificate that doesn't verify is a server we must not use
+            Assert.False(File.Exists(SpoolPath));
+        }
+
+        [Fact]
+        public void ASchemaNamedHerdThatIsNotOursIsLeftAloneAndANewerOneIsRefused()
+        {
+            var foreign = PostgresServer.Shared.CreateDatabase("foreign");
+            foreign.Scalar("CREATE SCHEMA herd AUTHORIZATION herd; CREATE TABLE herd.runs (id int); SELECT 1");
+            var error = Assert.Throws<HistoryException>(() => HistoryStore.Open(HistoryTarget.Server(foreign.Url, foreign.Credential), Reading()));
+            Assert.Contains("not a HerdPS history", error.Message);
+            Assert.Equal("1", foreign.Scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'herd'"));
+
+            using (HistoryStore.Open(Direct, Reading())) { }
+            _database.Scalar("UPDATE herd.meta SET value = '99' WHERE key = 'schema_version'; SELECT 1");
+            var newer = Assert.Throws<HistoryException>(() => HistoryStore.Open(Direct, Reading()));
+            Assert.Contains("newer HerdPS", newer.Message);
+        }
+
+        [Fact]
+        public void ManyStoresCreatingTheSchemaAtOnceMigrateItOnce()
+        {
+            var fresh = PostgresServer.Shared.CreateDatabase("race");
+            var target = HistoryTarget.Server(fresh.Url, fresh.Credential);
+            var errors = new List<Exception>();
+            var threads = Enumerable.Range(0, 8).Select(_ => new System.Threading.Thread(() =>
+            {
+                try { using (HistoryStore.Open(target, Reading())) { } }
+                catch (Exception e) { lock (errors) errors.Add(e); }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            Assert.Empty(errors);
+            Assert.Equal("1", fresh.Scalar("SELECT value FROM herd.meta WHERE key = 'schema_version'"));
+        }
+
+        /// <summary>
+        /// herd history migrate: a SQLite history (runs, a watch's iterations, snapshots) copied into the server once;
+        /// copying again changes nothing, and everything reads back the same.
+        /// </summary>
+        [Fact]
+        public void MigratingASqliteHistoryCopiesItOnceWithItsWatchesAndSnapshots()
+        {
+            var file = Path.Combine(_folder.Path, "history.db");
+            var big = HistoryBackendContract.PackageList(2 * StoredOutput.ChunkSize + 99, seed: 8);
+            using (var store = HistoryStore.Open(file, new HistoryStoreOptions { Retention = null, ControllerMachine = "laptop", ControllerUser = "alice" }))
+            {
+                Record(store, "uptime", "all", Now.AddHours(-3), results: new[] { Result("web-01"), Result("web-02", big) });
+                var first = store.BeginRun("watch", "df -h", "group=web", Now.AddHours(-2), iteration: 1);
+                first.Add(Result("web-01", "40%\n"));
+                first.Complete(Now.AddHours(-2));
+                var second = store.BeginRun("watch", "df -h", "group=web", Now.AddHours(-1), watchId: first.Id, iteration: 2);
+                second.Add(Result("web-01", "41%\n"));
+                second.Complete(Now.AddHours(-1));
+                var unfinished = store.BeginRun("exec", "sleep 600", "all", Now);
+                unfinished.Add(Result("web-01", ""));
+                unfinished.Flush();
+                store.SaveSnapshot(new FleetSnapshot { TakenUtc = Now, Selection = "group=web", Hosts = { new HostSnapshot { HostName = "web-01", Status = SnapshotHostStatus.Captured, Kernel = "6.1" } } });
+            }
+
+            var done = FleetHistory.Migrate(HistoryTarget.File(file), Direct);
+            Assert.Equal((4, 0, 0, 1), (done.RunsAdded, done.RunsCompleted, done.RunsAlreadyThere, done.SnapshotsAdded));
+            var again = FleetHistory.Migrate(HistoryTarget.File(file), Direct);
+            Assert.Equal((0, 0, 4, 0, 1), (again.RunsAdded, again.RunsCompleted, again.RunsAlreadyThere, again.SnapshotsAdded, again.SnapshotsAlreadyThere));
+            Assert.Equal(4, Count("SELECT count(*) FROM runs"));
+            Assert.Equal(5, Count("SELECT count(*) FROM results"));
+
+            using (var local = HistoryStore.Open(file, Reading()))
+            using (var server = HistoryStore.Open(Direct, Reading()))
+            {
+                var localRuns = local.ListRuns(new HistoryQuery());
+                var serverRuns = server.ListRuns(new HistoryQuery());
+                Assert.Equal(localRuns.Select(r => (r.Uuid, r.Command, r.HostCount, r.IsComplete, r.Iteration, r.Controller)),
+                             serverRuns.Select(r => (r.Uuid, r.Command, r.HostCount, r.IsComplete, r.Iteration, r.Controller)));
+                var watch = serverRuns.Where(r => r.Kind == "watch").OrderBy(r => r.Iteration).ToList();
+                Assert.Equal(watch[0].Id, watch[1].WatchId); // linked by the server's own id
+                Assert.Equal(watch[0].Id, watch[0].WatchId);
+                foreach (var (l, s) in localRuns.Zip(serverRuns))
+                    Assert.Equal(local.ReadResults(l.Id).Select(r => (r.HostName, r.StdOut)), server.ReadResults(s.Id).Select(r => (r.HostName, r.StdOut)));
+                Assert.Equal("6.1", server.GetSnapshot(server.ListSnapshots().Single().Id)!.Hosts.Single().Kernel);
+            }
+        }
+    }
+}
