@@ -832,27 +832,36 @@ namespace HerdPS.Scripting
             {
                 if (_compareWith == null) return null;
                 var key = HistoryCommand(step);
-                var recording = _recordings.GetOrAdd(key, k =>
+                // One record per step, begun by the first host to finish it. GetOrAdd alone may run its factory for
+                // two hosts at once and keep one result: the other's run would stay in the history, empty and
+                // unfinished. So the factory runs under a lock, once.
+                StepRecording recording;
+                lock (_recordings)
                 {
-                    var r = new StepRecording();
-                    try
-                    {
-                        // The reference is read before this run's record of the step is begun, so it is never this run.
-                        if (_options.DiffLast || _changedSelected.Contains(step.Id)) r.Last = FleetHistory.CompareWithLast(_compareWith, k, _selection);
-                        if (_history != null)
-                        {
-                            r.Recorder = HistoryRecorder.Begin(_history, HistoryKind, k, _selection, DateTime.UtcNow);
-                            lock (_gate) _runIds.Add(r.Recorder.RunId);
-                        }
-                    }
-                    catch (HistoryException) { /* recording is secondary: the step still runs and reports */ }
-                    return r;
-                });
+                    if (!_recordings.TryGetValue(key, out recording!)) recording = _recordings[key] = BeginRecording(step, key);
+                }
                 lock (recording)
                 {
                     recording.Recorder?.Add(fleet);
                     return recording.Last?.Add(fleet);
                 }
+            }
+
+            private StepRecording BeginRecording(ScriptStep step, string key)
+            {
+                var r = new StepRecording();
+                try
+                {
+                    // The reference is read before this run's record of the step is begun, so it is never this run.
+                    if (_options.DiffLast || _changedSelected.Contains(step.Id)) r.Last = FleetHistory.CompareWithLast(_compareWith, key, _selection);
+                    if (_history != null)
+                    {
+                        r.Recorder = HistoryRecorder.Begin(_history, HistoryKind, key, _selection, DateTime.UtcNow);
+                        lock (_gate) _runIds.Add(r.Recorder.RunId);
+                    }
+                }
+                catch (HistoryException) { /* recording is secondary: the step still runs and reports */ }
+                return r;
             }
 
             /// <summary>How a step is named in the history: the script, the step and the command as written.</summary>

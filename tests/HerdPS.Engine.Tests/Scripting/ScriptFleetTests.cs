@@ -632,6 +632,12 @@ exec ""$@""
             var runs = history.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
             Assert.Contains(runs, r => r.GetProperty("kind").GetString() == "script" && r.GetProperty("command").GetString()!.StartsWith("s#say: "));
             var sayId = runs.First(r => r.GetProperty("command").GetString()!.StartsWith("s#say: ")).GetProperty("id").GetInt64().ToString();
+            // The script run is its step runs: the summary names them, and --command 's#*' lists exactly those.
+            var stepRuns = summary.GetProperty("historyRunIds").EnumerateArray().Select(e => e.GetInt64()).OrderBy(x => x).ToList();
+            Assert.Equal(2, stepRuns.Count);
+            Assert.Contains(long.Parse(sayId), stepRuns);
+            var listed = await HerdProcess.RunAsync(new[] { "history", "--json", "--command", "s#*" }, env);
+            Assert.Equal(stepRuns, listed.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetInt64()).OrderBy(x => x).ToList());
             var show = await HerdProcess.RunAsync(new[] { "history", "show", sayId }, env);
             Assert.Equal(0, show.ExitCode);
             Assert.True(show.StdOut.Contains("yo"), show.StdOut + "\n--- stderr:\n" + show.StdErr);
