@@ -104,7 +104,7 @@ namespace HerdPS.Execution
                 Transport = HerdPS.Transport.TransportRegistry.KindOf(Transport),
                 Credential = Credential,
                 KeyPassphrase = KeyPassphrase,
-                HistoryPath = History.HistoryArguments.Location(Blank(HistoryPath), Blank(HistoryConnection), HistoryCredential),
+                HistoryPath = Inventory.HistoryLocationText.Location(Blank(HistoryPath), Blank(HistoryConnection)),
                 HistoryCredential = HistoryCredential,
                 NoHistory = NoHistory,
             };

@@ -38,19 +38,7 @@ namespace HerdPS.History
         /// <exception cref="ArgumentException">Both given, a URL or connection string as -HistoryPath, a path as -HistoryConnection,
         /// a credential without a connection, or a malformed connection.</exception>
         public static string? Location(string? historyPath, string? historyConnection, System.Net.NetworkCredential? credential = null)
-        {
-            if (historyPath != null && historyConnection != null)
-                throw new ArgumentException("give -HistoryPath (a SQLite file) or -HistoryConnection (a PostgreSQL server), not both", "HistoryConnection");
-            if (historyPath != null && HistoryTarget.LooksLikeConnection(historyPath))
-                throw new ArgumentException("-HistoryPath takes a SQLite file; give a PostgreSQL server (postgresql://... or Host=...;Database=...) with -HistoryConnection", "HistoryPath");
-            if (historyConnection != null)
-            {
-                if (!HistoryTarget.LooksLikeConnection(historyConnection))
-                    throw new ArgumentException("-HistoryConnection takes a PostgreSQL URL (postgresql://user@host/database) or connection string (Host=...;Database=...); for a SQLite file use -HistoryPath", "HistoryConnection");
-                HistoryTarget.Server(historyConnection, credential); // malformed: say so now, before anything runs
-            }
-            return historyConnection ?? historyPath;
-        }
+            => Inventory.HistoryLocationText.Location(historyPath, historyConnection);
 
         /// <summary>A "since" given as text (both front ends): a duration back from now (2h, 7d), or a date/time, local unless it says otherwise.</summary>
         public static bool TryParseSinceText(string text, DateTime nowUtc, out DateTime since)

@@ -140,13 +140,13 @@ namespace HerdPS.Inventory
             if (value.Trim().Length == 0) throw Error($"history: '{entry.Key}' is empty", scalar.Start);
             if (entry.Key == "connection")
             {
-                if (!History.HistoryTarget.LooksLikeConnection(value))
+                if (!HistoryLocationText.LooksLikeConnection(value))
                     throw Error("history: connection must be a PostgreSQL URL (postgresql://user@host/database) or connection string (Host=...;Database=...); for a SQLite file use path:", scalar.Start);
-                try { History.HistoryTarget.Server(value, parameterName: "connection"); }
+                try { HistoryLocationText.Keywords(value, "connection"); }
                 catch (ArgumentException e) { throw Error("history: " + ArgumentMessage(e), scalar.Start); }
                 return value;
             }
-            if (History.HistoryTarget.LooksLikeConnection(value))
+            if (HistoryLocationText.LooksLikeConnection(value))
                 throw Error("history: path is a file; a PostgreSQL server goes in connection:", scalar.Start);
             if (value.StartsWith("~", StringComparison.Ordinal) || Path.IsPathRooted(value)) return value;
             var folder = Path.GetDirectoryName(Path.GetFullPath(file));
