@@ -43,6 +43,9 @@ namespace HerdPS.Tests.Fleet
         /// </summary>
         public void Kill() => _sshd.Kill();
 
+        /// <summary>Starts the killed sshd again on the same port with the same key and namespace setup: the host is back.</summary>
+        public void Restart() => _sshd.Restart();
+
         public void Dispose()
         {
             if (System.Threading.Interlocked.Exchange(ref _disposed, 1) != 0)

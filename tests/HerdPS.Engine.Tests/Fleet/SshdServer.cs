@@ -19,7 +19,8 @@ namespace HerdPS.Tests.Fleet
         public const string SshdPath = "/usr/sbin/sshd";
         private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(20);
 
-        private readonly Process _process;
+        private Process _process;
+        private readonly IReadOnlyList<string>? _launcher;
 
         public int Port { get; }
         public int Pid => _process.Id;
@@ -30,9 +31,10 @@ namespace HerdPS.Tests.Fleet
         public string LogPath { get; }
         public bool HasExited => _process.HasExited;
 
-        private SshdServer(Process process, int port, string hostKeyPath, string hostPublicKey, string configPath, string logPath)
+        private SshdServer(Process process, int port, string hostKeyPath, string hostPublicKey, string configPath, string logPath, IReadOnlyList<string>? launcher)
         {
             _process = process;
+            _launcher = launcher;
             Port = port;
             HostKeyPath = hostKeyPath;
             HostPublicKey = hostPublicKey;
@@ -63,29 +65,11 @@ namespace HerdPS.Tests.Fleet
                 var config = Path.Combine(dir, $"{name}_sshd_config");
                 var log = Path.Combine(dir, $"{name}_sshd.log");
                 File.WriteAllText(config, Config(dir, name, port, hostKey, authorizedKeysFile, user));
-                var psi = new ProcessStartInfo(launcher?[0] ?? SshdPath)
-                {
-                    UseShellExecute = false,
-                    // sshd must not hold the test runner's stdio: its children would inherit them.
-                    RedirectStandardInput = true,
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                };
-                if (launcher != null)
-                {
-                    foreach (var a in launcher.Skip(1)) psi.ArgumentList.Add(a);
-                    psi.ArgumentList.Add(SshdPath);
-                }
-                foreach (var a in new[] { "-D", "-f", config, "-E", log })
-                {
-                    psi.ArgumentList.Add(a);
-                }
-                var process = Process.Start(psi)!;
-                process.StandardInput.Close();
+                var process = Launch(config, log, launcher);
                 try
                 {
                     WaitForBanner(process, port, log);
-                    return new SshdServer(process, port, hostKey, hostPub, config, log);
+                    return new SshdServer(process, port, hostKey, hostPub, config, log, launcher);
                 }
                 catch (Exception e)
                 {
@@ -96,6 +80,42 @@ namespace HerdPS.Tests.Fleet
                 }
             }
             throw new InvalidOperationException($"sshd '{name}' did not start", last);
+        }
+
+        private static Process Launch(string config, string log, IReadOnlyList<string>? launcher)
+        {
+            var psi = new ProcessStartInfo(launcher?[0] ?? SshdPath)
+            {
+                UseShellExecute = false,
+                // sshd must not hold the test runner's stdio: its children would inherit them.
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            if (launcher != null)
+            {
+                foreach (var a in launcher.Skip(1)) psi.ArgumentList.Add(a);
+                psi.ArgumentList.Add(SshdPath);
+            }
+            foreach (var a in new[] { "-D", "-f", config, "-E", log })
+            {
+                psi.ArgumentList.Add(a);
+            }
+            var process = Process.Start(psi)!;
+            process.StandardInput.Close();
+            return process;
+        }
+
+        /// <summary>
+        /// Starts the same sshd again after <see cref="Kill"/> (a host back from a power cut): same port, host key,
+        /// config, log and launcher, so clients reconnect to what they knew. Returns once it sends its banner.
+        /// </summary>
+        public void Restart()
+        {
+            Kill();
+            _process.Dispose();
+            _process = Launch(ConfigPath, LogPath, _launcher);
+            WaitForBanner(_process, Port, LogPath);
         }
 
         private static string Config(string dir, string name, int port, string hostKey, string authorizedKeysFile, string user) =>
