@@ -58,6 +58,16 @@ namespace HerdPS.Cli
                 c.Options.Add(o);
         }
 
+        /// <summary>
+        /// The options of a command that logs in and stays (herd tail): how to reach hosts, without the ones about
+        /// one command's run (timeout, retries, fail-fast, output cap, raw), which mean nothing to a follower.
+        /// </summary>
+        public void AddLogin(Command c)
+        {
+            foreach (var o in new Option[] { SshConfig, User, Identity, Throttle, ConnectTimeout, AcceptNew, Insecure, NoMultiplex, ControlPersist })
+                c.Options.Add(o);
+        }
+
         /// <summary>Reads the flags into a request; a malformed value throws <see cref="UsageException"/>.</summary>
         public FleetCommandRequest ToRequest(ParseResult p)
         {

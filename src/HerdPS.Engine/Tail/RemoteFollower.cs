@@ -22,7 +22,7 @@ namespace HerdPS.Tail
     /// Its output, one record per line: <c>N:line</c> (a line of file N, 1-based), and records starting with RS
     /// (0x1E), which no line can: <c>S</c> started; <c>C N ino off</c> context lines of file N follow, ending at
     /// <c>off</c>; <c>P N ino off</c> every line of file N up to <c>off</c> of inode <c>ino</c> has been sent;
-    /// <c>N N word [name]</c> a notice (<see cref="FollowerNotice"/>); <c>E word message</c> a fatal error. Position records
+    /// <c>H</c> a heartbeat (see <see cref="HeartbeatInterval"/>); <c>N N word [name]</c> a notice (<see cref="FollowerNotice"/>); <c>E word message</c> a fatal error. Position records
     /// end with a fingerprint of the 32 bytes before the offset (see <see cref="FilePosition"/>).
     /// </para>
     /// <para>
@@ -35,7 +35,7 @@ namespace HerdPS.Tail
         /// <summary>argv[0] of every remote follower shell: what tests (and <c>ps</c>) look for.</summary>
         public const string ProcessName = "herd-tail";
 
-        // $1 poll seconds, $2 context lines, $3 grep, $4 grep -v, $5 batch bytes; then path, inode, offset and
+        // $1 poll seconds, $2 polls between heartbeats, $3 context lines, $4 grep, $5 grep -v, $6 batch bytes; then path, inode, offset and
         // fingerprint per file (inode empty: a fresh start with context). Per file i: P path, I inode, O offset sent,
         // H fingerprint at O, W open on fd i+2, Q notice given, A what opening means (fresh: show context; resume: go
         // on at O of inode I if the 32 bytes before O are still H; next: from 0). The fingerprint is there because
@@ -43,7 +43,7 @@ namespace HerdPS.Tail
         // back positional parameters, so whole() sets c and fpr() sets fp. set -f: ls output is never globbed.
         internal const string FileScript =
             "set -f; LC_ALL=C; export LC_ALL\n" +
-            "t=$1 n=$2 g=$3 x=$4 m=$5; shift 5\n" +
+            "t=$1 b=$2 n=$3 g=$4 x=$5 m=$6; shift 6; z=0\n" +
             "for r in \"$g\" \"$x\"; do if [ -n \"$r\" ]; then printf \"\" | grep -a -E -e \"$r\" >/dev/null 2>&1; " +
             "if [ $? -gt 1 ]; then e=$(printf \"\" | grep -a -E -e \"$r\" 2>&1 >/dev/null | tr \"\\n\\036\" \"  \"); printf \"\\036E pattern %s\\n\" \"$e\"; exit 3; fi; fi; done\n" +
             "printf \"\\036S\\n\"\n" +
@@ -54,7 +54,7 @@ namespace HerdPS.Tail
             "rng() { tail -c +$(($1+1)) /dev/fd/$f 2>/dev/null | head -c $2; }\n" +
             "st() { set -- $(ls -Lnid -- \"$1\" 2>/dev/null); [ $# -ge 6 ] && echo \"$1 $6 $2\"; }\n" +
             "fpr() { j=$off; [ $j -gt 32 ] && j=32; fp=$(rng $((off-j)) $j | od -An -tx1 | tr -d \" \\n\"); fp=${fp:--}; }\n" +
-            "pos() { fpr; printf \"\\036%s %s %s %s %s\\n\" ${1:-P} $i $ino $off $fp; }\n" +
+            "pos() { fpr; printf \"\\036%s %s %s %s %s\\n\" ${1:-P} $i $ino $off $fp 2>/dev/null || exit 0; }\n" +
             "say() { if [ -n \"$2\" ]; then printf \"\\036N %s %s %s\\n\" $i $1 \"$(printf %s \"$2\" | tr \"\\n\\036\" \"??\")\"; else printf \"\\036N %s %s\\n\" $i $1; fi; }\n" +
             "whole() { set -- $(rng $1 $2 | tail -n 1 | wc -lc); c=$l; [ \"$1\" -eq 0 ] && c=$((l-$2)); }\n" +
             "old() { case $p in */*) d=${p%/*};; *) d=.;; esac; o=$(find \"${d:-/}\" -maxdepth 1 -inum \"$ino\" -type f 2>/dev/null | head -n 1); " +
@@ -107,6 +107,7 @@ namespace HerdPS.Tail
             "  eval \"I$i=\\$ino O$i=\\$off H$i=\\$h W$i=\\$w Q$i=\\$q A$i=\\$a\"\n" +
             "  i=$((i+1))\n" +
             " done\n" +
+            " z=$((z+1)); if [ $z -ge $b ]; then z=0; printf \"\\036H\\n\" 2>/dev/null || exit 0; fi\n" +
             " [ -n \"$busy\" ] || sleep $t 2>/dev/null || sleep 1\n" +
             "done\n";
 
@@ -130,6 +131,14 @@ namespace HerdPS.Tail
             "    gsub(/\\\\\\\\/, \"\\001\", v); gsub(/\\\\\"/, \"\\\"\", v); gsub(/\\\\\\//, \"/\", v); gsub(/\\\\n/, \"\\n\", v); gsub(/\\\\t/, \"\\t\", v); gsub(/\\\\r/, \"\\r\", v); gsub(/\\001/, \"\\\\\", v); m = v }\n" +
             "  if ((G == \"\" || m ~ G) && (X == \"\" || m !~ X)) { print; fflush() } }\n";
 
+        /// <summary>
+        /// How often an idle file follower writes a heartbeat record (<c>H</c>). A follower whose reader is gone exits
+        /// when that write fails (EPIPE; a child of .NET inherits SIGPIPE ignored, so it is the failed write that tells)
+        /// instead of polling forever: the remote wrapper ends it when the SSH session goes, but
+        /// a local follower (<c>transport: local</c>) left behind by a herd killed outright has nothing else to tell it.
+        /// </summary>
+        public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
+
         /// <summary>The fields journalctl writes for each entry (the cursor and timestamps always come too).</summary>
         public const string JournalFields = "MESSAGE,SYSLOG_IDENTIFIER,_PID,_SYSTEMD_UNIT";
 
@@ -140,6 +149,7 @@ namespace HerdPS.Tail
             var args = new List<string>
             {
                 Seconds(options.PollInterval),
+                Math.Max(1, (int)Math.Ceiling(HeartbeatInterval.TotalMilliseconds / options.PollInterval.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture),
                 options.Lines.ToString(CultureInfo.InvariantCulture),
                 options.Grep ?? "",
                 options.GrepExclude ?? "",

@@ -174,6 +174,10 @@ namespace HerdPS.Tail
             return "@" + Math.Max(0L, (long)Math.Floor((AtUtc!.Value - epoch).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
 
+        /// <summary>True for every numeric type PowerShell's parser makes from a literal (5, 5m, 2d, 1kb, 1e3).</summary>
+        private static bool IsNumber(object value) => value is sbyte || value is byte || value is short || value is ushort || value is int || value is uint
+            || value is long || value is ulong || value is float || value is double || value is decimal || value is System.Numerics.BigInteger;
+
         /// <summary>
         /// -Since as the user gave it: a TimeSpan or a quoted duration (<c>'5m'</c>) back from now on each host's clock,
         /// or a DateTime/DateTimeOffset. A bare number is refused: PowerShell reads an unquoted 5m as 5 (and 2d as 2).
@@ -193,7 +197,7 @@ namespace HerdPS.Tail
                     throw new ArgumentException($"-Since: {TerminalText.Quote(text)} is neither a duration ('5m', '2h') nor a date", "Since");
                 case null: throw new ArgumentNullException("Since");
                 default:
-                    if (Watch.WatchArguments.IsNumber(value))
+                    if (IsNumber(value))
                         throw new ArgumentException($"-Since takes a quoted duration ('5m'), a TimeSpan or a date, not the number {Convert.ToString(value, CultureInfo.InvariantCulture)} (PowerShell reads 5m as the number 5)", "Since");
                     throw new ArgumentException($"-Since takes a quoted duration ('5m'), a TimeSpan or a date, not a {value.GetType().Name}", "Since");
             }

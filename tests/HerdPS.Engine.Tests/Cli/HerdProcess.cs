@@ -14,6 +14,14 @@ namespace HerdPS.Tests.Cli
 
         public sealed record Outcome(int ExitCode, string StdOut, string StdErr);
 
+        /// <summary>One history folder per test process, removed when it exits.</summary>
+        private static readonly Lazy<string> TestHistoryDirectory = new Lazy<string>(() =>
+        {
+            var dir = System.IO.Directory.CreateTempSubdirectory("herd-test-history-").FullName;
+            AppDomain.CurrentDomain.ProcessExit += (_, __) => { try { System.IO.Directory.Delete(dir, recursive: true); } catch (System.IO.IOException) { } };
+            return dir;
+        });
+
         public static ProcessStartInfo StartInfo(IEnumerable<string> args, IDictionary<string, string>? env = null)
         {
             var psi = new ProcessStartInfo(Path)
@@ -27,8 +35,10 @@ namespace HerdPS.Tests.Cli
             // A private config home: no inventory of the machine's user leaks into the test.
             psi.Environment["XDG_CONFIG_HOME"] = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "herd-test-no-config");
             psi.Environment.Remove("HERD_INVENTORY");
-            // herd exec records every run: keep the tests' runs out of the machine user's own history.
-            psi.Environment["HERD_HISTORY"] = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "herd-test-history", "history.db");
+            // herd exec records every run: keep the tests' runs out of the machine user's own history, and out of
+            // another test run's (a fixed path was shared with test runs of other builds, whose newer schema this
+            // build then rightly refused).
+            psi.Environment["HERD_HISTORY"] = System.IO.Path.Combine(TestHistoryDirectory.Value, "history.db");
             if (env != null) foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
             return psi;
         }
