@@ -25,6 +25,7 @@
         'Send-FleetFile'
         'Test-FleetConnection'
         'Watch-Fleet'
+        'Watch-FleetLog'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

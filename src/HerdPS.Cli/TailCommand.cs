@@ -35,6 +35,9 @@ namespace HerdPS.Cli
             c.Options.Add(noHostname);
             o.AddSelection(c);
             o.AddLogin(c);
+            // A follower's reconnects: attempts in a row before a host is given up (default: never), and the first delay.
+            c.Options.Add(o.Retries);
+            c.Options.Add(o.RetryDelay);
             c.SetAction((p, ct) => Cli.Guard(() =>
             {
                 var options = new TailOptions { Lines = p.GetValue(lines) ?? TailOptions.DefaultLines, Grep = p.GetValue(grep), GrepExclude = p.GetValue(grepExclude) };

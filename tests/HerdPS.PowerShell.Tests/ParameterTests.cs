@@ -163,6 +163,7 @@ namespace HerdPS.PowerShell.Tests
         [Theory]
         [InlineData("exec", "Invoke-FleetCommand")]
         [InlineData("watch", "Watch-Fleet")]
+        [InlineData("tail", "Watch-FleetLog")]
         public void Every_herd_option_has_its_cmdlet_parameter(string subcommand, string cmdlet)
         {
             var mapping = new Dictionary<string, string>
@@ -174,18 +175,20 @@ namespace HerdPS.PowerShell.Tests
                 ["--max-output"] = "MaxOutputBytes", ["--no-multiplex"] = "NoMultiplex", ["--control-persist"] = "ControlPersistSec", ["--raw"] = "Raw",
                 ["--history"] = "HistoryPath", ["--no-history"] = "NoHistory", ["--diff-last"] = "DiffLast",
                 ["--interval"] = "IntervalSec", ["--count"] = "Count", ["--changes-only"] = "ChangesOnly",
+                ["--journalctl"] = "JournalUnit", ["--lines"] = "Lines", ["--grep"] = "Pattern", ["--grep-exclude"] = "ExcludePattern", ["--since"] = "Since",
             };
             var cliOnly = new Dictionary<string, string>
             {
                 ["--json"] = "the cmdlets write objects; ConvertTo-Json makes JSON of them",
                 ["--errors-only"] = "Where-Object Status -ne 'Succeeded'",
+                ["--no-hostname"] = "the objects carry HostName as a property; Select-Object -ExpandProperty Line drops it",
                 ["--help"] = "Get-Help",
                 ["--version"] = "(Get-Module HerdPS).Version",
             };
             var help = ProcessRunner.Run(TestPaths.Herd, new[] { subcommand, "--help" }, TimeSpan.FromSeconds(60));
             Assert.Equal(0, help.ExitCode);
             var options = Regex.Matches(help.StdOut, @"(?m)^\s+(?:-\S, )*(--[a-z][a-z-]*)").Select(m => m.Groups[1].Value).Distinct().ToList();
-            Assert.Contains("--timeout", options); // the help format is still what this test reads
+            Assert.Contains("--inventory", options); // the help format is still what this test reads
 
             using var session = _fleet.Session();
             var parameters = session.Run($"(Get-Command {cmdlet}).Parameters.Keys").AssertClean().Output.Select(o => o.ToString()).ToHashSet(StringComparer.OrdinalIgnoreCase);

@@ -54,11 +54,24 @@ namespace HerdPS.Tail
             };
         }
 
-        /// <summary>The front ends' way in: the request's hosts and SSH settings, as <c>exec</c> uses them.</summary>
+        /// <summary>
+        /// The front ends' way in: the request's hosts and SSH settings, as <c>exec</c> uses them. Its retries and retry
+        /// delay are the reconnects' (failed attempts in a row before a host is given up; the first delay); a timeout is
+        /// refused, since a tail runs until it is stopped.
+        /// </summary>
         public static FleetTail Create(FleetTarget target, FleetCommandRequest request, TailOptions options)
         {
             if (target == null) throw new ArgumentNullException(nameof(target));
             if (request == null) throw new ArgumentNullException(nameof(request));
+            if (options == null) throw new ArgumentNullException(nameof(options));
+            if (request.Timeout != null)
+                throw new ArgumentException("a timeout does not apply to following logs, which runs until stopped (Ctrl-C, or Select-Object -First in PowerShell)", "TimeoutSec");
+            if (request.RetryDelay is TimeSpan delay)
+            {
+                options.ReconnectDelay = delay;
+                if (options.ReconnectMaxDelay < delay) options.ReconnectMaxDelay = delay;
+            }
+            if (request.Retries is int retries) options.ReconnectAttempts = retries;
             return new FleetTail(FleetEngine.CreateRunner(request), target.Hosts, request.ToRunOptions(target.Inventory.Defaults), options);
         }
 

@@ -116,6 +116,12 @@ namespace HerdPS.Tail
                     }
                     if (stream.Started) failedAttempts = 0;
                     failedAttempts++;
+                    if (_options.ReconnectAttempts is int most && failedAttempts > most)
+                    {
+                        Report(new TailNotice(_host.Name, null, TailNoticeKind.Failed, TailNoticeSeverity.Error,
+                            $"{_host.Name}: {Reason(result, stream)}; giving up after {most} reconnect attempt(s) in a row; no longer following this host"));
+                        break;
+                    }
                     var delay = Backoff.Delay(failedAttempts, _options.ReconnectDelay, _options.ReconnectMaxDelay);
                     Report(new TailNotice(_host.Name, null, TailNoticeKind.Reconnecting, TailNoticeSeverity.Warning,
                         $"{_host.Name}: {Reason(result, stream)}; reconnecting in {Seconds(delay)}"));

@@ -37,6 +37,8 @@ namespace HerdPS.Tail
         /// <summary>First delay before reconnecting a host; doubled after each failed attempt (with jitter) up to <see cref="ReconnectMaxDelay"/>.</summary>
         public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
         public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+        /// <summary>Failed attempts in a row after which a host is given up (null: never; it is retried until the tail stops).</summary>
+        public int? ReconnectAttempts { get; set; }
         /// <summary>
         /// Bytes of received lines all hosts together may hold while the reader is behind; each host gets an equal
         /// share (at least <see cref="MinHostQueueBytes"/>, at most <see cref="MaxHostQueueBytes"/>). A host past its
@@ -72,6 +74,7 @@ namespace HerdPS.Tail
             if (MaxBatchBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MaxBatchBytes), MaxBatchBytes, "a batch must be at least 1 KiB");
             if (ReconnectDelay <= TimeSpan.Zero || ReconnectMaxDelay < ReconnectDelay)
                 throw new ArgumentOutOfRangeException(nameof(ReconnectDelay), ReconnectDelay, "the reconnect delays must be positive, the maximum at least the first");
+            if (ReconnectAttempts is int attempts && attempts < 0) throw new ArgumentOutOfRangeException(nameof(ReconnectAttempts), attempts, "the reconnect attempts can't be negative");
             if (QueueBytes < 1 || MinHostQueueBytes < 1 || MaxHostQueueBytes < MinHostQueueBytes)
                 throw new ArgumentOutOfRangeException(nameof(QueueBytes), QueueBytes, "the queue sizes must be positive, the largest share at least the smallest");
         }

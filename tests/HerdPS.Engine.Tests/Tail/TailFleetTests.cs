@@ -13,8 +13,13 @@ namespace HerdPS.Tests.Tail
     public sealed class TailFleetTests
     {
         private readonly SshFleet _fleet;
+        private readonly Xunit.Abstractions.ITestOutputHelper _output;
 
-        public TailFleetTests(SshFleet fleet) => _fleet = fleet;
+        public TailFleetTests(SshFleet fleet, Xunit.Abstractions.ITestOutputHelper output)
+        {
+            _fleet = fleet;
+            _output = output;
+        }
 
         private static string[] Numbered(string prefix, int from, int to) => Enumerable.Range(from, to - from + 1).Select(i => $"{prefix} {i}").ToArray();
 
@@ -85,6 +90,7 @@ namespace HerdPS.Tests.Tail
 
             var filtered = Traffic("panic");
             var unfiltered = Traffic(null);
+            _output.WriteLine($"log {logBytes:N0} bytes; on the wire from the server: {unfiltered:N0} without --grep, {filtered:N0} with it");
             // Every byte of the log crossed without the filter; with it, the 20 matches and the session's own overhead.
             Assert.True(unfiltered > logBytes, $"unfiltered: {unfiltered:N0} bytes on the wire for a {logBytes:N0}-byte log");
             Assert.True(filtered < logBytes / 20, $"with --grep: {filtered:N0} bytes on the wire for a {logBytes:N0}-byte log of which 20 lines match");
