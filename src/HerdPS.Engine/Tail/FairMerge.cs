@@ -86,6 +86,8 @@ namespace HerdPS.Tail
             }
 
             public long Capacity { get; }
+            /// <summary>Items waiting for the reader.</summary>
+            public int Count => _items.Count;
             public long QueuedBytes => Interlocked.Read(ref _bytes);
 
             /// <summary>Adds an item unless the queue is past its bound; false means "pause".</summary>

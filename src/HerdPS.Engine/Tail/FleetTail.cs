@@ -84,6 +84,8 @@ namespace HerdPS.Tail
         public int Sessions => _tails?.Sum(t => t.Sessions) ?? 0;
         /// <summary>Hosts whose follower is in place now: a line written from now on will arrive (tests wait for this before writing).</summary>
         public int Following => _tails?.Count(t => t.Following) ?? 0;
+        /// <summary>Events of one host waiting for the reader now (tests: a line has arrived and waits in its queue).</summary>
+        public int QueuedItems(string hostName) => _tails?.Where(t => string.Equals(t.HostName, hostName, StringComparison.OrdinalIgnoreCase)).Sum(t => t.Queued) ?? 0;
         /// <summary>Hosts paused now because the reader is behind.</summary>
         public int PausedHosts => _tails?.Count(t => t.Paused) ?? 0;
 

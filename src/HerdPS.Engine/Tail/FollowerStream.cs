@@ -182,13 +182,14 @@ namespace HerdPS.Tail
                 Deliver(index, bytes, colon + 1, length - colon - 1, countsTowardResume: false);
                 return;
             }
-            _linesSincePosition[index]++;
+            // Lines the last session delivered after this position come again first: they are counted already
+            // (a session that ends before they have all come again must still skip them all next time).
             if (_toSkip[index] > 0)
             {
                 _toSkip[index]--;
                 return;
             }
-            if (!Deliver(index, bytes, colon + 1, length - colon - 1, countsTowardResume: true)) _linesSincePosition[index]--;
+            if (Deliver(index, bytes, colon + 1, length - colon - 1, countsTowardResume: true)) _linesSincePosition[index]++;
         }
 
         private bool Deliver(int index, byte[] bytes, int offset, int count, bool countsTowardResume)

@@ -39,6 +39,10 @@ namespace HerdPS.Tail
         /// <summary>Sessions started (for tests: a pause or a reconnect is a new session).</summary>
         public int Sessions { get; private set; }
 
+        public string HostName => _host.Name;
+        /// <summary>Events of this host waiting for the reader.</summary>
+        public int Queued => _queue.Count;
+
         /// <summary>Waiting for the reader to take half its queue before following again.</summary>
         public bool Paused { get; private set; }
 

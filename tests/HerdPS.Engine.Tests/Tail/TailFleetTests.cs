@@ -224,6 +224,34 @@ namespace HerdPS.Tests.Tail
         }
 
         [Fact]
+        public void A_flooding_host_can_not_hold_back_a_quiet_hosts_line()
+        {
+            using var hosts = new LogHosts(_fleet, 2);
+            var (flood, quiet) = (hosts.Names[0], hosts.Names[1]);
+            var options = LogHosts.Fast();
+            options.Lines = 0;
+            options.MinHostQueueBytes = options.MaxHostQueueBytes = 256 * 1024;
+            // The reader holds back until the flooding host's queue is full (it pauses), so a backlog of thousands of its
+            // lines waits when the quiet host's one line arrives. First in, first out, that line would come after all of them.
+            using var tail = new TailCollector(hosts.Tail(options), startReading: false);
+            tail.WaitFor(c => c.Tail.Following == 2, "both followers");
+            hosts.Append(0, Numbered("flood", 1, 10_000));
+            tail.WaitFor(c => c.Tail.PausedHosts == 1, "the flooding host paused with a full queue");
+            hosts.Append(1, "quiet line");
+            tail.WaitFor(c => c.Tail.QueuedItems(quiet) > 0, "the quiet line queued");
+            tail.StartReading();
+            tail.WaitForLines(quiet, 1);
+            tail.WaitForLines(flood, 10_000, TimeSpan.FromSeconds(120));
+            tail.Stop();
+
+            var delivered = tail.Lines.ToList();
+            int at = delivered.FindIndex(l => l.HostName == quiet);
+            // Delivered at once: the first line the reader took was already waiting before it (the collector's first read).
+            Assert.InRange(at, 0, 2);
+            Assert.Equal(Numbered("flood", 1, 10_000), tail.LinesOf(flood));
+        }
+
+        [Fact]
         public void Stopping_the_tail_ends_every_remote_follower_and_ssh_client()
         {
             using var hosts = new LogHosts(_fleet, 3);
