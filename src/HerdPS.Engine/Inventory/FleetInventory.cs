@@ -36,6 +36,8 @@ namespace HerdPS.Inventory
         public IReadOnlyList<string> GroupNames { get; }
         /// <summary>The limits it was loaded under; a selection that expands ranges (<c>-H 'n[1-500]'</c>) keeps to the same.</summary>
         public InventoryLimits Limits { get; }
+        /// <summary>The <c>notifications:</c> entries, in file order (empty when there are none).</summary>
+        public IReadOnlyList<NotificationDefinition> Notifications { get; internal set; } = Array.Empty<NotificationDefinition>();
 
         public const string LocalHostName = "localhost";
 
