@@ -24,10 +24,12 @@ namespace HerdPS.Cli
             o.AddSelection(c);
             o.AddConnection(c);
             o.AddHistory(c);
+            o.AddNotify(c);
             c.Options.Add(json);
             c.Options.Add(errorsOnly);
             c.Options.Add(diffLast);
-            c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), CommandText(p, command), p.GetValue(json), p.GetValue(errorsOnly), ct, p.GetValue(diffLast), record: true)));
+            c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), CommandText(p, command), p.GetValue(json), p.GetValue(errorsOnly), ct, p.GetValue(diffLast), record: true,
+                notifier: (target, request) => o.Notifier(p, target, request, CommandText(p, command)))));
             return c;
         }
 
@@ -51,7 +53,7 @@ namespace HerdPS.Cli
 
         // The record only labels the comparison; a history that failed mid-run must not turn a finished run into an error.
         internal static async Task<int> RunAsync(FleetCommandRequest request, string commandText, bool json, bool errorsOnly, CancellationToken ct,
-            bool diffLast = false, bool record = false)
+            bool diffLast = false, bool record = false, Func<FleetTarget, FleetCommandRequest, HerdPS.Notify.FleetNotifier?>? notifier = null)
         {
             if (commandText.Trim().Length == 0) throw new UsageException("the command is empty");
             if (!record) request.NoHistory = true;
@@ -63,6 +65,8 @@ namespace HerdPS.Cli
             // The history is opened and the run begun before any host is touched: a history that can't be
             // written stops here with exit 2 (HistoryException), rather than running unrecorded.
             using var recording = ExecRecording.Begin(request, target, commandText, diffLast);
+            // Checked before any host is touched too: an unknown notification or an unset ${VAR} is exit 2.
+            using var notify = notifier?.Invoke(target, request);
             var progress = json ? null : ConsoleProgress.IfTerminal();
             var stdout = Console.Out;
             // NDJSON goes straight to the stdout stream as UTF-8. Serializing to a string first (MemoryStream ->
@@ -76,6 +80,7 @@ namespace HerdPS.Cli
             {
                 if (!result.Succeeded) anyFailed = true;
                 var change = recording.Add(result);
+                notify?.Observe(result, change);
                 var keep = false;
                 if (json)
                 {
@@ -87,6 +92,12 @@ namespace HerdPS.Cli
             }
             progress?.Clear();
             var difference = recording.Complete(cancelled: ct.IsCancellationRequested);
+            if (notify != null)
+            {
+                // Sent in the background while the output was written; herd waits for them here, within a limit.
+                notify.CompleteExec(recording.RunId);
+                await notify.FinishAsync(ct.IsCancellationRequested ? TimeSpan.FromSeconds(5) : notify.FinishWait);
+            }
             if (recording.ComparesWithLast && difference == null)
             {
                 if (json) Cli.Error(ChangeView.NoEarlierRun(commandText, recording.Selection));

@@ -8,7 +8,8 @@ namespace HerdPS.Tests
 {
     /// <summary>
     /// The engine's folders form layers, and data flows one way (docs/transports.md, /work/shared/design.md):
-    /// Display (text for people) -> Inventory, Selection -> Transport -> Execution -> Grouping -> Files -> History -> Watch -> Tail -> Notify. A folder may use the
+    /// Display (text for people) -> Inventory, Selection -> Transport -> Templating
+    /// (Liquid templates, which quote with Transport's ShellQuote) -> Execution -> Grouping -> Files -> History -> Watch -> Tail -> Notify. A folder may use the
     /// ones before it, never one after it, so the layers can't grow cycles again. Within Transport, the
     /// transport-neutral part never names a plug-in (Transport.OpenSsh, later Transport.SshNet): plug-ins are chosen
     /// through the registry, in Execution. The check reads the built HerdPS.Engine.dll's metadata and IL with
@@ -20,7 +21,7 @@ namespace HerdPS.Tests
     {
         private static readonly string[] Layers =
         {
-            "Display", "Inventory", "Selection", "Transport", "Execution", "Grouping", "Files", "History", "Watch", "Tail", "Notify",
+            "Display", "Inventory", "Selection", "Transport", "Templating", "Execution", "Grouping", "Files", "History", "Watch", "Tail", "Notify",
         };
 
         /// <summary>Namespaces inside a layer that only the layers above may name (the plug-ins).</summary>
