@@ -66,7 +66,7 @@ namespace HerdPS.History
                 case null:
                     throw new ArgumentNullException("Since");
                 default:
-                    if (Watch.WatchArguments.IsNumber(value))
+                    if (Duration.IsNumber(value))
                         throw new ArgumentException(
                             $"-Since takes a date, a TimeSpan or a quoted duration, not the number {Convert.ToString(value, CultureInfo.InvariantCulture)} " +
                             "(PowerShell reads 7d as the number 7): write -Since '7d', -Since (New-TimeSpan -Days 7) or -Since (Get-Date).AddDays(-7)", "Since");

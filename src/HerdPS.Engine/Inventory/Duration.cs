@@ -13,6 +13,10 @@ namespace HerdPS.Inventory
     /// </summary>
     public static class Duration
     {
+        /// <summary>True for every numeric type PowerShell's parser can make from a literal (30, 30s, 2d, 1kb, 0x1F, 1e3).</summary>
+        internal static bool IsNumber(object value) => value is sbyte || value is byte || value is short || value is ushort || value is int || value is uint
+            || value is long || value is ulong || value is float || value is double || value is decimal || value is System.Numerics.BigInteger;
+
         private static readonly (string Unit, long Ticks)[] Units =
         {
             ("d", TimeSpan.TicksPerDay),

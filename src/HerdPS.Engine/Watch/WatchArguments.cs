@@ -32,17 +32,13 @@ namespace HerdPS.Watch
                 case null:
                     throw new ArgumentNullException("Interval");
                 default:
-                    if (IsNumber(value))
+                    if (Duration.IsNumber(value))
                         throw new ArgumentException(
                             $"-Interval takes a TimeSpan or a quoted duration, not the number {Convert.ToString(value, CultureInfo.InvariantCulture)} " +
                             "(PowerShell reads 30s as the number 30 and 2d as 2): write -IntervalSec 30, -Interval '30s' or -Interval (New-TimeSpan -Seconds 30)", "Interval");
                     throw new ArgumentException($"-Interval takes a TimeSpan or a quoted duration ('30s', '5m'), not a {value.GetType().Name}", "Interval");
             }
         }
-
-        /// <summary>True for every numeric type PowerShell's parser can make from a literal (30, 30s, 2d, 1kb, 0x1F, 1e3).</summary>
-        internal static bool IsNumber(object value) => value is sbyte || value is byte || value is short || value is ushort || value is int || value is uint
-            || value is long || value is ulong || value is float || value is double || value is decimal || value is System.Numerics.BigInteger;
 
         /// <summary>
         /// The interval from -IntervalSec (a number of seconds, as Start-Sleep -Seconds) or -Interval (a TimeSpan), at
