@@ -45,7 +45,21 @@ namespace HerdPS.Inventory
         public int Line { get; set; }
         public int Column { get; set; }
         public int BodyLine { get; set; }
+        /// <summary>A flow body's first character's column (its later lines stand where they are).</summary>
         public int BodyColumn { get; set; }
+        /// <summary>A block body's (<c>body: |</c>) indentation: a template column plus this is the file's column.</summary>
+        public int BodyIndent { get; set; }
+
+        /// <summary>Where a place in the body template (1-based line and column) is in the file.</summary>
+        public (int Line, int Column) BodyPosition(int templateLine, int templateColumn)
+        {
+            if (BodyLine <= 0) return (Line, Column);
+            var line = BodyLine + Math.Max(0, templateLine - 1);
+            var column = Math.Max(1, templateColumn);
+            if (BodyIndent > 0) column += BodyIndent;
+            else if (templateLine <= 1) column += BodyColumn - 1;
+            return (line, column);
+        }
 
         /// <summary>"inventory.yaml:12:5: " or "" when the file is unknown.</summary>
         public string Where(int line = 0, int column = 0)

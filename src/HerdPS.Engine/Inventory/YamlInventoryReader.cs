@@ -144,8 +144,19 @@ namespace HerdPS.Inventory
                         case "headers": ReadHeaders(entry.Value, n); break;
                         case "body":
                             n.Body = ReadText(entry.Value, "body", allowNewlines: true);
-                            n.BodyLine = Line(entry.Value.Start);
-                            n.BodyColumn = Column(entry.Value.Start);
+                            // A block scalar (body: |) starts on the line after its indicator, indented past its key;
+                            // a flow one where it stands (after its quote, if quoted).
+                            var bodyStyle = ((YamlScalarNode)entry.Value).Style;
+                            if (bodyStyle == ScalarStyle.Literal || bodyStyle == ScalarStyle.Folded)
+                            {
+                                n.BodyLine = Line(entry.Value.Start) + 1;
+                                n.BodyIndent = Column(mapping.Start) + 1;
+                            }
+                            else
+                            {
+                                n.BodyLine = Line(entry.Value.Start);
+                                n.BodyColumn = Column(entry.Value.Start) + (bodyStyle == ScalarStyle.Plain ? 0 : 1);
+                            }
                             break;
                         case "on": ReadEvents(entry.Value, n); break;
                         case "cooldown": n.Cooldown = ReadDurationOrZero(entry.Value, entry.Key); break;

@@ -76,8 +76,8 @@ namespace HerdPS.Notify
                 catch (TemplateException e)
                 {
                     // The template's own line, counted from the body's first line in the file.
-                    int line = definition.BodyLine > 0 ? definition.BodyLine + Math.Max(0, e.Line - 1) : definition.Line;
-                    throw new InventoryException(Named("body: " + e.Message), definition.File, line, e.Line <= 1 ? definition.BodyColumn : e.Column, e);
+                    var (line, column) = definition.BodyPosition(e.Line, e.Column);
+                    throw new InventoryException(Named("body: " + e.Message), definition.File, line, column, e);
                 }
             }
             var events = definition.On.Select(name => NotificationEvent.TryParse(name, out var kind) ? kind : throw new InventoryException(Named($"unknown event '{name}'"), definition.File, definition.Line, definition.Column)).ToList();

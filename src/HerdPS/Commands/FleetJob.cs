@@ -23,13 +23,16 @@ namespace HerdPS.Commands
         private readonly string _command;
         private readonly FleetCommandRequest _request;
         private readonly ExecRecording? _recording;
+        private readonly RunNotifications? _notify;
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private int _started;
 
         /// <param name="recording">The run's history record (and -DiffLast comparison), begun on the pipeline thread; the job completes it.</param>
-        private FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording)
+        /// <param name="notify">-Notify's notifier; the job tells it each result and waits for its deliveries before it completes.</param>
+        private FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording, RunNotifications? notify)
             : base(commandLine, PowerShellView.JobName(command))
         {
+            _notify = notify;
             _target = target;
             _command = command;
             _request = request;
@@ -38,9 +41,9 @@ namespace HerdPS.Commands
         }
 
         /// <summary>Makes the job and registers it with the session's JobManager (Get-Job lists it from then on).</summary>
-        internal static FleetJob Create(PSCmdlet cmdlet, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording)
+        internal static FleetJob Create(PSCmdlet cmdlet, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording, RunNotifications? notify = null)
         {
-            var job = new FleetJob(cmdlet.MyInvocation.Line, target, command, request, recording);
+            var job = new FleetJob(cmdlet.MyInvocation.Line, target, command, request, recording, notify);
             var definition = new JobDefinition(typeof(FleetJobSourceAdapter), job.Command, job.Name);
             var registered = cmdlet.JobManager.NewJob(new JobInvocationInfo(definition, new Dictionary<string, object> { [FleetJobSourceAdapter.JobParameter] = job }));
             if (!ReferenceEquals(registered, job)) throw new InvalidOperationException("PowerShell's job manager did not register the fleet job");
@@ -66,11 +69,19 @@ namespace HerdPS.Commands
                 using var results = BlockingReader.Of(run);
                 foreach (var result in results.ReadToEnd())
                 {
-                    Output.Add(PSObject.AsPSObject(_recording == null ? PowerShellView.Of(result) : InvokeFleetCommandCommand.WithChange(result, _recording)));
+                    HostChange? change = null;
+                    Output.Add(PSObject.AsPSObject(_recording == null ? PowerShellView.Of(result) : InvokeFleetCommandCommand.WithChange(result, _recording, out change)));
+                    _notify?.Notifier.Observe(result, change);
                     var error = FleetErrorRecords.ForResult(result);
                     if (error != null) Error.Add(FleetCmdlet.ToErrorRecord(error));
                 }
                 if (_recording != null) Complete(_recording);
+                if (_notify != null)
+                {
+                    _notify.Notifier.CompleteExec(_recording?.RunId);
+                    _notify.Finish(stopped: _stop.IsCancellationRequested);
+                    _notify.Drain(w => Warning.Add(new WarningRecord(w)), v => Verbose.Add(new VerboseRecord(v)));
+                }
                 SetJobState(_stop.IsCancellationRequested ? JobState.Stopped : JobState.Completed);
             }
             catch (Exception e)
@@ -81,9 +92,11 @@ namespace HerdPS.Commands
             finally
             {
                 _recording?.Dispose(); // unfinished in the history unless completed above
+                _notify?.Dispose();
                 Output.Complete();
                 Error.Complete();
                 Warning.Complete();
+                Verbose.Complete();
             }
         }
 

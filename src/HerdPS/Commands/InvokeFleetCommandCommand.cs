@@ -32,27 +32,52 @@ namespace HerdPS.Commands
             var recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent));
             if (recording.NoReferenceNotice != null) WriteWarning(recording.NoReferenceNotice);
             else if (recording.Reference is HistoryRunRecord reference) WriteVerbose($"Comparing with {FleetHistory.RunLabel(reference)}.");
+            // Checked before any host is touched too: an unknown notification, a bad body template or an unset ${VAR} ends here.
+            RunNotifications? notify;
+            try
+            {
+                notify = RunNotifications.Start(target, request, Command, Notify, NotifyOnResolve.IsPresent, NotifySecret);
+            }
+            catch
+            {
+                recording.Dispose();
+                throw;
+            }
             if (AsJob)
             {
-                var job = FleetJob.Create(this, target, Command, request, recording);
+                var job = FleetJob.Create(this, target, Command, request, recording, notify);
                 job.StartJob();
                 WriteObject(job);
                 return;
             }
+            using (notify)
             using (recording)
             {
-                RunAndWrite(target, Command, request, result => WithChange(result, recording));
+                RunAndWrite(target, Command, request, result =>
+                {
+                    var shown = WithChange(result, recording, out var change);
+                    notify?.Notifier.Observe(result, change);
+                    return shown;
+                });
                 var difference = recording.Complete(cancelled: StopToken.IsCancellationRequested);
                 if (ExecRecording.RemovedHostsNotice(difference) is string removed) WriteWarning(removed);
                 if (recording.FailureWarning is string failure) WriteWarning(failure);
                 if (recording.RunId is long id) WriteVerbose($"Recorded as run {id} in {recording.DatabasePath}.");
+                if (notify != null)
+                {
+                    notify.Notifier.CompleteExec(recording.RunId);
+                    notify.Finish(stopped: StopToken.IsCancellationRequested);
+                    notify.WriteReports(this);
+                }
             }
         }
 
+        internal static object WithChange(FleetResult result, ExecRecording recording) => WithChange(result, recording, out _);
+
         /// <summary>Records the result and, with -DiffLast, adds the engine's Change, Changed and Diff to it.</summary>
-        internal static object WithChange(FleetResult result, ExecRecording recording)
+        internal static object WithChange(FleetResult result, ExecRecording recording, out HostChange? change)
         {
-            var change = recording.Add(result);
+            change = recording.Add(result);
             var shown = PowerShellView.Of(result);
             if (!recording.ComparesWithLast) return shown;
             var shaped = PSObject.AsPSObject(shown);
