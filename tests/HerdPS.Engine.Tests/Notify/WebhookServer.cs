@@ -89,6 +89,12 @@ namespace HerdPS.Tests.Notify
                     Interlocked.Increment(ref _held);
                     Requests.Enqueue(new Request(context.Request.HttpMethod, context.Request.Url!.PathAndQuery, headers, body));
                     await Task.WhenAny(_release.Task, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
+                    if (_stop.IsCancellationRequested)
+                    {
+                        // Going away: the connection is cut, never answered.
+                        context.Response.Abort();
+                        return;
+                    }
                 }
                 else Requests.Enqueue(new Request(context.Request.HttpMethod, context.Request.Url!.PathAndQuery, headers, body));
                 context.Response.StatusCode = Status;
