@@ -174,6 +174,7 @@ namespace HerdPS.PowerShell.Tests
                 ["--retry-failed"] = "RetryFailed", ["--fail-fast"] = "FailFast", ["--accept-new-host-keys"] = "AcceptNewHostKey", ["--insecure"] = "Insecure",
                 ["--max-output"] = "MaxOutputBytes", ["--no-multiplex"] = "NoMultiplex", ["--control-persist"] = "ControlPersistSec", ["--raw"] = "Raw",
                 ["--history"] = "HistoryPath", ["--no-history"] = "NoHistory", ["--diff-last"] = "DiffLast",
+                ["--notify"] = "Notify", ["--notify-on-resolve"] = "NotifyOnResolve",
                 ["--interval"] = "IntervalSec", ["--count"] = "Count", ["--changes-only"] = "ChangesOnly",
                 ["--journalctl"] = "JournalUnit", ["--lines"] = "Lines", ["--grep"] = "Pattern", ["--grep-exclude"] = "ExcludePattern", ["--since"] = "Since",
             };
