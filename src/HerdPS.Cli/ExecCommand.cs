@@ -64,9 +64,10 @@ namespace HerdPS.Cli
             var spill = Cli.OutputSpill();
             // The history is opened and the run begun before any host is touched: a history that can't be
             // written stops here with exit 2 (HistoryException), rather than running unrecorded.
-            using var recording = ExecRecording.Begin(request, target, commandText, diffLast);
-            // Checked before any host is touched too: an unknown notification or an unset ${VAR} is exit 2.
+            // Checked before the run is begun in the history: an unknown notification, a bad body template or an
+            // unset ${VAR} is exit 2 with nothing run and nothing recorded.
             using var notify = notifier?.Invoke(target, request);
+            using var recording = ExecRecording.Begin(request, target, commandText, diffLast);
             var progress = json ? null : ConsoleProgress.IfTerminal();
             var stdout = Console.Out;
             // NDJSON goes straight to the stdout stream as UTF-8. Serializing to a string first (MemoryStream ->

@@ -28,21 +28,22 @@ namespace HerdPS.Commands
         {
             var target = Resolve(request);
             if (!ShouldProcess(FleetQueries.Describe(target), $"Run '{Command}'")) return;
-            // Opened before any host is touched: a history that can't be used stops here (HistoryException), never runs unrecorded.
-            var recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent));
-            if (recording.NoReferenceNotice != null) WriteWarning(recording.NoReferenceNotice);
-            else if (recording.Reference is HistoryRunRecord reference) WriteVerbose($"Comparing with {FleetHistory.RunLabel(reference)}.");
-            // Checked before any host is touched too: an unknown notification, a bad body template or an unset ${VAR} ends here.
-            RunNotifications? notify;
+            // Checked before the run is begun in the history: an unknown notification, a bad body template or an
+            // unset ${VAR} ends here, with nothing run and nothing recorded.
+            var notify = RunNotifications.Start(target, request, Command, Notify, NotifyOnResolve.IsPresent, NotifySecret);
+            ExecRecording recording;
             try
             {
-                notify = RunNotifications.Start(target, request, Command, Notify, NotifyOnResolve.IsPresent, NotifySecret);
+                // Opened before any host is touched: a history that can't be used stops here (HistoryException), never runs unrecorded.
+                recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent));
             }
             catch
             {
-                recording.Dispose();
+                notify?.Dispose();
                 throw;
             }
+            if (recording.NoReferenceNotice != null) WriteWarning(recording.NoReferenceNotice);
+            else if (recording.Reference is HistoryRunRecord reference) WriteVerbose($"Comparing with {FleetHistory.RunLabel(reference)}.");
             if (AsJob)
             {
                 var job = FleetJob.Create(this, target, Command, request, recording, notify);

@@ -206,6 +206,8 @@ namespace HerdPS.Tests.Notify
 
             Assert.False(File.Exists(marker));
             Assert.Empty(_server.Requests);
+            // Nothing was begun in the history either (no unfinished run left behind).
+            Assert.False(File.Exists(_env["HERD_HISTORY"]) && HerdPS.Tests.History.HistoryTestData.Scalar(_env["HERD_HISTORY"], "SELECT count(*) FROM runs") > 0);
         }
     }
 }
