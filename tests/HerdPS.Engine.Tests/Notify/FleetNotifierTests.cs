@@ -29,7 +29,10 @@ namespace HerdPS.Tests.Notify
 
         private string HistoryPath => Path.Combine(_temp.Path, "history.db");
 
-        private FleetNotifier Notifier(string notificationsYaml, IDictionary<string, string>? env = null, bool onResolve = false, params string[] names)
+        private FleetNotifier Notifier(string notificationsYaml, IDictionary<string, string>? env = null, bool onResolve = false, params string[] names) =>
+            Notifier(notificationsYaml, env, onResolve, queueLength: 32, names);
+
+        private FleetNotifier Notifier(string notificationsYaml, IDictionary<string, string>? env, bool onResolve, int queueLength, params string[] names)
         {
             var inventory = InventoryLoader.Load(_temp.Write("inventory.yaml", "notifications:\n" + notificationsYaml));
             var options = new NotifyOptions
@@ -41,6 +44,7 @@ namespace HerdPS.Tests.Notify
                 OpenHistory = () => HistoryStore.Open(HistoryPath),
                 Reports = _reports.Enqueue,
                 RetryDelay = TimeSpan.FromMilliseconds(50),
+                QueueLength = queueLength,
             };
             options.Names.AddRange(names.Length > 0 ? names : new[] { "hook" });
             return FleetNotifier.Create(inventory, options)!;
@@ -199,6 +203,26 @@ namespace HerdPS.Tests.Notify
             Assert.Equal(3, failures.Count);
             Assert.All(failures, f => Assert.Contains("no answer within 2s", f.Message));
             Assert.Equal(3, _server.Requests.Count); // one attempt per message, each given up at its timeout
+        }
+    
+        [Fact]
+        public async Task AMessageThatFindsItsQueueFullIsDroppedWithAWarningAndAHistoryRecordNeverWaitedFor()
+        {
+            _server.Hang = true;
+            using var notifier = Notifier($"  - name: hook\n    type: webhook\n    url: {_server.Url("/full")}\n    timeout: 2s\n    retries: 0\n    cooldown: 0\n", null, false, queueLength: 1);
+            Exec(notifier, Result("web-01", FleetStatus.Failed));
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (_server.Held < 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.Equal(1, _server.Held); // the first message is on its way, held by the endpoint
+            Exec(notifier, Result("web-02", FleetStatus.Failed)); // waits in the queue (1 place)
+            Exec(notifier, Result("web-03", FleetStatus.Failed)); // finds it full
+            var dropped = Assert.Single(_reports, r => r.Kind == NotifyReportKind.Dropped);
+            Assert.Contains("was dropped: 1 messages are already waiting", dropped.Message);
+            await notifier.FinishAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(2, _server.Requests.Count);
+            Assert.Equal(2, _reports.Count(r => r.Kind == NotifyReportKind.Failed));
+            using var history = HistoryStore.Open(HistoryPath);
+            Assert.Equal(3, history.ListRuns(new HistoryQuery()).Count(r => r.Kind == FleetNotifier.HistoryKind));
         }
     }
 }
