@@ -27,6 +27,7 @@
         'Send-FleetFile'
         'Test-FleetConnection'
         'Watch-Fleet'
+        'Watch-FleetLog'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -39,6 +39,27 @@ namespace HerdPS.Cli
         public readonly Option<string?> History = new("--history") { Description = "History: a SQLite file, or a PostgreSQL server (postgresql://user@host/db?sslmode=verify-full, or Host=...;Database=...). Default: $HERD_HISTORY, then the inventory's history:, then the per-user data folder (see docs/history.md)." };
         public readonly Option<bool> NoHistory = new("--no-history") { Description = "Don't record this run in the history.", Arity = ArgumentArity.Zero };
 
+        public readonly Option<string[]> Notify = new("--notify") { Description = "Send this run's events (failures, timeouts, changes, recoveries, as its on: says) to this notification of the inventory (repeatable, or comma-separated). See docs/notifications.md.", AllowMultipleArgumentsPerToken = false };
+        public readonly Option<bool> NotifyOnResolve = new("--notify-on-resolve") { Description = "Also tell the notifications when a host they were told failed recovers (a resolve event).", Arity = ArgumentArity.Zero };
+
+        /// <summary>--notify and --notify-on-resolve, for commands whose runs can be told about (exec, watch).</summary>
+        public void AddNotify(Command c)
+        {
+            c.Options.Add(Notify);
+            c.Options.Add(NotifyOnResolve);
+        }
+
+        /// <summary>
+        /// The run's notifier (null without --notify), reporting on stderr: a delivery that failed or was dropped as a
+        /// warning, one held by a cooldown or sent as a note. A bad name or template, or an unset ${VAR}, is exit 2 here.
+        /// </summary>
+        public HerdPS.Notify.FleetNotifier? Notifier(ParseResult p, FleetTarget target, FleetCommandRequest request, string command) =>
+            HerdPS.Notify.FleetNotifier.ForRun(target, request, p.GetValue(Notify), p.GetValue(NotifyOnResolve), command, null, report =>
+            {
+                if (report.IsProblem) Cli.Warning(report.Message);
+                else Cli.Error(report.Message);
+            });
+
         /// <summary>--history and --no-history, for commands that record runs.</summary>
         public void AddHistory(Command c)
         {
@@ -58,6 +79,16 @@ namespace HerdPS.Cli
         public void AddConnection(Command c)
         {
             foreach (var o in new Option[] { SshConfig, User, Identity, Transport, KeyPassphraseFile, PasswordFile, Throttle, Timeout, ConnectTimeout, Retries, RetryDelay, RetryFailed, FailFast, AcceptNew, Insecure, MaxOutput, NoMultiplex, ControlPersist, Raw })
+                c.Options.Add(o);
+        }
+
+        /// <summary>
+        /// The options of a command that logs in and stays (herd tail): how to reach hosts, without the ones about
+        /// one command's run (timeout, retries, fail-fast, output cap, raw), which mean nothing to a follower.
+        /// </summary>
+        public void AddLogin(Command c)
+        {
+            foreach (var o in new Option[] { SshConfig, User, Identity, Throttle, ConnectTimeout, AcceptNew, Insecure, NoMultiplex, ControlPersist })
                 c.Options.Add(o);
         }
 

@@ -29,13 +29,15 @@ namespace HerdPS.Cli
             o.AddSelection(c);
             o.AddConnection(c);
             o.AddHistory(c);
+            o.AddNotify(c);
             c.Options.Add(json);
             c.Options.Add(output);
             c.Options.Add(errorsOnly);
             c.Options.Add(diffLast);
             c.Options.Add(parse);
             c.SetAction((p, ct) => Cli.Guard(() => RunAsync(o.ToRequest(p), CommandText(p, command), JsonChoice(p.GetValue(json), p.GetValue(output)), p.GetValue(errorsOnly), ct,
-                p.GetValue(diffLast), record: true, parse: p.GetValue(parse))));
+                p.GetValue(diffLast), record: true, parse: p.GetValue(parse),
+                notifier: (target, request) => o.Notifier(p, target, request, CommandText(p, command)))));
             return c;
         }
 
@@ -75,7 +77,7 @@ namespace HerdPS.Cli
         /// <param name="jsonChoice">NDJSON (true), grouped text (false), or the inventory's defaults.output (null).</param>
         /// <param name="parse">A parser's name (--parse): its fields join each host's result.</param>
         internal static async Task<int> RunAsync(FleetCommandRequest request, string commandText, bool? jsonChoice, bool errorsOnly, CancellationToken ct,
-            bool diffLast = false, bool record = false, string? parse = null)
+            bool diffLast = false, bool record = false, string? parse = null, Func<FleetTarget, FleetCommandRequest, HerdPS.Notify.FleetNotifier?>? notifier = null)
         {
             if (commandText.Trim().Length == 0) throw new UsageException("the command is empty");
             if (!record) request.NoHistory = true;
@@ -90,6 +92,9 @@ namespace HerdPS.Cli
             var spill = Cli.OutputSpill();
             // The history is opened and the run begun before any host is touched: a history that can't be
             // written stops here with exit 2 (HistoryException), rather than running unrecorded.
+            // Checked before the run is begun in the history: an unknown notification, a bad body template or an
+            // unset ${VAR} is exit 2 with nothing run and nothing recorded.
+            using var notify = notifier?.Invoke(target, request);
             using var recording = ExecRecording.Begin(request, target, commandText, diffLast);
             var progress = json ? null : ConsoleProgress.IfTerminal();
             var stdout = Console.Out;
@@ -104,6 +109,7 @@ namespace HerdPS.Cli
             {
                 if (!result.Succeeded) anyFailed = true;
                 var change = recording.Add(result);
+                notify?.Observe(result, change);
                 var keep = false;
                 var shown = !errorsOnly || !result.Succeeded;
                 var parsed = parser != null && shown ? parser.Parse(result.StdOut) : null;
@@ -125,6 +131,12 @@ namespace HerdPS.Cli
             }
             progress?.Clear();
             var difference = recording.Complete(cancelled: ct.IsCancellationRequested);
+            if (notify != null)
+            {
+                // Sent in the background while the output was written; herd waits for them here, within a limit.
+                notify.CompleteExec(recording.RunId);
+                await notify.FinishAsync(ct.IsCancellationRequested ? TimeSpan.FromSeconds(5) : notify.FinishWait);
+            }
             if (recording.ComparesWithLast && difference == null)
             {
                 if (json) Cli.Error(ChangeView.NoEarlierRun(commandText, recording.Selection));

@@ -67,6 +67,8 @@ namespace HerdPS.Cli
             root.Subcommands.Add(InventoryCommands.CreateTags(o));
             root.Subcommands.Add(InventoryCommands.CreateDisconnect(o));
             root.Subcommands.Add(WatchCommand.Create(o));
+            root.Subcommands.Add(TailCommand.Create(o));
+            root.Subcommands.Add(NotifyCommand.Create(o));
             root.Subcommands.Add(HistoryCommands.Create(o));
             root.Subcommands.Add(FileCommands.CreateDiff(o));
             root.Subcommands.Add(FileCommands.CreatePush(o));

@@ -27,6 +27,7 @@ namespace HerdPS.Cli
             o.AddSelection(c);
             o.AddConnection(c);
             o.AddHistory(c);
+            o.AddNotify(c);
             c.Options.Add(interval);
             c.Options.Add(count);
             c.Options.Add(changesOnly);
@@ -40,16 +41,20 @@ namespace HerdPS.Cli
                 };
                 if (options.Interval < FleetWatchOptions.MinimumInterval) throw new UsageException("--interval must be at least 1s");
                 if (options.Count is int n && n < 1) throw new UsageException("--count must be at least 1");
-                return RunAsync(o.ToRequest(p), ExecCommand.CommandText(p, command), options, p.GetValue(changesOnly), p.GetValue(json), ct);
+                var commandText = ExecCommand.CommandText(p, command);
+                return RunAsync(o.ToRequest(p), commandText, options, p.GetValue(changesOnly), p.GetValue(json), ct,
+                    (target, request) => o.Notifier(p, target, request, commandText));
             }));
             return c;
         }
 
-        private static async Task<int> RunAsync(FleetCommandRequest request, string commandText, FleetWatchOptions options, bool changesOnly, bool json, CancellationToken ct)
+        private static async Task<int> RunAsync(FleetCommandRequest request, string commandText, FleetWatchOptions options, bool changesOnly, bool json, CancellationToken ct,
+            Func<FleetTarget, FleetCommandRequest, HerdPS.Notify.FleetNotifier?> notifier)
         {
             if (commandText.Trim().Length == 0) throw new UsageException("the command is empty");
             var target = Cli.Resolve(request);
             using var history = FleetHistory.OpenForRun(request, target); // exit 2 before anything runs if it can't be used
+            using var notify = notifier(target, request); // so is an unknown notification or an unset ${VAR}
             var progress = json ? null : ConsoleProgress.IfTerminal();
             var stdout = Console.Out;
             void OnEvent(WatchEvent e)
@@ -65,6 +70,8 @@ namespace HerdPS.Cli
             var changed = new List<WatchResult>();
             await foreach (var r in watcher.RunAsync(ct))
             {
+                // Never waits on a delivery: the notifier queues and sends in the background.
+                notify?.Observe(r);
                 if (json)
                 {
                     if (!changesOnly || r.Changed)
@@ -90,6 +97,8 @@ namespace HerdPS.Cli
                 changed.Clear();
             }
             progress?.Clear();
+            // Held-back and in-flight notifications go out now; after Ctrl-C herd waits a few seconds at most.
+            if (notify != null) await notify.FinishAsync(ct.IsCancellationRequested ? TimeSpan.FromSeconds(5) : notify.FinishWait);
             if (ct.IsCancellationRequested) return ExitCodes.Cancelled;
             return watcher.LastCompletedIteration is WatchEvent lastIteration && lastIteration.NotSucceeded == 0
                 ? ExitCodes.AllSucceeded

@@ -9,7 +9,7 @@ namespace HerdPS.Tests
     /// <summary>
     /// The engine's folders form layers, and data flows one way (docs/transports.md, /work/shared/design.md):
     /// Display (text for people) -> Parsing (output into fields) -> Inventory, Selection -> Transport -> Templating
-    /// (scripts' Liquid templates, which quote with Transport's ShellQuote) -> Execution -> Grouping -> Files -> History -> Watch. A folder may use the
+    /// (scripts' Liquid templates, which quote with Transport's ShellQuote) -> Execution -> Grouping -> Files -> History -> Watch -> Tail -> Notify -> Scripting. A folder may use the
     /// ones before it, never one after it, so the layers can't grow cycles again. Within Transport, the
     /// transport-neutral part never names a plug-in (Transport.OpenSsh, later Transport.SshNet): plug-ins are chosen
     /// through the registry, in Execution. The check reads the built HerdPS.Engine.dll's metadata and IL with
@@ -21,7 +21,7 @@ namespace HerdPS.Tests
     {
         private static readonly string[] Layers =
         {
-            "Display", "Parsing", "Inventory", "Selection", "Transport", "Templating", "Execution", "Grouping", "Files", "History", "Watch", "Scripting",
+            "Display", "Parsing", "Inventory", "Selection", "Transport", "Templating", "Execution", "Grouping", "Files", "History", "Watch", "Tail", "Notify", "Scripting",
         };
 
         /// <summary>Namespaces inside a layer that only the layers above may name (the plug-ins).</summary>

@@ -165,6 +165,7 @@ namespace HerdPS.PowerShell.Tests
         [InlineData("watch", "Watch-Fleet")]
         [InlineData("run", "Invoke-FleetScript")]
         [InlineData("history", "Get-FleetHistory")]
+        [InlineData("tail", "Watch-FleetLog")]
         public void Every_herd_option_has_its_cmdlet_parameter(string subcommand, string cmdlet)
         {
             var mapping = new Dictionary<string, string>
@@ -176,23 +177,26 @@ namespace HerdPS.PowerShell.Tests
                 ["--max-output"] = "MaxOutputBytes", ["--no-multiplex"] = "NoMultiplex", ["--control-persist"] = "ControlPersistSec", ["--raw"] = "Raw",
                 ["--transport"] = "Transport", ["--key-passphrase-file"] = "KeyPassphrase", ["--password-file"] = "Credential",
                 ["--history"] = "HistoryPath", ["--no-history"] = "NoHistory", ["--diff-last"] = "DiffLast",
+                ["--notify"] = "Notify", ["--notify-on-resolve"] = "NotifyOnResolve",
                 ["--interval"] = "IntervalSec", ["--count"] = "Count", ["--changes-only"] = "ChangesOnly",
                 ["--parse"] = "Parser",
                 ["--set"] = "Parameter", ["--dry-run"] = "WhatIf", ["--sudo-password-from-env"] = "SudoCredential",
                 ["--last"] = "Last", ["--command"] = "Command", ["--since"] = "Since", ["--from"] = "Controller",
+                ["--journalctl"] = "JournalUnit", ["--lines"] = "Lines", ["--grep"] = "Pattern", ["--grep-exclude"] = "ExcludePattern",
             };
             var cliOnly = new Dictionary<string, string>
             {
                 ["--json"] = "the cmdlets write objects; ConvertTo-Json makes JSON of them",
                 ["--errors-only"] = "Where-Object Status -ne 'Succeeded'",
                 ["--output"] = "the cmdlets write objects: Format-Table shows them, ConvertTo-Json makes JSON, Group-Object OutputHash groups them",
+                ["--no-hostname"] = "the objects carry HostName as a property; Select-Object -ExpandProperty Line drops it",
                 ["--help"] = "Get-Help",
                 ["--version"] = "(Get-Module HerdPS).Version",
             };
             var help = ProcessRunner.Run(TestPaths.Herd, new[] { subcommand, "--help" }, TimeSpan.FromSeconds(60));
             Assert.Equal(0, help.ExitCode);
             var options = Regex.Matches(help.StdOut, @"(?m)^\s+(?:-\S, )*(--[a-z][a-z-]*)").Select(m => m.Groups[1].Value).Distinct().ToList();
-            Assert.Contains(subcommand == "history" ? "--since" : "--timeout", options); // the help format is still what this test reads
+            Assert.Contains(subcommand == "history" ? "--since" : subcommand == "tail" ? "--inventory" : "--timeout", options); // the help format is still what this test reads
 
             using var session = _fleet.Session();
             var parameters = session.Run($"(Get-Command {cmdlet}).Parameters.Keys").AssertClean().Output.Select(o => o.ToString()).ToHashSet(StringComparer.OrdinalIgnoreCase);

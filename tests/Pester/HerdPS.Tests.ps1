@@ -33,7 +33,7 @@ AfterAll {
 
 Describe 'Module' {
     It 'exports exactly the manifest cmdlets' {
-        (Get-Command -Module HerdPS).Name | Sort-Object | Should -Be @('Compare-FleetFile', 'Compare-FleetHistory', 'Compare-FleetSnapshot', 'Disconnect-Fleet', 'Get-FleetHistory', 'Get-FleetHost', 'Get-FleetScript', 'Get-FleetSnapshot', 'Get-FleetTag', 'Invoke-FleetCommand', 'Invoke-FleetScript', 'Receive-FleetFile', 'Send-FleetFile', 'Test-FleetConnection', 'Watch-Fleet')
+        (Get-Command -Module HerdPS).Name | Sort-Object | Should -Be @('Compare-FleetFile', 'Compare-FleetHistory', 'Compare-FleetSnapshot', 'Disconnect-Fleet', 'Get-FleetHistory', 'Get-FleetHost', 'Get-FleetScript', 'Get-FleetSnapshot', 'Get-FleetTag', 'Invoke-FleetCommand', 'Invoke-FleetScript', 'Receive-FleetFile', 'Send-FleetFile', 'Test-FleetConnection', 'Watch-Fleet', 'Watch-FleetLog')
     }
     It 'has full help for Invoke-FleetCommand' {
         $help = Get-Help Invoke-FleetCommand -Full
@@ -258,6 +258,20 @@ Describe 'Watch-Fleet' {
         $first = Watch-Fleet @common -HostName good-01 -Command 'date +%s%N' -IntervalSec 1 -NoHistory | Where-Object Changed | Select-Object -First 1
         $first.Iteration | Should -Be 2
         $sw.Elapsed.TotalSeconds | Should -BeLessThan 30
+    }
+}
+
+Describe 'Watch-FleetLog' {
+    It 'writes each line as a FleetLogLine as it arrives, and Select-Object -First ends the follower' {
+        $log = Join-Path $TestDrive 'app.log'
+        "one`ntwo`nthree`n" | Set-Content -NoNewline $log
+        $lines = Watch-FleetLog @common -HostName good-01 -Path $log -Lines 2 | Select-Object -First 2
+        $lines.Line | Should -Be @('two', 'three')
+        $lines[0].PSObject.TypeNames[0] | Should -Be 'HerdPS.Tail.FleetLogLine'
+        $lines.HostName | Select-Object -Unique | Should -Be 'good-01'
+    }
+    It 'refuses -TimeoutSec, since it runs until stopped' {
+        { Watch-FleetLog @common -HostName good-01 -Path /var/log/x -TimeoutSec 5 -ErrorAction Stop } | Should -Throw -ExpectedMessage '*does not apply*'
     }
 }
 

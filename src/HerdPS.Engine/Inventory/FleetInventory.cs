@@ -47,6 +47,8 @@ namespace HerdPS.Inventory
         public IReadOnlyDictionary<string, YamlDotNet.RepresentationModel.YamlNode> Recipes { get; internal set; } = new Dictionary<string, YamlDotNet.RepresentationModel.YamlNode>();
         /// <summary>The inventory's parsers: (herd exec --parse, a script step's parse:).</summary>
         public IReadOnlyDictionary<string, Parsing.OutputParser> Parsers { get; internal set; } = new Dictionary<string, Parsing.OutputParser>();
+        /// <summary>The <c>notifications:</c> entries, in file order (empty when there are none).</summary>
+        public IReadOnlyList<NotificationDefinition> Notifications { get; internal set; } = Array.Empty<NotificationDefinition>();
 
         public const string LocalHostName = "localhost";
 

@@ -13,7 +13,7 @@ namespace HerdPS.Inventory
     {
         // One of the inventory's top-level keys followed by a space or the end of the line. A host list line
         // such as "web-01:22" or even "web:" (a missing port) doesn't look like that.
-        private static readonly Regex YamlMappingLine = new Regex(@"^(defaults|groups|hosts|clusters|recipes|parsers|history):(\s|$)", RegexOptions.CultureInvariant);
+        private static readonly Regex YamlMappingLine = new Regex(@"^(defaults|groups|hosts|clusters|recipes|parsers|history|notifications):(\s|$)", RegexOptions.CultureInvariant);
 
         /// <summary>
         /// Reads <paramref name="path"/>. Files named <c>.yaml</c>/<c>.yml</c> are YAML; other files are YAML

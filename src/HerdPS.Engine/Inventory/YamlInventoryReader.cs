@@ -17,10 +17,13 @@ namespace HerdPS.Inventory
     internal sealed partial class YamlInventoryReader
     {
         // recipes and parsers: herd's config.yaml holds them beside the hosts (docs/scripts.md); clusters: a bssh config.
-        private static readonly string[] RootKeys = { "defaults", "groups", "hosts", "recipes", "parsers", "history" };
+        private static readonly string[] RootKeys = { "defaults", "groups", "hosts", "recipes", "parsers", "history", "notifications" };
         private static readonly string[] HistoryKeys = { "connection", "path" };
         private static readonly string[] DefaultsKeys = { "user", "port", "throttle", "timeout", "connect_timeout", "history_retention", "identity_file", "concurrency", "output" };
         private static readonly string[] GroupKeys = { "user", "port", "tags", "identity_file", "transport", "hosts", "timeout" };
+        private static readonly string[] WebhookKeys = { "name", "type", "url", "method", "headers", "body", "on", "cooldown", "timeout", "retries" };
+        private static readonly string[] SlackKeys = { "name", "type", "webhook", "headers", "body", "on", "cooldown", "timeout", "retries" };
+        private static readonly string[] ScriptKeys = { "name", "type", "command", "body", "on", "cooldown", "timeout", "retries" };
         private static readonly string[] HostKeys = { "host", "hostname", "port", "user", "identity_file", "tags", "transport" };
 
         private readonly string file;
@@ -81,17 +84,172 @@ namespace HerdPS.Inventory
 
             var inherited = new ConnectionSettings(defaults.User, defaults.Port, defaults.IdentityFile, Array.Empty<string>());
             YamlNode? recipes = null, parsers = null;
+            IReadOnlyList<NotificationDefinition> notifications = Array.Empty<NotificationDefinition>();
             foreach (var entry in entries)
             {
                 if (entry.Key == "groups") ReadGroups(entry.Value, inherited, builder);
                 else if (entry.Key == "hosts") ReadHosts(entry.Value, null, inherited, builder);
                 else if (entry.Key == "recipes") recipes = entry.Value;
                 else if (entry.Key == "parsers") parsers = entry.Value;
+                else if (entry.Key == "notifications") notifications = ReadNotifications(entry.Value);
             }
             var inventory = builder.Build(defaults);
             inventory.Recipes = ReadRecipeNames(recipes);
             inventory.Parsers = ParserSectionReader.Read(parsers == null || IsNull(parsers) ? null : parsers, file);
+            inventory.Notifications = notifications;
             return inventory;
+        }
+
+        /// <summary>
+        /// The <c>notifications:</c> list (docs/notifications.md). Each entry's keys depend on its type, and every value
+        /// is checked here with its place in the file; the body template and <c>${VAR}</c> references are checked when a
+        /// run names the notification (Notify/), which still points here.
+        /// </summary>
+        private IReadOnlyList<NotificationDefinition> ReadNotifications(YamlNode node)
+        {
+            if (IsNull(node)) return Array.Empty<NotificationDefinition>();
+            if (!(node is YamlSequenceNode list))
+                throw Error("'notifications' must be a list, one '- name: ...' entry per notification", node.Start);
+            var found = new List<NotificationDefinition>();
+            foreach (var item in list.Children)
+            {
+                if (!(item is YamlMappingNode mapping))
+                    throw Error("a notification is a mapping with name:, type: (webhook, slack or script) and where to send", item.Start);
+                // The type decides which keys are allowed, so read it first.
+                string? type = null;
+                foreach (var pair in mapping.Children)
+                    if (pair.Key is YamlScalarNode k && k.Value == "type") type = RequireScalar(pair.Value, "type").Value;
+                string[] keys;
+                switch (type)
+                {
+                    case NotificationDefinition.Webhook: keys = WebhookKeys; break;
+                    case NotificationDefinition.Slack: keys = SlackKeys; break;
+                    case NotificationDefinition.Script: keys = ScriptKeys; break;
+                    case null: throw Error("this notification has no 'type:' (webhook, slack or script)", mapping.Start);
+                    default:
+                        var typeNode = mapping.Children.First(p => p.Key is YamlScalarNode k2 && k2.Value == "type").Value;
+                        throw Error($"'type' must be webhook, slack or script, not '{QuotedText.Of(type)}'", typeNode.Start);
+                }
+                var n = new NotificationDefinition { Type = type, File = file, Line = Line(mapping.Start), Column = Column(mapping.Start) };
+                YamlNode? nameNode = null;
+                foreach (var entry in ReadMapping(mapping, keys, $"in a {type} notification"))
+                {
+                    switch (entry.Key)
+                    {
+                        case "name":
+                            nameNode = entry.Value;
+                            n.Name = RequireScalar(entry.Value, "name").Value ?? "";
+                            if (!NameRules.IsValidGroupName(n.Name, out var why)) throw Error(why.Replace("group name", "notification name"), entry.Value.Start);
+                            break;
+                        case "type": break;
+                        case "url":
+                        case "webhook": n.Url = ReadUrl(entry.Value, entry.Key); break;
+                        case "command": n.Command = ReadText(entry.Value, entry.Key, allowNewlines: false); break;
+                        case "method":
+                            var method = (RequireScalar(entry.Value, "method").Value ?? "").ToUpperInvariant();
+                            if (method != "POST" && method != "PUT" && method != "PATCH")
+                                throw Error($"'method' must be POST, PUT or PATCH (a notification sends a body), not '{QuotedText.Of(method)}'", entry.Value.Start);
+                            n.Method = method;
+                            break;
+                        case "headers": ReadHeaders(entry.Value, n); break;
+                        case "body":
+                            n.Body = ReadText(entry.Value, "body", allowNewlines: true);
+                            // A block scalar (body: |) starts on the line after its indicator, indented past its key;
+                            // a flow one where it stands (after its quote, if quoted).
+                            var bodyStyle = ((YamlScalarNode)entry.Value).Style;
+                            if (bodyStyle == ScalarStyle.Literal || bodyStyle == ScalarStyle.Folded)
+                            {
+                                n.BodyLine = Line(entry.Value.Start) + 1;
+                                n.BodyIndent = Column(mapping.Start) + 1;
+                            }
+                            else
+                            {
+                                n.BodyLine = Line(entry.Value.Start);
+                                n.BodyColumn = Column(entry.Value.Start) + (bodyStyle == ScalarStyle.Plain ? 0 : 1);
+                            }
+                            break;
+                        case "on": ReadEvents(entry.Value, n); break;
+                        case "cooldown": n.Cooldown = ReadDurationOrZero(entry.Value, entry.Key); break;
+                        case "timeout": n.Timeout = ReadDuration(entry.Value, entry.Key); break;
+                        case "retries":
+                            var retries = RequireScalar(entry.Value, "retries");
+                            if (!int.TryParse(retries.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var r) || r > 10)
+                                throw Error($"'retries' must be a whole number from 0 to 10, not '{QuotedText.Of(retries.Value ?? "")}'", retries.Start);
+                            n.Retries = r;
+                            break;
+                    }
+                }
+                if (nameNode == null) throw Error("this notification has no 'name:'", mapping.Start);
+                if (found.Any(f => f.Name == n.Name)) throw Error($"a notification named '{QuotedText.Of(n.Name)}' is already defined above", nameNode.Start);
+                var target = type == NotificationDefinition.Script ? "command" : type == NotificationDefinition.Slack ? "webhook" : "url";
+                if ((type == NotificationDefinition.Script ? n.Command : n.Url) == null)
+                    throw Error($"notification '{QuotedText.Of(n.Name)}' has no '{target}:' saying where to send", mapping.Start);
+                if (n.On.Count == 0) n.On.AddRange(NotificationDefinition.DefaultEvents);
+                if (n.Timeout <= TimeSpan.Zero) throw Error("'timeout' must be more than 0", mapping.Start);
+                found.Add(n);
+            }
+            return found;
+        }
+
+        private string ReadUrl(YamlNode node, string key)
+        {
+            var url = ReadText(node, key, allowNewlines: false);
+            // A ${VAR} URL is checked when it is resolved; a literal one here.
+            if (url.IndexOf("${", StringComparison.Ordinal) < 0 &&
+                !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
+                throw Error($"'{key}' must be an http:// or https:// URL (or ${{VARIABLE}} naming an environment variable that holds one)", node.Start);
+            return url;
+        }
+
+        private string ReadText(YamlNode node, string key, bool allowNewlines)
+        {
+            var scalar = RequireScalar(node, key);
+            var text = scalar.Value ?? "";
+            if (text.Length == 0) throw Error($"'{key}' is empty", scalar.Start);
+            foreach (var c in text)
+                if (c < 0x20 && !(allowNewlines && (c == '\n' || c == '\r' || c == '\t')) || c == 0x7F)
+                    throw Error($"'{key}' contains a control character", scalar.Start);
+            return text;
+        }
+
+        private void ReadHeaders(YamlNode node, NotificationDefinition n)
+        {
+            if (IsNull(node)) return;
+            if (!(node is YamlMappingNode headers)) throw Error("'headers' must be a mapping of header names to values", node.Start);
+            foreach (var pair in headers.Children)
+            {
+                var key = RequireScalarKey(pair.Key);
+                var name = key.Value ?? "";
+                if (name.Length == 0 || name.Any(c => c <= 0x20 || c >= 0x7F || "()<>@,;:\"/[]?={}".IndexOf(c) >= 0))
+                    throw Error($"'{QuotedText.Of(name)}' is not an HTTP header name", key.Start);
+                if (n.Headers.Any(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)))
+                    throw Error($"header '{QuotedText.Of(name)}' appears twice", key.Start);
+                var value = RequireScalar(pair.Value, name).Value ?? "";
+                foreach (var c in value)
+                    if (c < 0x20 && c != '\t' || c == 0x7F) throw Error($"the value of header '{QuotedText.Of(name)}' contains a control character (a line break would start another header)", pair.Value.Start);
+                n.Headers.Add(new KeyValuePair<string, string>(name, value));
+            }
+        }
+
+        private void ReadEvents(YamlNode node, NotificationDefinition n)
+        {
+            if (!(node is YamlSequenceNode list) || list.Children.Count == 0)
+                throw Error("'on' must be a list of events, such as [failure, timeout]; events are " + string.Join(", ", NotificationDefinition.Events), node.Start);
+            foreach (var item in list.Children)
+            {
+                var scalar = RequireScalar(item, "an event");
+                var name = scalar.Value ?? "";
+                if (!NotificationDefinition.Events.Contains(name))
+                    throw Error($"'{QuotedText.Of(name)}' is not an event; events are {string.Join(", ", NotificationDefinition.Events)}", scalar.Start);
+                if (!n.On.Contains(name)) n.On.Add(name);
+            }
+        }
+
+        private TimeSpan ReadDurationOrZero(YamlNode node, string key)
+        {
+            var scalar = RequireScalar(node, key);
+            if (scalar.Value == "0") return TimeSpan.Zero;
+            return ReadDuration(node, key);
         }
 
         private InventoryDefaults ReadDefaults(YamlNode node)

@@ -41,6 +41,13 @@ namespace HerdPS.Commands
         protected override object Convert(object? value) => HistoryArguments.Since(value, DateTime.UtcNow);
     }
 
+    /// <summary>Watch-FleetLog -Since: a quoted duration back from now on each host's clock, a TimeSpan, or a date; a bare number is refused.</summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class TailSinceTransformationAttribute : EngineArgumentTransformation
+    {
+        protected override object Convert(object? value) => Tail.TailSince.FromParameter(value);
+    }
+
     /// <summary>-ReferenceRun/-DifferenceRun: a run id, or a run from Get-FleetHistory.</summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
     public sealed class RunIdTransformationAttribute : EngineArgumentTransformation

@@ -17,36 +17,43 @@ namespace HerdPS.Commands
     /// with <see cref="FleetJobSourceAdapter"/>, which is what lets Remove-Job find it. Its name is the command
     /// it runs. The connection pool is process-wide, so jobs and the foreground share it.
     /// </summary>
+    /// <summary>What a result becomes in a job's Output, and its change against the last run (for -Notify).</summary>
+    internal delegate object ResultShape(FleetResult result, out HostChange? change);
+
     public sealed class FleetJob : Job2
     {
         private readonly FleetTarget _target;
         private readonly string _command;
         private readonly FleetCommandRequest _request;
         private readonly ExecRecording? _recording;
-        private readonly Func<FleetResult, object> _shape;
+        private readonly ResultShape _shape;
         private readonly HistoryNotices? _notices;
+        private readonly RunNotifications? _notify;
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private int _started;
 
         /// <param name="recording">The run's history record (and -DiffLast comparison), begun on the pipeline thread; the job completes it.</param>
         /// <param name="shape">What each result becomes in Output (recorded, with -DiffLast's and -Parser's properties), as the foreground writes it.</param>
-        private FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording, Func<FleetResult, object>? shape, HistoryNotices? notices)
+        /// <param name="notify">-Notify's notifier; the job tells it each result and waits for its deliveries before it completes.</param>
+        private FleetJob(string commandLine, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording, ResultShape? shape,
+            HistoryNotices? notices, RunNotifications? notify)
             : base(commandLine, PowerShellView.JobName(command))
         {
             _notices = notices;
+            _notify = notify;
             _target = target;
             _command = command;
             _request = request;
             _recording = recording;
-            _shape = shape ?? (result => PowerShellView.Of(result));
+            _shape = shape ?? ((FleetResult result, out HostChange? change) => { change = null; return PowerShellView.Of(result); });
             PSJobTypeName = "FleetJob";
         }
 
         /// <summary>Makes the job and registers it with the session's JobManager (Get-Job lists it from then on).</summary>
         internal static FleetJob Create(PSCmdlet cmdlet, FleetTarget target, string command, FleetCommandRequest request, ExecRecording? recording,
-            Func<FleetResult, object>? shape = null, HistoryNotices? notices = null)
+            ResultShape? shape = null, HistoryNotices? notices = null, RunNotifications? notify = null)
         {
-            var job = new FleetJob(cmdlet.MyInvocation.Line, target, command, request, recording, shape, notices);
+            var job = new FleetJob(cmdlet.MyInvocation.Line, target, command, request, recording, shape, notices, notify);
             var definition = new JobDefinition(typeof(FleetJobSourceAdapter), job.Command, job.Name);
             var registered = cmdlet.JobManager.NewJob(new JobInvocationInfo(definition, new Dictionary<string, object> { [FleetJobSourceAdapter.JobParameter] = job }));
             if (!ReferenceEquals(registered, job)) throw new InvalidOperationException("PowerShell's job manager did not register the fleet job");
@@ -72,11 +79,18 @@ namespace HerdPS.Commands
                 using var results = BlockingReader.Of(run);
                 foreach (var result in results.ReadToEnd())
                 {
-                    Output.Add(PSObject.AsPSObject(_shape(result)));
+                    Output.Add(PSObject.AsPSObject(_shape(result, out var change)));
+                    _notify?.Notifier.Observe(result, change);
                     var error = FleetErrorRecords.ForResult(result);
                     if (error != null) Error.Add(FleetCmdlet.ToErrorRecord(error));
                 }
                 if (_recording != null) Complete(_recording);
+                if (_notify != null)
+                {
+                    _notify.Notifier.CompleteExec(_recording?.RunId);
+                    _notify.Finish(stopped: _stop.IsCancellationRequested);
+                    _notify.Drain(w => Warning.Add(new WarningRecord(w)), v => Verbose.Add(new VerboseRecord(v)));
+                }
                 SetJobState(_stop.IsCancellationRequested ? JobState.Stopped : JobState.Completed);
             }
             catch (Exception e)
@@ -87,9 +101,11 @@ namespace HerdPS.Commands
             finally
             {
                 _recording?.Dispose(); // unfinished in the history unless completed above
+                _notify?.Dispose();
                 Output.Complete();
                 Error.Complete();
                 Warning.Complete();
+                Verbose.Complete();
             }
         }
 

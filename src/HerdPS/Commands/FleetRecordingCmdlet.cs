@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Management.Automation;
 using HerdPS.History;
 using HerdPS.Execution;
@@ -7,7 +8,8 @@ namespace HerdPS.Commands
     /// <summary>
     /// The parameters of the cmdlets that run the user's command and record it (Invoke-FleetCommand, Watch-Fleet),
     /// spelled once, as herd exec and herd watch spell them: -HistoryPath and -NoHistory (--history, --no-history),
-    /// -Raw, -MaxOutputBytes, -RetryFailed and -FailFast (--raw, --max-output, --retry-failed, --fail-fast).
+    /// -Raw, -MaxOutputBytes, -RetryFailed and -FailFast (--raw, --max-output, --retry-failed, --fail-fast), and
+    /// -Notify, -NotifyOnResolve (--notify, --notify-on-resolve) with -NotifySecret, which only PowerShell has.
     /// </summary>
     public abstract class FleetRecordingCmdlet : FleetConnectionCmdlet
     {
@@ -47,6 +49,24 @@ namespace HerdPS.Commands
         /// <summary>Also retry hosts whose command ran and exited non-zero.</summary>
         [Parameter]
         public SwitchParameter RetryFailed { get; set; }
+
+        /// <summary>Notifications of the inventory (its notifications: list) told about this run's failures, timeouts, changes (docs/notifications.md).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(NotificationCompleter))]
+        public string[]? Notify { get; set; }
+
+        /// <summary>Also tell them when a host they were told failed recovers (a resolve event).</summary>
+        [Parameter]
+        public SwitchParameter NotifyOnResolve { get; set; }
+
+        /// <summary>
+        /// The secrets the notifications' ${NAME} references take (they win over environment variables): a hashtable
+        /// of name to SecureString or PSCredential (its password). Plain strings are refused.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNull]
+        public Hashtable? NotifySecret { get; set; }
 
         protected override void FillParameters(FleetParameters p)
         {

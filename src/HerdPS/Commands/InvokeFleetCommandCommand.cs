@@ -39,37 +39,62 @@ namespace HerdPS.Commands
             // Found before anything runs: an unknown parser is an error, never a run without the fields.
             var parser = Parser is string name ? Parsing.OutputParser.ForRun(name, target.Inventory.Parsers, "-Parser") : null;
             if (!ShouldProcess(FleetQueries.Describe(target), $"Run '{Command}'")) return;
-            // Opened before any host is touched: a history that can't be used stops here (HistoryException), never runs unrecorded.
-            var recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent, notice: Notices.Collect));
+            // Checked before the run is begun in the history: an unknown notification, a bad body template or an
+            // unset ${VAR} ends here, with nothing run and nothing recorded.
+            var notify = RunNotifications.Start(target, request, Command, Notify, NotifyOnResolve.IsPresent, NotifySecret);
+            ExecRecording recording;
+            try
+            {
+                // Opened before any host is touched: a history that can't be used stops here (HistoryException), never runs unrecorded.
+                recording = EngineNotices.WarnAbout(this, () => ExecRecording.Begin(request, target, Command, DiffLast.IsPresent, notice: Notices.Collect));
+            }
+            catch
+            {
+                notify?.Dispose();
+                throw;
+            }
             Notices.WriteTo(this);
             if (recording.NoReferenceNotice != null) WriteWarning(recording.NoReferenceNotice);
             else if (recording.Reference is HistoryRunRecord reference) WriteVerbose($"Comparing with {FleetHistory.RunLabel(reference)}.");
             if (AsJob)
             {
-                var job = FleetJob.Create(this, target, Command, request, recording, result => Shape(result, recording, parser), Notices);
+                var job = FleetJob.Create(this, target, Command, request, recording, (FleetResult result, out HostChange? change) => Shape(result, recording, parser, out change), Notices, notify);
                 job.StartJob();
                 WriteObject(job);
                 return;
             }
+            using (notify)
             using (recording)
             {
-                RunAndWrite(target, Command, request, result => Shape(result, recording, parser));
+                RunAndWrite(target, Command, request, result =>
+                {
+                    var shown = Shape(result, recording, parser, out var change);
+                    notify?.Notifier.Observe(result, change);
+                    return shown;
+                });
                 var difference = recording.Complete(cancelled: StopToken.IsCancellationRequested);
                 Notices.WriteTo(this);
                 if (ExecRecording.RemovedHostsNotice(difference) is string removed) WriteWarning(removed);
                 if (recording.FailureWarning is string failure) WriteWarning(failure);
                 if (recording.RunId is long id)
                     WriteVerbose(id > 0 ? $"Recorded as run {id} in {recording.DatabasePath}." : $"Kept in the local spool; uploaded to {recording.DatabasePath} when it can be reached.");
+                if (notify != null)
+                {
+                    notify.Notifier.CompleteExec(recording.RunId);
+                    notify.Finish(stopped: StopToken.IsCancellationRequested);
+                    notify.WriteReports(this);
+                }
             }
         }
 
         /// <summary>
         /// Records the result and shapes what PowerShell gets: with -DiffLast the engine's Change, Changed and Diff, with
         /// -Parser the parser's fields (parsed from the exact output, before its final line break is dropped).
+        /// <paramref name="change"/> is what -Notify's notifier is told.
         /// </summary>
-        internal static object Shape(FleetResult result, ExecRecording recording, Parsing.OutputParser? parser)
+        internal static object Shape(FleetResult result, ExecRecording recording, Parsing.OutputParser? parser, out HostChange? change)
         {
-            var change = recording.Add(result);
+            change = recording.Add(result);
             var shown = PowerShellView.Of(result);
             if (!recording.ComparesWithLast && parser == null) return shown;
             var shaped = PSObject.AsPSObject(shown);

@@ -55,4 +55,16 @@ namespace HerdPS.Commands
     {
         private protected override IEnumerable<string> Names(string? inventoryPath, string wordToComplete) => Complete(inventoryPath, NameKind.Tag, wordToComplete);
     }
+
+    /// <summary>-Notify: the names of the inventory's notifications: list.</summary>
+    public sealed class NotificationCompleter : InventoryNameCompleter
+    {
+        private protected override IEnumerable<string> Names(string? inventoryPath, string wordToComplete)
+        {
+            var inventory = InventoryLoader.LoadOrDefault(inventoryPath, Environment.GetEnvironmentVariable, out _);
+            return inventory.Notifications.Select(n => n.Name)
+                .Where(n => n.StartsWith(wordToComplete ?? "", StringComparison.OrdinalIgnoreCase))
+                .ToList();
+        }
+    }
 }

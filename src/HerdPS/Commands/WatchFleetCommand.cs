@@ -50,6 +50,8 @@ namespace HerdPS.Commands
             Notices.WriteTo(this);
             var progress = new ConcurrentQueue<FleetProgress>();
             var events = new ConcurrentQueue<WatchEvent>();
+            // An unknown notification, a bad body template or an unset ${VAR} ends here, before anything runs.
+            using var notify = RunNotifications.Start(target, request, Command, Notify, NotifyOnResolve.IsPresent, NotifySecret);
             var watcher = FleetWatcher.Create(target, Command, request, options, history, events.Enqueue, progress.Enqueue);
             WriteVerbose($"Watching {target.Hosts.Count} host(s) every {options.Interval}" + (options.Count is int n ? $", {n} iteration(s)" : ", until stopped") + ".");
 
@@ -63,8 +65,11 @@ namespace HerdPS.Commands
                     // Only this thread writes; waking every 200 ms keeps progress and warnings flowing between results.
                     var step = results.Next(ProgressTick, out var result);
                     WriteQueued(events, progress);
+                    notify?.WriteReports(this);
                     if (step == ReadStep.End) break;
                     if (step == ReadStep.Idle) continue;
+                    // Never waits on a delivery: the notifier queues and sends in the background.
+                    notify?.Notifier.Observe(result);
                     if (WatchArguments.Writes(result, ChangesOnly)) WriteObject(PowerShellView.Of(result));
                     if (WatchArguments.ErrorFor(result) is FleetErrorInfo error) WriteError(ToErrorRecord(error));
                 }
@@ -74,6 +79,12 @@ namespace HerdPS.Commands
                 // Ends the running iteration (its ssh children too) and leaves its history record unfinished.
                 stop.Cancel();
                 results.Dispose();
+            }
+            if (notify != null)
+            {
+                // Held-back and in-flight notifications go out now; after Ctrl-C this waits a few seconds at most.
+                notify.Finish(stopped: StopToken.IsCancellationRequested);
+                notify.WriteReports(this);
             }
         }
 
