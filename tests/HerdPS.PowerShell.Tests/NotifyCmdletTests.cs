@@ -57,6 +57,24 @@ namespace HerdPS.PowerShell.Tests
         }
 
         [Fact]
+        public void Invoke_FleetCommand_AsJob_Notify_sends_from_the_job_and_its_results_keep_their_shape()
+        {
+            using var session = PowerShellSession.Start();
+            var run = session.Run($@"
+                $token = ConvertTo-SecureString '{Token}' -AsPlainText -Force
+                $job = Invoke-FleetCommand {Common} -Command 'echo broken; exit 5' -Parser uptime -Notify hook -NotifySecret @{{ HOOK_TOKEN = $token }} -AsJob
+                $job | Wait-Job | Out-Null
+                $job | Receive-Job -ErrorAction SilentlyContinue");
+            Assert.Null(run.Terminating);
+            var result = Assert.Single(run.Output);
+            Assert.Equal("box-a", result.Properties["HostName"].Value);
+            Assert.NotNull(result.Properties["Parsed"]); // -Parser's shape survives the job
+            var request = Assert.Single(_server.WaitFor(1));
+            Assert.Equal($"Bearer {Token}", request.Headers["Authorization"]);
+            Assert.Equal("failure", JsonDocument.Parse(request.Body).RootElement.GetProperty("event").GetString());
+        }
+
+        [Fact]
         public void A_PSCredential_gives_its_password_and_plain_text_or_an_unset_secret_stops_before_anything_runs()
         {
             var marker = Path.Combine(_folder, "ran");

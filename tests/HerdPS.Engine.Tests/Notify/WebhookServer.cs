@@ -17,7 +17,7 @@ namespace HerdPS.Tests.Notify
     /// </summary>
     public sealed class WebhookServer : IDisposable
     {
-        private readonly HttpListener _listener = new HttpListener();
+        private readonly HttpListener _listener;
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private readonly TaskCompletionSource<bool> _release = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Task _loop;
@@ -27,16 +27,26 @@ namespace HerdPS.Tests.Notify
         public WebhookServer()
         {
             // HttpListener needs a port up front: take one the kernel says is free.
+            // Another test may take the port between the probe and Start: then a new listener on a new port (a
+            // listener that failed to start is not reused).
             for (var attempt = 0; ; attempt++)
             {
                 var probe = new TcpListener(IPAddress.Loopback, 0);
                 probe.Start();
                 Port = ((IPEndPoint)probe.LocalEndpoint).Port;
                 probe.Stop();
-                _listener.Prefixes.Clear();
-                _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-                try { _listener.Start(); break; }
-                catch (HttpListenerException) when (attempt < 5) { }
+                var listener = new HttpListener();
+                listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+                try
+                {
+                    listener.Start();
+                    _listener = listener;
+                    break;
+                }
+                catch (HttpListenerException) when (attempt < 5)
+                {
+                    try { listener.Abort(); } catch (HttpListenerException) { }
+                }
             }
             _loop = Task.Run(LoopAsync);
         }
@@ -106,7 +116,9 @@ namespace HerdPS.Tests.Notify
         public void Dispose()
         {
             _stop.Cancel();
-            try { _listener.Stop(); _listener.Close(); } catch (ObjectDisposedException) { }
+            // Close alone: Stop and then Close would look the port up again after Stop let it go, and bind it anew
+            // (Address already in use, when another test's server has taken the port meanwhile).
+            try { _listener.Close(); } catch (ObjectDisposedException) { } catch (HttpListenerException) { }
             try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
         }
     }

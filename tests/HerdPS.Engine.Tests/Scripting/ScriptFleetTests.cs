@@ -525,7 +525,7 @@ exec ""$@""
                 var sleep = Execution.LocalRunnerTests.UniqueSleep();
                 var bounded = Path.Combine(_dir.Path, $"sudo-timeout-{transport}.yaml");
                 File.WriteAllText(bounded, $"steps:\n  - id: rest\n    sudo: true\n    run: cat; echo stdin ended\n  - id: long\n    sudo: true\n    timeout: 2s\n    run: sleep {sleep}\n");
-                var viaTransport = new FleetCommandRequest { SshConfigPath = config, ControlDirectory = request.ControlDirectory, ConnectTimeout = TimeSpan.FromSeconds(5), Transport = transport };
+                var viaTransport = new FleetCommandRequest { SshConfigPath = config, ControlDirectory = request.ControlDirectory, ConnectTimeout = TimeSpan.FromSeconds(5), Transport = transport, HistoryPath = history };
                 viaTransport.Selection.Hosts.Add("sudoer");
                 var (steps, _) = await Collect(ScriptExecutor.Start(FleetScriptReader.ReadFile(bounded), FleetEngine.Resolve(viaTransport), viaTransport, new ScriptRunOptions { SudoPassword = password }, default));
                 var rest = steps.Single(r => r.StepId == "rest");
