@@ -87,3 +87,42 @@ namespace HerdPS.Tests.Transport
         }
     }
 }
+
+namespace HerdPS.Tests.Transport
+{
+    using System.Threading.Tasks;
+    using HerdPS.Tests.Fleet;
+    using HerdPS.Transport;
+
+    /// <summary>Our sntrup761x25519-sha512 against OpenSSH's sshd, which offers it by default.</summary>
+    [Collection("ssh fleet")]
+    public sealed class SshNetKeyExchangeTests
+    {
+        private readonly SshFleet _fleet;
+
+        public SshNetKeyExchangeTests(SshFleet fleet) { _fleet = fleet; }
+
+        [Fact]
+        public async Task SshdAgreesOnOurSntrup761KeyExchangeAndItsHostKeySignature()
+        {
+            using var t = new FleetTestRun(_fleet, null, TransportKinds.SshNet);
+            var before = SntrupKeyExchange.Completed;
+            var results = await t.RunAsync(FleetTestRun.Hosts(_fleet.Hosts[60], _fleet.Hosts[61], _fleet.Hosts[62]), "echo agreed");
+            Assert.All(results, r => Assert.True(r.Succeeded, r.ErrorMessage));
+            Assert.All(results, r => Assert.Equal("agreed\n", r.StdOut));
+            Assert.Equal(3, t.Pool.KeyExchanges()[SntrupKeyExchange.AlgorithmName]);
+            // Other tests may connect at the same time: at least ours went through this class.
+            Assert.True(SntrupKeyExchange.Completed - before >= 3, $"{SntrupKeyExchange.Completed - before} key exchanges went through our sntrup761");
+        }
+
+        [Fact]
+        public async Task AChangedHostKeyIsStillRefusedThroughOurKeyExchange()
+        {
+            using var t = new FleetTestRun(_fleet, null, TransportKinds.SshNet);
+            var r = await t.RunOneAsync(_fleet.MismatchKeyHost, "echo never");
+            Assert.Equal(FleetStatus.Unreachable, r.Status);
+            Assert.Equal(FleetErrorKind.HostKeyMismatch, r.ErrorKind);
+            Assert.Equal("", r.StdOut);
+        }
+    }
+}
