@@ -166,15 +166,16 @@ namespace HerdPS.Transport.SshNet
                 command.CommandTimeout = Timeout.InfiniteTimeSpan;
                 // ExecuteAsync opens the channel and waits for the exec reply synchronously: on a thread of its own,
                 // never the pool's (see ConnectAsync).
-                execution = await Task.Factory.StartNew(() => command.ExecuteAsync(CancellationToken.None),
-                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                execution = await BlockingThreads.Run(() => command.ExecuteAsync(CancellationToken.None)).ConfigureAwait(false);
                 try
                 {
                     input = command.CreateInputStream();
                 }
-                catch (InvalidOperationException) when (execution.IsCompleted)
+                catch (InvalidOperationException)
                 {
-                    // It ran and ended already (SSH.NET takes input only while a command runs): nothing to feed or stop.
+                    // The exec was accepted and the command has ended already (SSH.NET takes input only while a command
+                    // runs; its task may not say so yet): nothing to feed or stop. Whether it started is the wrapper's
+                    // start marker's to say, below, never this exception's: a `true` can end this fast.
                     input = Stream.Null;
                 }
             }
@@ -269,7 +270,7 @@ namespace HerdPS.Transport.SshNet
             outcome.TakeOutput(stdout, stderr, DateTime.UtcNow, TimeSpan.Zero);
 
         /// <summary>Copies a channel stream into a capture on a thread of its own: SSH.NET's streams block on reads.</summary>
-        private static Task Pump(Stream source, OutputCapture into) => Task.Factory.StartNew(() =>
+        private static Task Pump(Stream source, OutputCapture into) => BlockingThreads.Run(() =>
         {
             var buffer = new byte[32 * 1024];
             try
@@ -278,7 +279,7 @@ namespace HerdPS.Transport.SshNet
                 while ((n = source.Read(buffer, 0, buffer.Length)) > 0) into.Append(buffer, n);
             }
             catch (Exception e) when (e is IOException || e is ObjectDisposedException || e is SshException) { }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        });
 
         /// <summary>Stdin: the bytes or stream given (then end of input); with the wrapper and no input, held open until the stop.</summary>
         private static async Task FeedAsync(SshCommand command, Stream input, RemoteInvocation invocation, bool wrapped)
@@ -367,11 +368,11 @@ namespace HerdPS.Transport.SshNet
         // ----- connecting -----
 
         /// <summary>
-        /// Connects on a thread of its own: SSH.NET's key exchange and login wait synchronously, and 32 of them at once
-        /// on the thread pool starve it (measured: 100 hosts took 4x pdsh's time until connects got their own threads).
+        /// Connects on a blocking thread (<see cref="BlockingThreads"/>): SSH.NET's key exchange and login wait
+        /// synchronously, and 32 of them at once on the thread pool starve it (measured: 100 hosts took 4x pdsh's time).
         /// </summary>
         private Task<SshClient> ConnectAsync(SshHostConfig config, TimeSpan connectTimeout) =>
-            Task.Factory.StartNew(() => Connect(config, connectTimeout), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            BlockingThreads.Run(() => Connect(config, connectTimeout));
 
         private SshClient Connect(SshHostConfig config, TimeSpan connectTimeout)
         {
