@@ -72,6 +72,7 @@ namespace HerdPS.Cli
             root.Subcommands.Add(FileCommands.CreatePush(o));
             root.Subcommands.Add(FileCommands.CreatePull(o));
             root.Subcommands.Add(FileCommands.CreateSnapshot(o));
+            root.Subcommands.Add(PoolServeCommand.Create());
             return root;
         }
     }

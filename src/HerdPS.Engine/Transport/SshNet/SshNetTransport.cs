@@ -44,14 +44,17 @@ namespace HerdPS.Transport.SshNet
         /// (ProxyJump, ProxyCommand, SetEnv, SendEnv, forwarding, ...), or a login that needs ssh-agent (no key file
         /// it can use and no password, while an agent is there). <c>auto</c> sends such hosts to OpenSSH.
         /// </summary>
-        public string? WhyNot(SshHostConfig config)
+        public string? WhyNot(SshHostConfig config) => WhyNot(config, Environment.GetEnvironmentVariable("SSH_AUTH_SOCK"));
+
+        /// <param name="agentSocket">$SSH_AUTH_SOCK of the process the run is for (the shared pool process serves many).</param>
+        internal string? WhyNot(SshHostConfig config, string? agentSocket)
         {
             if (config.Unsupported.Count > 0) return "its ssh settings need " + string.Join(", ", config.Unsupported.Select(u => Display.TerminalText.Quote(u)));
             if (_options.Credential != null) return null;
             var usable = config.IdentityFiles.Any(f => File.Exists(f) && (_options.KeyPassphrase != null || !IsEncrypted(f)));
             if (usable) return null;
             var agent = config.IdentityAgent != null && config.IdentityAgent != "none"
-                ? config.IdentityAgent : Environment.GetEnvironmentVariable("SSH_AUTH_SOCK");
+                ? config.IdentityAgent : agentSocket;
             if (!string.IsNullOrEmpty(agent) && agent != "none")
                 return "its login needs ssh-agent (no key file SSH.NET can use, and no password)";
             return null;
@@ -60,7 +63,37 @@ namespace HerdPS.Transport.SshNet
         /// <summary>Resolves the host's settings (see <see cref="SshConfigResolver"/>).</summary>
         public Task<SshHostConfig> ResolveAsync(FleetHost host, CancellationToken stop) => _resolver.ResolveAsync(host, _options, stop);
 
-        public async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop)
+        public Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop) =>
+            ExecuteAsync(host, invocation, stop, null);
+
+        /// <summary>
+        /// <c>auto</c>'s question and the run in one: null and the outcome when SSH.NET can serve the host, else why not
+        /// (nothing was run). <paramref name="agentSocket"/> is the caller's $SSH_AUTH_SOCK.
+        /// </summary>
+        internal async Task<(string? WhyNot, TransportOutcome? Outcome)> ExecuteIfServedAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop,
+            string? agentSocket, Action<bool, byte[], int>? raw)
+        {
+            string? why;
+            try
+            {
+                why = WhyNot(await ResolveAsync(host, stop).ConfigureAwait(false), agentSocket);
+            }
+            catch (OperationCanceledException)
+            {
+                return (null, TransportOutcome.NotStarted(FleetErrorKind.None, null));
+            }
+            catch (SshConfigException e)
+            {
+                // ssh itself can't read its configuration for this host: let it say so in its own words.
+                why = e.Message;
+            }
+            if (why != null) return (why, null);
+            return (null, await ExecuteAsync(host, invocation, stop, raw).ConfigureAwait(false));
+        }
+
+        /// <param name="raw">Sees every chunk of the channel's stdout (false) and stderr (true) as it arrives, wrapper
+        /// markers included: the shared pool process forwards them to its client, which captures them itself.</param>
+        internal async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int>? raw)
         {
             string why;
             if (!NameRules.IsValidHostName(host.Name, out why) || host.Address != null && !NameRules.IsValidHostName(host.Address, out why))
@@ -86,7 +119,9 @@ namespace HerdPS.Transport.SshNet
                     $"the sshnet transport can't serve {host.Name}: {whyNot}. Use --transport openssh (-Transport OpenSsh) or auto for this host.");
 
             var connectTimeout = config.ConnectTimeout is TimeSpan ct && ct < invocation.ConnectTimeout ? ct : invocation.ConnectTimeout;
-            var key = PoolKey(config);
+            // --no-multiplex / -NoMultiplex: a connection of this command's own, closed when it ends.
+            var fresh = _options.Multiplex == false;
+            var key = PoolKey(config) + (fresh ? "\u0001fresh:" + Guid.NewGuid().ToString("N") : "");
             PooledConnection? connection = null;
             for (var attempt = 0; attempt < 2 && connection == null; attempt++)
             {
@@ -115,8 +150,8 @@ namespace HerdPS.Transport.SshNet
                 return Retryable(TransportOutcome.NotStarted(FleetErrorKind.TransportError, $"the connection to {host.Name} dropped before the command could start, twice"));
             try
             {
-                var outcome = await RunAsync(connection, host.Name, invocation, stop).ConfigureAwait(false);
-                if (outcome.End == AttemptEnd.ConnectionLost || outcome.End == AttemptEnd.NeverStarted && outcome.ErrorKind == FleetErrorKind.TransportError)
+                var outcome = await RunAsync(connection, host.Name, invocation, stop, raw).ConfigureAwait(false);
+                if (fresh || outcome.End == AttemptEnd.ConnectionLost || outcome.End == AttemptEnd.NeverStarted && outcome.ErrorKind == FleetErrorKind.TransportError)
                     _pool.Discard(connection);
                 outcome.StartTime = started;
                 outcome.Duration = watch.Elapsed;
@@ -151,7 +186,7 @@ namespace HerdPS.Transport.SshNet
             c.KnownHostsName, _options.HostKeyPolicy.ToString(), string.Join(",", c.UserKnownHostsFiles),
             _options.Credential != null ? "password:" + _options.Credential.UserName : "", _options.KeyPassphrase != null ? "passphrase" : "");
 
-        private async Task<TransportOutcome> RunAsync(PooledConnection connection, string hostName, RemoteInvocation invocation, CancellationToken stop)
+        private async Task<TransportOutcome> RunAsync(PooledConnection connection, string hostName, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int>? raw)
         {
             var wrapped = !invocation.Raw;
             var text = wrapped ? RemoteCommand.Wrap(invocation.Command, invocation.StopGrace) : invocation.Command;
@@ -188,8 +223,8 @@ namespace HerdPS.Transport.SshNet
             using (command)
             {
                 var pumps = Task.WhenAll(
-                    Pump(command.OutputStream, stdout),
-                    Pump(command.ExtendedOutputStream, stderr));
+                    Pump(command.OutputStream, stdout, raw, false),
+                    Pump(command.ExtendedOutputStream, stderr, raw, true));
                 var feed = FeedAsync(command, input, invocation, wrapped);
                 var outcome = new TransportOutcome();
                 var stoppedByUs = false;
@@ -270,13 +305,17 @@ namespace HerdPS.Transport.SshNet
             outcome.TakeOutput(stdout, stderr, DateTime.UtcNow, TimeSpan.Zero);
 
         /// <summary>Copies a channel stream into a capture on a thread of its own: SSH.NET's streams block on reads.</summary>
-        private static Task Pump(Stream source, OutputCapture into) => BlockingThreads.Run(() =>
+        private static Task Pump(Stream source, OutputCapture into, Action<bool, byte[], int>? raw, bool isStdErr) => BlockingThreads.Run(() =>
         {
             var buffer = new byte[32 * 1024];
             try
             {
                 int n;
-                while ((n = source.Read(buffer, 0, buffer.Length)) > 0) into.Append(buffer, n);
+                while ((n = source.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    raw?.Invoke(isStdErr, buffer, n);
+                    into.Append(buffer, n);
+                }
             }
             catch (Exception e) when (e is IOException || e is ObjectDisposedException || e is SshException) { }
         });
