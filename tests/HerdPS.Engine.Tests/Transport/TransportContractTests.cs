@@ -177,7 +177,7 @@ namespace HerdPS.Tests.Transport
         [Fact]
         public async Task AConnectionLostMidCommandIsUnreachableAndNotRetried()
         {
-            using var extra = Fleet.StartExtraHost("killable-" + Kind);
+            using var extra = Fleet.StartExtraHost("killable-" + Kind + (SharedPool ? "-pool" : ""));
             using var t = Run(ssh => ssh.ConfigFile = extra.SshConfigPath);
             var sleep = Execution.LocalRunnerTests.UniqueSleep();
             var run = new FleetRunner(t.Transport()).Start(FleetTestRun.Hosts(extra.Alias), $"sleep {sleep}", new FleetRunOptions { Retries = 3, RetryBaseDelay = TimeSpan.FromMilliseconds(10) });
