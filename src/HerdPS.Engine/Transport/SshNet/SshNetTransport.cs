@@ -122,9 +122,11 @@ namespace HerdPS.Transport.SshNet
             // --no-multiplex / -NoMultiplex: a connection of this command's own, closed when it ends.
             var fresh = _options.Multiplex == false;
             var key = PoolKey(config) + (fresh ? "\u0001fresh:" + Guid.NewGuid().ToString("N") : "");
-            PooledConnection? connection = null;
-            for (var attempt = 0; attempt < 2 && connection == null; attempt++)
+            // A pooled connection found dead before the command starts is replaced once: either it says so
+            // (IsConnected) or opening the session on it fails. A command that may have started is never sent again.
+            for (var attempt = 0; ; attempt++)
             {
+                PooledConnection connection;
                 try
                 {
                     connection = await _pool.AcquireAsync(key, () => ConnectAsync(config, connectTimeout), _options.MaxSessionsPerConnection, stop).ConfigureAwait(false);
@@ -138,29 +140,39 @@ namespace HerdPS.Transport.SshNet
                     return ConnectFailure(e, host.Name, connectTimeout);
                 }
                 if (!await connection.EnterAsync(stop).ConfigureAwait(false)) return TransportOutcome.NotStarted(FleetErrorKind.None, null);
-                if (!connection.Client.IsConnected)
+                var reused = connection.Uses > 1;
+                if (!ServerAlive.IsUp(connection.Client))
                 {
-                    // Dead before the command started (the server restarted, the network dropped): replaced once.
+                    // Dead before the command started (the server restarted, the network dropped).
                     connection.Leave();
                     _pool.Discard(connection);
-                    connection = null;
+                    if (attempt == 0) continue;
+                    return Retryable(TransportOutcome.NotStarted(FleetErrorKind.TransportError, $"the connection to {host.Name} dropped before the command could start, twice"));
+                }
+                try
+                {
+                    var state = new RunState();
+                    var outcome = await RunAsync(connection, host.Name, invocation, stop, raw, state).ConfigureAwait(false);
+                    if (fresh || outcome.End == AttemptEnd.ConnectionLost || outcome.End == AttemptEnd.NeverStarted && outcome.ErrorKind == FleetErrorKind.TransportError)
+                        _pool.Discard(connection);
+                    // No session could be opened on a connection that served earlier commands: it died unnoticed.
+                    if (state.NoSession && reused && attempt == 0 && !stop.IsCancellationRequested) continue;
+                    outcome.StartTime = started;
+                    outcome.Duration = watch.Elapsed;
+                    return outcome;
+                }
+                finally
+                {
+                    connection.Leave();
                 }
             }
-            if (connection == null)
-                return Retryable(TransportOutcome.NotStarted(FleetErrorKind.TransportError, $"the connection to {host.Name} dropped before the command could start, twice"));
-            try
-            {
-                var outcome = await RunAsync(connection, host.Name, invocation, stop, raw).ConfigureAwait(false);
-                if (fresh || outcome.End == AttemptEnd.ConnectionLost || outcome.End == AttemptEnd.NeverStarted && outcome.ErrorKind == FleetErrorKind.TransportError)
-                    _pool.Discard(connection);
-                outcome.StartTime = started;
-                outcome.Duration = watch.Elapsed;
-                return outcome;
-            }
-            finally
-            {
-                connection.Leave();
-            }
+        }
+
+        /// <summary>What RunAsync learned beyond the outcome.</summary>
+        private sealed class RunState
+        {
+            /// <summary>No channel or no exec: nothing reached the host.</summary>
+            public bool NoSession;
         }
 
         private static TransportOutcome Retryable(TransportOutcome o)
@@ -184,9 +196,37 @@ namespace HerdPS.Transport.SshNet
         private string PoolKey(SshHostConfig c) => string.Join("\u0001",
             c.User + "@" + c.HostName + ":" + c.Port, string.Join(",", c.IdentityFiles), string.Join(",", c.CertificateFiles),
             c.KnownHostsName, _options.HostKeyPolicy.ToString(), string.Join(",", c.UserKnownHostsFiles),
-            _options.Credential != null ? "password:" + _options.Credential.UserName : "", _options.KeyPassphrase != null ? "passphrase" : "");
+            _options.Credential != null ? "password:" + _options.Credential.UserName + ":" + SecretTag(_options.Credential.SecurePassword) : "",
+            _options.KeyPassphrase != null ? "passphrase:" + SecretTag(_options.KeyPassphrase) : "");
 
-        private async Task<TransportOutcome> RunAsync(PooledConnection connection, string hostName, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int>? raw)
+        // A connection logged in with one password must not serve a call that gives another (a wrong one would
+        // "work"): the key tells secrets apart by an HMAC under a key that never leaves this process, so the secret
+        // itself is neither kept nor recoverable from the pool's keys.
+        private static readonly byte[] SecretTagKey = NewSecretTagKey();
+
+        private static byte[] NewSecretTagKey()
+        {
+            var key = new byte[32];
+            using (var rng = System.Security.Cryptography.RandomNumberGenerator.Create()) rng.GetBytes(key);
+            return key;
+        }
+
+        private static string SecretTag(System.Security.SecureString? secret)
+        {
+            if (secret == null) return "";
+            var bytes = Unprotect(secret);
+            try
+            {
+                using (var hmac = new System.Security.Cryptography.HMACSHA256(SecretTagKey))
+                    return BitConverter.ToString(hmac.ComputeHash(bytes), 0, 8).Replace("-", "");
+            }
+            finally
+            {
+                Array.Clear(bytes, 0, bytes.Length);
+            }
+        }
+
+        private async Task<TransportOutcome> RunAsync(PooledConnection connection, string hostName, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int>? raw, RunState state)
         {
             var wrapped = !invocation.Raw;
             var text = wrapped ? RemoteCommand.Wrap(invocation.Command, invocation.StopGrace) : invocation.Command;
@@ -217,6 +257,7 @@ namespace HerdPS.Transport.SshNet
             catch (Exception e) when (!(e is OutOfMemoryException))
             {
                 // No channel or no exec: nothing started. The pool drops this connection; a retry is safe.
+                state.NoSession = true;
                 return Retryable(TransportOutcome.NotStarted(FleetErrorKind.TransportError,
                     $"could not start a session on {hostName}: {Describe(e)}"));
             }
@@ -293,8 +334,9 @@ namespace HerdPS.Transport.SshNet
                 {
                     outcome.End = AttemptEnd.ConnectionLost;
                     outcome.ErrorKind = FleetErrorKind.TransportError;
+                    var verdict = ServerAlive.VerdictFor(connection.Client);
                     outcome.ErrorMessage = $"the connection to {hostName} was lost while the command ran" +
-                        (failure != null ? $" ({Describe(failure)})" : "") + "; the command may have run in part";
+                        (verdict != null ? $": {verdict}" : failure != null ? $" ({Describe(failure)})" : "") + "; the command may have run in part";
                 }
                 Take(outcome, stdout, stderr);
                 return outcome;
@@ -459,9 +501,10 @@ namespace HerdPS.Transport.SshNet
                 client.Dispose();
                 throw new TimeoutException($"no SSH session within {connectTimeout.TotalSeconds:0.###}s");
             }
-            // ServerAliveInterval when set, else 15 s (as the OpenSSH pool does): a vanished peer is noticed, and
-            // NAT tables keep idle connections.
-            client.KeepAliveInterval = config.ServerAliveInterval > TimeSpan.Zero ? config.ServerAliveInterval : TimeSpan.FromSeconds(15);
+            // ServerAliveInterval when set, else 15 s (as the OpenSSH pool does): NAT tables keep idle connections,
+            // and a server that stops answering ServerAliveCountMax of them in a row is closed (ServerAlive).
+            var interval = config.ServerAliveInterval > TimeSpan.Zero ? config.ServerAliveInterval : TimeSpan.FromSeconds(15);
+            if (!ServerAlive.Start(client, interval, config.ServerAliveCountMax)) client.KeepAliveInterval = interval;
             return client;
         }
 
@@ -488,7 +531,8 @@ namespace HerdPS.Transport.SshNet
                 }
                 catch (Exception e) when (e is SshException || e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is NotSupportedException || e is FormatException)
                 {
-                    failures.Add(e is SshPassPhraseNullOrEmptyException || e.Message.IndexOf("passphrase", StringComparison.OrdinalIgnoreCase) >= 0
+                    // A wrong passphrase shows as garbage after decryption ("random check bytes ... do not match").
+                    failures.Add(passphrase != null && IsEncrypted(file) || e is SshPassPhraseNullOrEmptyException || e.Message.IndexOf("passphrase", StringComparison.OrdinalIgnoreCase) >= 0
                         ? $"the key {file} could not be unlocked with the passphrase given"
                         : $"the key {file} could not be read ({e.Message})");
                 }
