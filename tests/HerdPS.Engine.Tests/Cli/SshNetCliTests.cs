@@ -59,6 +59,22 @@ namespace HerdPS.Tests.Cli
         }
 
         [Fact]
+        public async Task HerdSntrup761BouncyCastleConnectsThroughSshNetsOwnKeyExchangeAndABadValueRunsNothing()
+        {
+            var args = new[] { "exec", "-F", _fleet.PlainSshConfigPath, "--transport", "sshnet", "--no-history", "-H", _fleet.Hosts[162], "--json", "echo via-bc" };
+            var bc = await HerdProcess.RunAsync(args, new Dictionary<string, string>(_env) { ["HERD_SNTRUP761"] = "bouncycastle" });
+            Assert.True(bc.ExitCode == 0, bc.StdErr);
+            Assert.Equal("via-bc\n", Only(bc).GetProperty("stdOut").GetString());
+            // It connected in its own process: a pool process would use the implementation it was started with.
+            Assert.Empty(ProcessTable.Find(p => p.CommandLine.Contains("pool-serve") && p.CommandLine.Contains(_dir)));
+
+            var bad = await HerdProcess.RunAsync(args, new Dictionary<string, string>(_env) { ["HERD_SNTRUP761"] = "openssl" });
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Equal("", bad.StdOut);
+            Assert.Contains("$HERD_SNTRUP761: 'openssl' is not an sntrup761 implementation; choose herd (the default) or bouncycastle", bad.StdErr);
+        }
+
+        [Fact]
         public async Task AutoSendsAHostSshNetCantServeToOpenSsh()
         {
             // The fleet's own config sets SetEnv, which SSH.NET can't send.

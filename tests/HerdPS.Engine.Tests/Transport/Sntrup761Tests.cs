@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using System.Security.Cryptography;
 using HerdPS.Transport.SshNet;
@@ -22,59 +23,113 @@ namespace HerdPS.Tests.Transport
             Assert.True(SntrupKeyExchange.IsAvailable, "SSH.NET no longer has the init message or reply event the key exchange needs");
         }
 
+        // Randomized: fresh keys, messages and tamperings every run, from the system's generator (a failure names
+        // the round; the keys and ciphertext that failed are printed so it can be replayed).
+        private const int Rounds = 128;
+
         [Fact]
-        public void OurKeysDecapsulateWhatBouncyCastleEncapsulatesAndBouncyCastleReadsOurSecretKeys()
+        public void OurKeyGenAndDecapAgreeWithBouncyCastleEncapOverManyKeyPairs()
         {
             using var random = RandomNumberGenerator.Create();
-            for (var round = 0; round < 8; round++)
+            var bcRandom = new SecureRandom();
+            for (var round = 0; round < Rounds; round++)
             {
                 Sntrup761.KeyGen(out var pk, out var sk, random);
                 Assert.Equal(Sntrup761.PublicKeyBytes, pk.Length);
                 Assert.Equal(Sntrup761.SecretKeyBytes, sk.Length);
-                var encapsulated = new SNtruPrimeKemGenerator(new SecureRandom()).GenerateEncapsulated(new SNtruPrimePublicKeyParameters(Parameters, pk));
+                var encapsulated = new SNtruPrimeKemGenerator(bcRandom).GenerateEncapsulated(new SNtruPrimePublicKeyParameters(Parameters, pk));
                 var ciphertext = encapsulated.GetEncapsulation();
                 Assert.Equal(Sntrup761.CiphertextBytes, ciphertext.Length);
-                Assert.Equal(encapsulated.GetSecret(), Sntrup761.Decap(ciphertext, sk));
-                Assert.Equal(encapsulated.GetSecret(), new SNtruPrimeKemExtractor(new SNtruPrimePrivateKeyParameters(Parameters, sk)).ExtractSecret(ciphertext));
+                var ours = Sntrup761.Decap(ciphertext, sk);
+                Assert.True(encapsulated.GetSecret().AsSpan().SequenceEqual(ours), Replay(round, pk, sk, ciphertext));
+                // BouncyCastle reads our secret key the same way (the reference layout, cached hash included).
+                var theirs = new SNtruPrimeKemExtractor(new SNtruPrimePrivateKeyParameters(Parameters, sk)).ExtractSecret(ciphertext);
+                Assert.True(encapsulated.GetSecret().AsSpan().SequenceEqual(theirs), Replay(round, pk, sk, ciphertext));
             }
         }
 
         [Fact]
-        public void BouncyCastleKeysDecapsulateWhatWeEncapsulateAndWeDecapsulateWhatItEncapsulates()
+        public void BouncyCastleKeyGenAndDecapAgreeWithOurEncapOverManyKeyPairs()
         {
             using var random = RandomNumberGenerator.Create();
-            for (var round = 0; round < 8; round++)
+            var bcRandom = new SecureRandom();
+            for (var round = 0; round < Rounds; round++)
             {
                 var generator = new SNtruPrimeKeyPairGenerator();
-                generator.Init(new SNtruPrimeKeyGenerationParameters(new SecureRandom(), Parameters));
+                generator.Init(new SNtruPrimeKeyGenerationParameters(bcRandom, Parameters));
                 var pair = generator.GenerateKeyPair();
                 var pk = ((SNtruPrimePublicKeyParameters)pair.Public).GetEncoded();
                 var sk = ((SNtruPrimePrivateKeyParameters)pair.Private).GetEncoded();
-                var extractor = new SNtruPrimeKemExtractor((SNtruPrimePrivateKeyParameters)pair.Private);
 
-                Sntrup761.Encap(pk, out var ours, out var ourSecret, random);
-                Assert.Equal(ourSecret, extractor.ExtractSecret(ours));
-
-                var theirs = new SNtruPrimeKemGenerator(new SecureRandom()).GenerateEncapsulated(pair.Public);
-                Assert.Equal(theirs.GetSecret(), Sntrup761.Decap(theirs.GetEncapsulation(), sk));
+                Sntrup761.Encap(pk, out var ciphertext, out var secret, random);
+                var theirs = new SNtruPrimeKemExtractor((SNtruPrimePrivateKeyParameters)pair.Private).ExtractSecret(ciphertext);
+                Assert.True(secret.AsSpan().SequenceEqual(theirs), Replay(round, pk, sk, ciphertext));
+                // And our decapsulation with BouncyCastle's secret key.
+                Assert.True(secret.AsSpan().SequenceEqual(Sntrup761.Decap(ciphertext, sk)), Replay(round, pk, sk, ciphertext));
             }
         }
 
         [Fact]
-        public void ATamperedCiphertextGivesTheSameRejectionSecretAsBouncyCastleAndNotTheRealOne()
+        public void ATamperedCiphertextGivesTheImplicitRejectionSecretBouncyCastleComputesAndNeverTheRealOne()
         {
             using var random = RandomNumberGenerator.Create();
-            Sntrup761.KeyGen(out var pk, out var sk, random);
-            Sntrup761.Encap(pk, out var ciphertext, out var secret, random);
-            var extractor = new SNtruPrimeKemExtractor(new SNtruPrimePrivateKeyParameters(Parameters, sk));
-            foreach (var at in new[] { 0, 500, 1006, 1007, 1038 })   // the rounded polynomial and the confirmation hash
+            var bcRandom = new SecureRandom();
+            var pick = new byte[8];
+            for (var round = 0; round < Rounds / 8; round++)
             {
-                var tampered = ciphertext.ToArray();
-                tampered[at] ^= 0x10;
-                var rejected = Sntrup761.Decap(tampered, sk);
-                Assert.NotEqual(secret, rejected);
-                Assert.Equal(extractor.ExtractSecret(tampered), rejected);
+                // Keys from both sides, alternately; the ciphertext from the other side.
+                byte[] pk, sk, ciphertext, secret;
+                if (round % 2 == 0)
+                {
+                    Sntrup761.KeyGen(out pk, out sk, random);
+                    var e = new SNtruPrimeKemGenerator(bcRandom).GenerateEncapsulated(new SNtruPrimePublicKeyParameters(Parameters, pk));
+                    ciphertext = e.GetEncapsulation();
+                    secret = e.GetSecret();
+                }
+                else
+                {
+                    var generator = new SNtruPrimeKeyPairGenerator();
+                    generator.Init(new SNtruPrimeKeyGenerationParameters(bcRandom, Parameters));
+                    var pair = generator.GenerateKeyPair();
+                    pk = ((SNtruPrimePublicKeyParameters)pair.Public).GetEncoded();
+                    sk = ((SNtruPrimePrivateKeyParameters)pair.Private).GetEncoded();
+                    Sntrup761.Encap(pk, out ciphertext, out secret, random);
+                }
+                var extractor = new SNtruPrimeKemExtractor(new SNtruPrimePrivateKeyParameters(Parameters, sk));
+                // Fixed places (the first and last byte of the rounded polynomial, the first and last of the
+                // confirmation hash) and random ones, each with a random non-zero flip.
+                random.GetBytes(pick);
+                var places = new[] { 0, 1006, 1007, 1038, pick[0] * 1039 / 256, (pick[1] << 8 | pick[2]) % 1007, 1007 + pick[3] % 32 };
+                foreach (var at in places)
+                {
+                    var tampered = ciphertext.ToArray();
+                    tampered[at] ^= (byte)(1 + pick[4] % 255);
+                    var rejected = Sntrup761.Decap(tampered, sk);
+                    Assert.False(secret.AsSpan().SequenceEqual(rejected), Replay(round, pk, sk, tampered));
+                    Assert.True(extractor.ExtractSecret(tampered).AsSpan().SequenceEqual(rejected), Replay(round, pk, sk, tampered) + $" (byte {at})");
+                }
             }
+        }
+
+        private static string Replay(int round, byte[] pk, byte[] sk, byte[] ciphertext) =>
+            $"round {round}: pk={System.Convert.ToBase64String(pk)} sk={System.Convert.ToBase64String(sk)} ct={System.Convert.ToBase64String(ciphertext)}";
+
+        [Fact]
+        public void HerdSntrup761PicksOursByDefaultAndBouncyCastlesOnRequestAndRefusesAnythingElse()
+        {
+            Assert.False(SntrupKeyExchange.BouncyCastleRequested(null));
+            Assert.False(SntrupKeyExchange.BouncyCastleRequested(""));
+            Assert.False(SntrupKeyExchange.BouncyCastleRequested("herd"));
+            Assert.True(SntrupKeyExchange.BouncyCastleRequested("BouncyCastle"));
+            var e = Assert.Throws<System.ArgumentException>(() => SntrupKeyExchange.BouncyCastleRequested("openssl"));
+            Assert.Equal("$HERD_SNTRUP761: 'openssl' is not an sntrup761 implementation; choose herd (the default) or bouncycastle", e.Message);
+
+            var ours = new Renci.SshNet.ConnectionInfo("127.0.0.1", "x", new Renci.SshNet.PasswordAuthenticationMethod("x", "y"));
+            Assert.True(SntrupKeyExchange.Install(ours));
+            Assert.IsType<SntrupKeyExchange>(ours.KeyExchangeAlgorithms[SntrupKeyExchange.AlgorithmName]());
+            var theirs = new Renci.SshNet.ConnectionInfo("127.0.0.1", "x", new Renci.SshNet.PasswordAuthenticationMethod("x", "y"));
+            Assert.False(SntrupKeyExchange.Install(theirs, bouncyCastle: true));
+            Assert.IsNotType<SntrupKeyExchange>(theirs.KeyExchangeAlgorithms[SntrupKeyExchange.AlgorithmName]());
         }
 
         [Fact]

@@ -53,10 +53,13 @@ namespace HerdPS.Transport.SshNet
 
         /// <summary>
         /// Whether runs with these options may use a shared pool process: multiplexing on, no password or passphrase
-        /// (those never leave the process that was given them), and a runtime with Unix sockets and peer checks.
+        /// (those never leave the process that was given them), our own sntrup761 (a run that asks for BouncyCastle's
+        /// through $HERD_SNTRUP761 connects in its own process, so it gets what it asked for), and a runtime with Unix
+        /// sockets and peer checks.
         /// </summary>
         public static bool CanShare(SshOptions options) =>
             options.Multiplex != false && options.Credential == null && options.KeyPassphrase == null
+            && !SntrupKeyExchange.BouncyCastleRequested()
             && !PrivateDirectory.IsWindows && UnixFiles.UnixSocketEndPoint("/x") != null;
 
         /// <summary>How long a stopped command may take, past its grace and the host's answer time, before we give up our side.</summary>

@@ -51,12 +51,38 @@ namespace HerdPS.Transport.SshNet
         public static long Completed => Interlocked.Read(ref _completed);
 
         /// <summary>
-        /// Puts this implementation in place of SSH.NET's for sntrup761x25519-sha512 in <paramref name="info"/>,
-        /// keeping the algorithm's place in the client's preference order. Returns false when it left SSH.NET's.
+        /// The environment variable that picks the sntrup761 used: unset, empty or <c>herd</c> for ours,
+        /// <c>bouncycastle</c> for SSH.NET's own (BouncyCastle's), the way back should ours ever be doubted.
         /// </summary>
-        public static bool Install(ConnectionInfo info)
+        public const string ImplementationVariable = "HERD_SNTRUP761";
+
+        /// <summary>Whether <see cref="ImplementationVariable"/> asks for SSH.NET's (BouncyCastle's) sntrup761.</summary>
+        /// <exception cref="ArgumentException">It holds anything else than herd or bouncycastle.</exception>
+        public static bool BouncyCastleRequested() => BouncyCastleRequested(Environment.GetEnvironmentVariable(ImplementationVariable));
+
+        internal static bool BouncyCastleRequested(string? value)
         {
-            if (!IsAvailable || !info.KeyExchangeAlgorithms.ContainsKey(AlgorithmName)) return false;
+            switch ((value ?? "").Trim().ToLowerInvariant())
+            {
+                case "":
+                case "herd":
+                    return false;
+                case "bouncycastle":
+                    return true;
+                default:
+                    throw new ArgumentException($"${ImplementationVariable}: '{(value!.Length > 40 ? value.Substring(0, 40) + "..." : value)}' is not an sntrup761 implementation; choose herd (the default) or bouncycastle");
+            }
+        }
+
+        /// <summary>
+        /// Puts this implementation in place of SSH.NET's for sntrup761x25519-sha512 in <paramref name="info"/>,
+        /// keeping the algorithm's place in the client's preference order. Returns false when it left SSH.NET's:
+        /// when <paramref name="bouncyCastle"/> asks for it (<see cref="ImplementationVariable"/>), or when this
+        /// process can't run ours.
+        /// </summary>
+        public static bool Install(ConnectionInfo info, bool bouncyCastle = false)
+        {
+            if (bouncyCastle || !IsAvailable || !info.KeyExchangeAlgorithms.ContainsKey(AlgorithmName)) return false;
             info.KeyExchangeAlgorithms[AlgorithmName] = () => new SntrupKeyExchange();
             return true;
         }

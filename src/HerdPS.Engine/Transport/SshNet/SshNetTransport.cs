@@ -32,7 +32,11 @@ namespace HerdPS.Transport.SshNet
             _pool = pool ?? SshNetPool.Shared;
             _resolver = resolver ?? SshConfigResolver.Shared;
             _pool.IdleTimeout = options.ControlPersist;
+            // Read once, here: a bad value stops the run before anything connects (herd: exit 2).
+            _bouncyCastleSntrup = SntrupKeyExchange.BouncyCastleRequested();
         }
+
+        private readonly bool _bouncyCastleSntrup;
 
         public string Kind => TransportKinds.SshNet;
 
@@ -467,7 +471,7 @@ namespace HerdPS.Transport.SshNet
                 MaxSessions = Math.Max(1, _options.MaxSessionsPerConnection),
             };
             // OpenSSH's default key exchange over our own sntrup761: SSH.NET's (BouncyCastle's) cost ~45 ms of CPU per connect.
-            SntrupKeyExchange.Install(info);
+            SntrupKeyExchange.Install(info, _bouncyCastleSntrup);
             var client = new SshClient(info);
             var verdict = new HostKeyCheck(config, _options.HostKeyPolicy);
             client.HostKeyReceived += verdict.OnHostKey;
