@@ -87,6 +87,11 @@ namespace HerdPS.History
                     unavailable     TEXT    NOT NULL DEFAULT '{}',   -- JSON object section -> reason
                     PRIMARY KEY (snapshot_id, host)
                 );"),
+
+            // Every result carries the transport that ran it (auto picks per host): kept so a replayed run says
+            // it too. '' = recorded before this step.
+            new SchemaMigration(4, "result transport", @"
+                ALTER TABLE results ADD COLUMN transport TEXT NOT NULL DEFAULT '';  -- local | openssh | sshnet"),
         };
 
         /// <summary>The newest schema version this build knows.</summary>

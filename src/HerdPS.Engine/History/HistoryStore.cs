@@ -173,10 +173,10 @@ namespace HerdPS.History
                 insert.Transaction = transaction;
                 insert.CommandText =
                     "INSERT INTO results (run_id, host, status, exit_code, stdout, stderr, duration_ms, output_hash, " +
-                    "truncated, error_kind, error_message, attempts, start_utc, groups, tags) VALUES ($run_id, $host, " +
+                    "truncated, error_kind, error_message, attempts, start_utc, groups, tags, transport) VALUES ($run_id, $host, " +
                     "$status, $exit_code, coalesce($stdout, CAST(zeroblob($stdout_len) AS TEXT)), " +
                     "coalesce($stderr, CAST(zeroblob($stderr_len) AS TEXT)), $duration_ms, $output_hash, $truncated, $error_kind, " +
-                    "$error_message, $attempts, $start_utc, $groups, $tags) RETURNING rowid";
+                    "$error_message, $attempts, $start_utc, $groups, $tags, $transport) RETURNING rowid";
                 var p = insert.Parameters;
                 p.AddWithValue("$run_id", runId);
                 var host = p.Add("$host", SqliteType.Text);
@@ -195,6 +195,7 @@ namespace HerdPS.History
                 var startUtc = p.Add("$start_utc", SqliteType.Text);
                 var groups = p.Add("$groups", SqliteType.Text);
                 var tags = p.Add("$tags", SqliteType.Text);
+                var transport = p.Add("$transport", SqliteType.Text);
                 insert.Prepare();
 
                 foreach (var result in batch)
@@ -221,6 +222,7 @@ namespace HerdPS.History
                     startUtc.Value = HistoryTime.ToText(result.StartTime);
                     groups.Value = StringListJson(result.Groups.ToArray());
                     tags.Value = StringListJson(result.Tags.ToArray());
+                    transport.Value = result.Transport ?? "";
                     var rowid = (long)insert.ExecuteScalar()!;
                     if (spilledOut != null) FillText(connection, "stdout", rowid, spilledOut, outLength);
                     if (spilledErr != null) FillText(connection, "stderr", rowid, spilledErr, errLength);
@@ -330,7 +332,7 @@ namespace HerdPS.History
             {
                 select.CommandText =
                     "SELECT r.command, x.host, x.status, x.exit_code, x.stdout, x.stderr, x.duration_ms, x.output_hash, " +
-                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags " +
+                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.transport " +
                     "FROM results x JOIN runs r ON r.id = x.run_id WHERE x.run_id = $run_id ORDER BY x.host, x.rowid";
                 select.Parameters.AddWithValue("$run_id", runId);
                 using (var reader = SqliteRetry.Run(DatabasePath, busyTimeout, () => select.ExecuteReader()))
@@ -361,6 +363,7 @@ namespace HerdPS.History
                 StartTime = HistoryTime.Parse(reader.GetString(12)),
                 Groups = ParseStringList(reader.GetString(13), "groups", runId, host),
                 Tags = ParseStringList(reader.GetString(14), "tags", runId, host),
+                Transport = reader.GetString(15),
             };
         }
 

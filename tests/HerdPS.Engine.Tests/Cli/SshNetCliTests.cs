@@ -50,6 +50,25 @@ namespace HerdPS.Tests.Cli
         }
 
         [Fact]
+        public async Task TheHistoryKeepsTheTransportOfEveryResultAndShowsItAgain()
+        {
+            var env = new Dictionary<string, string>(_env) { ["HERD_HISTORY"] = Path.Combine(_dir, "history.db") };
+            // h001's settings need SetEnv, so auto sends it to OpenSSH; the plain config's hosts go to SSH.NET.
+            var o = await HerdProcess.RunAsync(new[] { "exec", "-F", _fleet.SshConfigPath, "--transport", "auto", "-H", _fleet.Hosts[163], "--json", "echo recorded" }, env);
+            Assert.True(o.ExitCode == 0, o.StdErr);
+            var p = await HerdProcess.RunAsync(new[] { "exec", "-F", _fleet.PlainSshConfigPath, "--transport", "auto", "-H", _fleet.Hosts[164], "--json", "echo recorded" }, env);
+            Assert.True(p.ExitCode == 0, p.StdErr);
+            var runs = await HerdProcess.RunAsync(new[] { "history", "--json" }, env);
+            Assert.True(runs.ExitCode == 0, runs.StdErr);
+            var ids = runs.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetInt64()).OrderBy(i => i).ToList();
+            Assert.Equal(2, ids.Count);
+            var first = await HerdProcess.RunAsync(new[] { "history", "show", ids[0].ToString(), "--json" }, env);
+            var second = await HerdProcess.RunAsync(new[] { "history", "show", ids[1].ToString(), "--json" }, env);
+            Assert.Equal("openssh", Only(first).GetProperty("transport").GetString());
+            Assert.Equal("sshnet", Only(second).GetProperty("transport").GetString());
+        }
+
+        [Fact]
         public async Task AnUnknownTransportIsAUsageErrorAndNothingRuns()
         {
             var o = await HerdProcess.RunAsync(new[] { "exec", "-F", _fleet.PlainSshConfigPath, "--transport", "telnet", "-H", _fleet.Hosts[160], "echo never" }, _env);

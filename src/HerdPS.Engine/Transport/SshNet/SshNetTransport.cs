@@ -245,7 +245,13 @@ namespace HerdPS.Transport.SshNet
                 command.CommandTimeout = Timeout.InfiniteTimeSpan;
                 // ExecuteAsync opens the channel and waits for the exec reply synchronously: on a thread of its own,
                 // never the pool's (see ConnectAsync).
-                execution = await BlockingThreads.Run(() => command.ExecuteAsync(CancellationToken.None)).ConfigureAwait(false);
+                execution = await BlockingThreads.Run(() =>
+                {
+                    var running = command.ExecuteAsync(CancellationToken.None);
+                    // At once: output held in memory is bounded from here on (see BoundedOutput).
+                    BoundedOutput.Install(command);
+                    return running;
+                }).ConfigureAwait(false);
                 try
                 {
                     input = command.CreateInputStream();

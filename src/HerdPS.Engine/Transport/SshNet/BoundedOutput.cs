@@ -1,0 +1,130 @@
+using System;
+using System.IO;
+using System.Reflection;
+using System.Threading;
+using Renci.SshNet;
+
+namespace HerdPS.Transport.SshNet
+{
+    /// <summary>
+    /// Flow control for a command's output. SSH.NET puts what the server sends into an unbounded pipe and opens the
+    /// channel's window as soon as data arrives, not when it is read: a reader slower than the network (the shared
+    /// pool process forwarding to a busy herd, a slow spill disk) made the pool process hold 400+ MiB for 64 hosts of
+    /// 5 MiB. Here the command's output streams are swapped for pipes that hold at most <see cref="Capacity"/>
+    /// bytes: a write past it waits for the reader, and since SSH.NET writes on the connection's reader thread,
+    /// the connection stops reading and TCP pushes back on the server, as OpenSSH's channel windows do.
+    ///
+    /// The swap happens right after the exec was accepted; what SSH.NET wrote into its own pipe before it is read
+    /// first (its pipe is ended at the first write into ours, or when ours ends: SSH.NET writes from one thread per
+    /// connection, so no write into the old pipe can come after either). SSH.NET's streams are auto-property fields
+    /// (reached by reflection once); without them the output stays unbounded as before.
+    /// </summary>
+    internal static class BoundedOutput
+    {
+        /// <summary>Bytes held per stream before the connection stops reading.</summary>
+        public const int Capacity = 128 * 1024;
+
+        private static readonly FieldInfo? StdOutField = typeof(SshCommand).GetField("<OutputStream>k__BackingField", BindingFlags.Instance | BindingFlags.NonPublic);
+        private static readonly FieldInfo? StdErrField = typeof(SshCommand).GetField("<ExtendedOutputStream>k__BackingField", BindingFlags.Instance | BindingFlags.NonPublic);
+
+        public static bool IsAvailable => StdOutField != null && StdErrField != null
+            && typeof(Stream).IsAssignableFrom(StdOutField.FieldType) && typeof(Stream).IsAssignableFrom(StdErrField.FieldType);
+
+        /// <summary>Puts bounded pipes under <paramref name="command"/>'s output streams (after its exec was sent).</summary>
+        public static void Install(SshCommand command)
+        {
+            if (!IsAvailable) return;
+            StdOutField!.SetValue(command, new Pipe((Stream)StdOutField.GetValue(command)!, Capacity));
+            StdErrField!.SetValue(command, new Pipe((Stream)StdErrField.GetValue(command)!, Capacity));
+        }
+
+        /// <summary>A one-writer, one-reader pipe of bounded size; reads its predecessor's bytes first.</summary>
+        internal sealed class Pipe : Stream
+        {
+            private readonly object _gate = new object();
+            private readonly byte[] _ring;
+            private Stream? _predecessor;
+            private int _start;
+            private int _count;
+            private bool _ended;
+
+            public Pipe(Stream? predecessor, int capacity)
+            {
+                _predecessor = predecessor;
+                _ring = new byte[capacity];
+            }
+
+            public override void Write(byte[] buffer, int offset, int count)
+            {
+                EndPredecessor();
+                while (count > 0)
+                {
+                    lock (_gate)
+                    {
+                        while (_count == _ring.Length && !_ended) Monitor.Wait(_gate);
+                        if (_ended) return;   // nobody reads any more: dropped, never thrown at SSH.NET's reader thread
+                        var end = (_start + _count) % _ring.Length;
+                        var n = Math.Min(count, Math.Min(_ring.Length - _count, _ring.Length - end));
+                        Buffer.BlockCopy(buffer, offset, _ring, end, n);
+                        _count += n;
+                        offset += n;
+                        count -= n;
+                        Monitor.PulseAll(_gate);
+                    }
+                }
+            }
+
+            public override int Read(byte[] buffer, int offset, int count)
+            {
+                var predecessor = Volatile.Read(ref _predecessor);
+                if (predecessor != null)
+                {
+                    // SSH.NET's pipe gives its bytes, then 0 once it is ended (at our first write or our end).
+                    var n = predecessor.Read(buffer, offset, count);
+                    if (n > 0) return n;
+                    Interlocked.CompareExchange(ref _predecessor, null, predecessor);
+                }
+                lock (_gate)
+                {
+                    while (_count == 0 && !_ended) Monitor.Wait(_gate);
+                    if (_count == 0) return 0;
+                    var n = Math.Min(count, Math.Min(_count, _ring.Length - _start));
+                    Buffer.BlockCopy(_ring, _start, buffer, offset, n);
+                    _start = (_start + n) % _ring.Length;
+                    _count -= n;
+                    Monitor.PulseAll(_gate);
+                    return n;
+                }
+            }
+
+            private void EndPredecessor()
+            {
+                var predecessor = Volatile.Read(ref _predecessor);
+                if (predecessor == null) return;
+                try { predecessor.Dispose(); }
+                catch (Exception) { /* it only ends */ }
+            }
+
+            /// <summary>The writer's end (SSH.NET: the command completed) or ours (the command is disposed).</summary>
+            protected override void Dispose(bool disposing)
+            {
+                EndPredecessor();
+                lock (_gate)
+                {
+                    _ended = true;
+                    Monitor.PulseAll(_gate);
+                }
+                base.Dispose(disposing);
+            }
+
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => true;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            public override void Flush() { }
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+        }
+    }
+}
