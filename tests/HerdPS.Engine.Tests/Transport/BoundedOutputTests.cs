@@ -16,7 +16,7 @@ namespace HerdPS.Tests.Transport
         }
 
         [Fact]
-        public async Task EverythingArrivesInOrderThroughARingSmallerThanTheOutputAndThePredecessorsBytesComeFirst()
+        public async Task EverythingArrivesInOrderThroughAPipeSmallerThanTheOutputAndThePredecessorsBytesComeFirst()
         {
             var before = new MemoryStream(new byte[] { 1, 2, 3 });   // what SSH.NET wrote before the swap
             var pipe = new BoundedOutput.Pipe(before, capacity: 1000);

@@ -38,20 +38,25 @@ namespace HerdPS.Transport.SshNet
             StdErrField!.SetValue(command, new Pipe((Stream)StdErrField.GetValue(command)!, Capacity));
         }
 
-        /// <summary>A one-writer, one-reader pipe of bounded size; reads its predecessor's bytes first.</summary>
+        /// <summary>
+        /// A one-writer, one-reader pipe of bounded size; reads its predecessor's bytes first. Held as a queue of the
+        /// chunks written (an SSH packet each, under 32 KiB), so a quiet command costs nothing and nothing lands on
+        /// the large object heap.
+        /// </summary>
         internal sealed class Pipe : Stream
         {
             private readonly object _gate = new object();
-            private readonly byte[] _ring;
+            private readonly int _capacity;
+            private readonly System.Collections.Generic.Queue<byte[]> _chunks = new System.Collections.Generic.Queue<byte[]>();
             private Stream? _predecessor;
-            private int _start;
+            private int _headOffset;
             private int _count;
             private bool _ended;
 
             public Pipe(Stream? predecessor, int capacity)
             {
                 _predecessor = predecessor;
-                _ring = new byte[capacity];
+                _capacity = Math.Max(1, capacity);
             }
 
             public override void Write(byte[] buffer, int offset, int count)
@@ -61,11 +66,12 @@ namespace HerdPS.Transport.SshNet
                 {
                     lock (_gate)
                     {
-                        while (_count == _ring.Length && !_ended) Monitor.Wait(_gate);
+                        while (_count >= _capacity && !_ended) Monitor.Wait(_gate);
                         if (_ended) return;   // nobody reads any more: dropped, never thrown at SSH.NET's reader thread
-                        var end = (_start + _count) % _ring.Length;
-                        var n = Math.Min(count, Math.Min(_ring.Length - _count, _ring.Length - end));
-                        Buffer.BlockCopy(buffer, offset, _ring, end, n);
+                        var n = Math.Min(count, _capacity - _count);
+                        var chunk = new byte[n];
+                        Buffer.BlockCopy(buffer, offset, chunk, 0, n);
+                        _chunks.Enqueue(chunk);
                         _count += n;
                         offset += n;
                         count -= n;
@@ -87,13 +93,23 @@ namespace HerdPS.Transport.SshNet
                 lock (_gate)
                 {
                     while (_count == 0 && !_ended) Monitor.Wait(_gate);
-                    if (_count == 0) return 0;
-                    var n = Math.Min(count, Math.Min(_count, _ring.Length - _start));
-                    Buffer.BlockCopy(_ring, _start, buffer, offset, n);
-                    _start = (_start + n) % _ring.Length;
-                    _count -= n;
-                    Monitor.PulseAll(_gate);
-                    return n;
+                    var read = 0;
+                    while (read < count && _chunks.Count > 0)
+                    {
+                        var head = _chunks.Peek();
+                        var n = Math.Min(count - read, head.Length - _headOffset);
+                        Buffer.BlockCopy(head, _headOffset, buffer, offset + read, n);
+                        read += n;
+                        _headOffset += n;
+                        if (_headOffset == head.Length)
+                        {
+                            _chunks.Dequeue();
+                            _headOffset = 0;
+                        }
+                    }
+                    _count -= read;
+                    if (read > 0) Monitor.PulseAll(_gate);
+                    return read;
                 }
             }
 
