@@ -96,6 +96,43 @@ namespace HerdPS.PowerShell.Tests
         }
 
         [Fact]
+        public void NoMultiplex_under_SshNet_logs_in_for_every_command_and_leaves_no_pooled_connection()
+        {
+            using var host = _fleet.Ssh.StartExtraHost("nomux-module", _ => Array.Empty<string>());
+            using var session = _fleet.Session();
+            var login = $"-HostName {host.Alias} -SshConfigPath {Quote(host.SshConfigPath)} -Transport SshNet -NoHistory -NoMultiplex";
+            var run = session.Run($@"
+                (Invoke-FleetCommand {login} -Command 'echo one').StdOut
+                (Invoke-FleetCommand {login} -Command 'echo two').StdOut").AssertClean();
+            Assert.Equal(new[] { "one", "two" }, run.Output.Select(o => o.ToString()));
+            Assert.Equal(2, host.CountAcceptedLogins());
+            // Each connection closed when its command ended: the host has no session of ours left.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (ProcessTable.Descendants(host.Pid).Any() && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(50);
+            Assert.Empty(ProcessTable.Descendants(host.Pid));
+        }
+
+        [Fact]
+        public void A_password_never_reaches_the_history_or_the_Verbose_stream_even_when_the_run_is_recorded()
+        {
+            PasswordAccount.Ensure();
+            using var host = _fleet.Ssh.StartExtraHost("pw-history", _ => PasswordAccount.PasswordLogins(_fleet.Ssh.User).Append("AuthenticationMethods password"));
+            using var session = _fleet.Session();
+            // Recorded in the module fleet's history ($HERD_HISTORY), which is then searched, every file of it.
+            var run = session.Run($@"
+                $c = [pscredential]::new('{PasswordAccount.Name}', (ConvertTo-SecureString {Quote(PasswordAccount.Password)} -AsPlainText -Force))
+                Invoke-FleetCommand -HostName {host.Alias} -SshConfigPath {Quote(host.SshConfigPath)} -Transport SshNet -UserName {PasswordAccount.Name} -Credential $c -Command 'id -un' -Verbose").AssertClean();
+            var r = run.Output.Single();
+            Assert.Equal(PasswordAccount.Name, Prop(r, "StdOut"));
+            Assert.Equal("sshnet", Prop(r, "Transport"));
+            Assert.DoesNotContain(run.Verbose, v => v.Message.Contains(PasswordAccount.Password));
+            var files = Directory.GetFiles(Path.GetDirectoryName(_fleet.HistoryPath)!);
+            Assert.NotEmpty(files);
+            foreach (var f in files)
+                Assert.False(System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(f)).Contains(PasswordAccount.Password), $"{f} holds the password");
+        }
+
+        [Fact]
         public void KeyPassphrase_unlocks_an_encrypted_key_and_without_it_the_error_says_what_is_missing()
         {
             // In the sshd fleet's folder: sshd reads authorized_keys as the login user, who can't enter the module's.
