@@ -132,6 +132,38 @@ namespace HerdPS.PowerShell.Tests
                 Assert.False(System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(f)).Contains(PasswordAccount.Password), $"{f} holds the password");
         }
 
+        [Theory]
+        [InlineData("ecdsa", 384)]
+        [InlineData("rsa", 3072)]
+        public void An_ecdsa_or_rsa_key_with_a_user_certificate_logs_in_to_a_host_known_only_through_its_certificate_authority(string type, int bits)
+        {
+            var dir = _fleet.Ssh.WorkDir;   // sshd reads authorized files as the login user
+            var tag = type + bits;
+            var userCa = Path.Combine(dir, "module_user_ca_" + tag);
+            var hostCa = Path.Combine(dir, "module_host_ca_" + tag);
+            var key = Path.Combine(dir, "id_module_" + tag);
+            foreach (var f in new[] { userCa, hostCa, key, key + "-cert.pub" }) { File.Delete(f); File.Delete(f + ".pub"); }
+            Keys.Generate(userCa);
+            Keys.Generate(hostCa);
+            Keys.Generate(key, type, bits: bits);
+            Keys.Sign(userCa, key, _fleet.Ssh.User);
+            var nothing = Path.Combine(dir, "authorized_module_none_" + tag);
+            File.WriteAllText(nothing, "");
+            if (_fleet.Ssh.IsRoot) _fleet.Ssh.ChownToLoginUser(nothing);
+            var alias = "ca-module-" + tag;
+            using var host = _fleet.Ssh.StartExtraHost(alias,
+                hostKey =>
+                {
+                    Keys.Sign(hostCa, hostKey, alias, host: true);
+                    return new[] { "HostCertificate " + hostKey + "-cert.pub", "AuthorizedKeysFile " + nothing, "TrustedUserCAKeys " + userCa + ".pub" };
+                },
+                _ => $"@cert-authority {alias} {Keys.PublicKey(hostCa)}\n");
+            using var session = _fleet.Session();
+            var run = session.Run($"Invoke-FleetCommand -HostName {alias} -SshConfigPath {Quote(host.SshConfigPath)} -KeyFilePath {Quote(key)} -Transport SshNet -NoHistory -Command 'echo certified'").AssertClean();
+            Assert.Equal("certified", Prop(run.Output.Single(), "StdOut"));
+            Assert.Contains("-CERT", File.ReadAllText(host.SshdLogPath));
+        }
+
         [Fact]
         public void KeyPassphrase_unlocks_an_encrypted_key_and_without_it_the_error_says_what_is_missing()
         {
