@@ -165,6 +165,19 @@ namespace HerdPS.PowerShell.Tests
         }
 
         [Fact]
+        public void Credential_answers_a_keyboard_interactive_password_prompt()
+        {
+            PasswordAccount.Ensure();
+            using var host = _fleet.Ssh.StartExtraHost("kbd-module", _ => PasswordAccount.KeyboardInteractiveLogins(_fleet.Ssh.User));
+            using var session = _fleet.Session();
+            var run = session.Run($@"
+                $c = [pscredential]::new('{PasswordAccount.Name}', (ConvertTo-SecureString {Quote(PasswordAccount.Password)} -AsPlainText -Force))
+                Invoke-FleetCommand -HostName {host.Alias} -SshConfigPath {Quote(host.SshConfigPath)} -Transport SshNet -NoHistory -UserName {PasswordAccount.Name} -Credential $c -Command 'id -un'").AssertClean();
+            Assert.Equal(PasswordAccount.Name, Prop(run.Output.Single(), "StdOut"));
+            Assert.Contains("Accepted keyboard-interactive/pam for " + PasswordAccount.Name, File.ReadAllText(host.SshdLogPath));
+        }
+
+        [Fact]
         public void KeyPassphrase_unlocks_an_encrypted_key_and_without_it_the_error_says_what_is_missing()
         {
             // In the sshd fleet's folder: sshd reads authorized_keys as the login user, who can't enter the module's.
