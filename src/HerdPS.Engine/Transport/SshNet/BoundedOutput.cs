@@ -49,6 +49,7 @@ namespace HerdPS.Transport.SshNet
             private readonly int _capacity;
             private readonly System.Collections.Generic.Queue<byte[]> _chunks = new System.Collections.Generic.Queue<byte[]>();
             private Stream? _predecessor;
+            private int _predecessorEndedByUs;
             private int _headOffset;
             private int _count;
             private bool _ended;
@@ -85,10 +86,20 @@ namespace HerdPS.Transport.SshNet
                 var predecessor = Volatile.Read(ref _predecessor);
                 if (predecessor != null)
                 {
-                    // SSH.NET's pipe gives its bytes, then 0 once it is ended (at our first write or our end).
+                    // SSH.NET's pipe gives its bytes, then 0 once it is ended: by us (at our first write or our
+                    // end), or by SSH.NET itself when the command completed while we swapped (its completion took the
+                    // old stream). In that case nothing will ever be written here: this pipe ends too.
                     var n = predecessor.Read(buffer, offset, count);
                     if (n > 0) return n;
                     Interlocked.CompareExchange(ref _predecessor, null, predecessor);
+                    if (Volatile.Read(ref _predecessorEndedByUs) == 0)
+                    {
+                        lock (_gate)
+                        {
+                            _ended = true;
+                            Monitor.PulseAll(_gate);
+                        }
+                    }
                 }
                 lock (_gate)
                 {
@@ -117,6 +128,7 @@ namespace HerdPS.Transport.SshNet
             {
                 var predecessor = Volatile.Read(ref _predecessor);
                 if (predecessor == null) return;
+                Interlocked.Exchange(ref _predecessorEndedByUs, 1);
                 try { predecessor.Dispose(); }
                 catch (Exception) { /* it only ends */ }
             }
