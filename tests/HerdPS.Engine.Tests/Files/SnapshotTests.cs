@@ -207,8 +207,8 @@ namespace HerdPS.Tests.Files
             using var folder = new TempDirectory();
             var path = Path.Combine(folder.Path, "history.db");
             using (var store = HistoryStore.Open(path)) { }
-            // Take the file back to version 2 exactly: no snapshot tables, user_version 2.
-            HistoryTestData.Execute(path, "DROP TABLE snapshot_hosts; DROP TABLE snapshots; PRAGMA user_version = 2;" +
+            // Take the file back to version 2 exactly: no snapshot tables (3), no result transport (4), user_version 2.
+            HistoryTestData.Execute(path, "DROP TABLE snapshot_hosts; DROP TABLE snapshots; ALTER TABLE results DROP COLUMN transport; PRAGMA user_version = 2;" +
                 "INSERT INTO runs (kind, command, selection, started_utc) VALUES ('exec', 'true', '', '2026-01-01T00:00:00.0000000Z');");
             using (var store = HistoryStore.Open(path))
             {
@@ -217,7 +217,7 @@ namespace HerdPS.Tests.Files
                 store.SaveSnapshot(new FleetSnapshot { TakenUtc = DateTime.UtcNow, Hosts = { new HostSnapshot { HostName = "x", Status = SnapshotHostStatus.Failed } } });
             }
             Assert.Equal(HistorySchema.CurrentVersion, HistoryTestData.Scalar(path, "PRAGMA user_version"));
-            Assert.Equal(3, HistorySchema.CurrentVersion);
+            Assert.Equal(4, HistorySchema.CurrentVersion);
             Assert.Equal(1, HistoryTestData.Scalar(path, "SELECT count(*) FROM snapshot_hosts"));
         }
     }
