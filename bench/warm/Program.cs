@@ -17,6 +17,7 @@ var request = new FleetCommandRequest
     Transport = Arg("--transport", "sshnet"),
     Throttle = int.Parse(Arg("--throttle", "32")),
     NoHistory = true,
+    Raw = a.Contains("--raw"),   // without the remote wrapper: what the wrapper costs
 };
 request.Selection.Hosts.AddRange(hosts);
 var repeats = int.Parse(Arg("--repeats", "5"));

@@ -118,6 +118,7 @@ namespace HerdPS.Cli
                 NoHistory = p.GetValue(NoHistory),
             };
             request.Transport = TransportOf(p.GetValue(Transport));
+            request.SharedPool = PoolServeCommand.Launcher();
             Func<string, string?> secrets = Environment.GetEnvironmentVariable;
             request.KeyPassphrase = CliSecrets.Read(p.GetValue(KeyPassphraseFile), "--key-passphrase-file", CliSecrets.KeyPassphraseVariable, secrets);
             if (CliSecrets.Read(p.GetValue(PasswordFile), "--password-file", CliSecrets.PasswordVariable, secrets) is System.Security.SecureString password)

@@ -76,6 +76,7 @@ namespace HerdPS.Cli
             root.Subcommands.Add(FileCommands.CreateSnapshot(o));
             root.Subcommands.Add(ScriptCommands.CreateRun(o));
             root.Subcommands.Add(ScriptCommands.CreateScripts(o));
+            root.Subcommands.Add(PoolServeCommand.Create());
             return root;
         }
     }

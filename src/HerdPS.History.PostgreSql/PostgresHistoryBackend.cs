@@ -141,7 +141,7 @@ namespace HerdPS.History.PostgreSql
                     var r = stored.Result;
                     var insert = new NpgsqlBatchCommand(
                         "INSERT INTO herd.results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, truncated, " +
-                        "error_kind, error_message, attempts, start_utc, groups, tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) " +
+                        "error_kind, error_message, attempts, start_utc, groups, tags, transport) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) " +
                         "ON CONFLICT (run_id, seq) DO NOTHING");
                     var p = insert.Parameters;
                     p.Add(new NpgsqlParameter { Value = runId });
@@ -160,6 +160,7 @@ namespace HerdPS.History.PostgreSql
                     p.Add(Utc(r.StartTime));
                     p.Add(new NpgsqlParameter { Value = ResultFields.StringListJson(r.Groups.ToArray()) });
                     p.Add(new NpgsqlParameter { Value = ResultFields.StringListJson(r.Tags.ToArray()) });
+                    p.Add(new NpgsqlParameter { Value = r.Transport ?? "" });
                     commands.BatchCommands.Add(insert);
                 }
                 commands.ExecuteNonQuery();
@@ -370,7 +371,7 @@ namespace HerdPS.History.PostgreSql
             {
                 using (var select = new NpgsqlCommand(
                     "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, x.truncated, " +
-                    "x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags FROM herd.results x JOIN herd.runs r ON r.id = x.run_id " +
+                    "x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.transport FROM herd.results x JOIN herd.runs r ON r.id = x.run_id " +
                     "WHERE x.run_id = $1" + (hostName != null ? " AND lower(x.host) = lower($2)" : "") + " ORDER BY x.host COLLATE \"C\", x.seq", connection))
                 {
                     select.Parameters.Add(new NpgsqlParameter { Value = runId });
@@ -417,6 +418,7 @@ namespace HerdPS.History.PostgreSql
                     StartTime = reader.GetFieldValue<DateTime>(12),
                     Groups = ResultFields.ParseStringList(reader.GetString(13), "groups", runId, host, Location),
                     Tags = ResultFields.ParseStringList(reader.GetString(14), "tags", runId, host, Location),
+                    Transport = reader.GetString(15),
                 },
                 StdOut = reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4),
                 StdErr = reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5),

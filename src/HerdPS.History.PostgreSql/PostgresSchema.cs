@@ -6,7 +6,7 @@ namespace HerdPS.History.PostgreSql
 {
     /// <summary>
     /// The history's tables on a PostgreSQL server, in a schema of their own (<c>herd</c>), so they never meet another
-    /// application's <c>runs</c>. The same concepts as the SQLite file (HistorySchema version 4): runs with a UUID and
+    /// application's <c>runs</c>. The same concepts as the SQLite file (HistorySchema version 5): runs with a UUID and
     /// their controller, results numbered within their run, outputs stored once per SHA-256 in compressed chunks,
     /// snapshots with a UUID. The version lives in <c>herd.meta</c>; steps run under an advisory lock in one transaction
     /// each (DDL is transactional here), so servers used by many herds at once migrate exactly once.
@@ -117,6 +117,10 @@ namespace HerdPS.History.PostgreSql
                 unavailable     text    NOT NULL DEFAULT '{}',
                 PRIMARY KEY (snapshot_id, ord)
             );",
+            // Every result carries the transport that ran it (auto picks per host), as in the SQLite file's step 5.
+            @"
+            ALTER TABLE herd.results ADD COLUMN transport text NOT NULL DEFAULT '';  -- local | openssh | sshnet
+            ",
         };
 
         public static int CurrentVersion => Migrations.Length;

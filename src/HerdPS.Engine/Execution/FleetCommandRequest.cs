@@ -53,6 +53,12 @@ namespace HerdPS.Execution
         public System.Net.NetworkCredential? HistoryCredential { get; set; }
         /// <summary>Don't record this run (<c>--no-history</c>).</summary>
         public bool NoHistory { get; set; }
+        /// <summary>
+        /// How to start the user's shared SSH.NET pool process, for front ends whose process is short-lived (herd):
+        /// set, sshnet runs go through that process and find their connections warm the next time. Null (the
+        /// cmdlets: a PowerShell session lives long) keeps the pool in this process.
+        /// </summary>
+        public HerdPS.Transport.SshNet.SharedPoolLauncher? SharedPool { get; set; }
 
         /// <summary>
         /// Checks what the inventory would check had it said the same: the user for every host follows the

@@ -32,6 +32,14 @@ namespace HerdPS.Execution
                     results.Add(new FleetDisconnectResult("sshnet:" + key.Split('\u0001')[0], true, null));
                 SshNetPool.Shared.DisconnectAll();
                 SshConfigResolver.Shared.Clear();
+                // The shared pool process of herd runs, if one serves this folder: it closes its connections (commands
+                // on them finish first) and exits. Disconnecting never starts one.
+                var folder = ConnectionPool.For(ssh.ControlDirectory);
+                if (folder.IsShared)
+                {
+                    var closed = await SharedPoolTransport.QuitAsync(folder.Directory, cancellationToken).ConfigureAwait(false);
+                    for (var i = 0; i < closed; i++) results.Add(new FleetDisconnectResult("sshnet pool process", true, null));
+                }
                 if (pool != null)
                 {
                     var all = await pool.DisconnectAllAsync(ssh.SshPath, cancellationToken).ConfigureAwait(false);

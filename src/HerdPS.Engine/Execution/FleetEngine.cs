@@ -84,14 +84,35 @@ namespace HerdPS.Execution
         {
             var ssh = request.ToSshOptions();
             var openSsh = new OpenSshTransport(ssh);
-            var sshNet = new SshNetTransport(ssh);
             var registry = new TransportRegistry()
                 .Add(new LocalTransport())
-                .Add(openSsh)
-                .Add(sshNet)
-                .Add(new AutoTransport(sshNet, openSsh));
+                .Add(openSsh);
+            var shared = SharedPoolFolder(request, ssh);
+            if (shared != null)
+            {
+                var sshNet = new SharedPoolTransport(ssh, shared, request.SharedPool!);
+                registry.Add(sshNet).Add(new AutoTransport(sshNet, openSsh));
+            }
+            else
+            {
+                var sshNet = new SshNetTransport(ssh);
+                registry.Add(sshNet).Add(new AutoTransport(sshNet, openSsh));
+            }
             if (request.Transport != null) registry.ChosenKind = NormalizeKind(request.Transport);
             return registry;
+        }
+
+        /// <summary>
+        /// The folder of the user's shared SSH.NET pool process when this request's sshnet runs should go through it:
+        /// the front end asked for it (<see cref="FleetCommandRequest.SharedPool"/>), the options allow it (multiplexing
+        /// on, no password or passphrase) and the control folder is the one later processes find again. Else null:
+        /// the pool lives in this process.
+        /// </summary>
+        private static string? SharedPoolFolder(FleetCommandRequest request, SshOptions ssh)
+        {
+            if (request.SharedPool == null || !SharedPoolTransport.CanShare(ssh)) return null;
+            var pool = ConnectionPool.For(ssh.ControlDirectory);
+            return pool.IsShared ? pool.Directory : null;
         }
 
         /// <summary>A front end's spelling of a kind: case-insensitive, <c>ssh</c> meaning the default.</summary>

@@ -145,6 +145,11 @@ namespace HerdPS.History
                 CREATE UNIQUE INDEX runs_by_uuid ON runs (uuid);
                 CREATE INDEX runs_by_watch_uuid ON runs (watch_uuid) WHERE watch_uuid IS NOT NULL;
                 CREATE UNIQUE INDEX snapshots_by_uuid ON snapshots (uuid);"),
+
+            // Every result carries the transport that ran it (auto picks per host): kept so a replayed run says
+            // it too. '' = recorded before this step.
+            new SchemaMigration(5, "result transport", @"
+                ALTER TABLE results ADD COLUMN transport TEXT NOT NULL DEFAULT '';  -- local | openssh | sshnet"),
         };
 
         /// <summary>

@@ -202,8 +202,8 @@ namespace HerdPS.History
                 insert.Transaction = transaction;
                 insert.CommandText =
                     "INSERT OR IGNORE INTO results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, " +
-                    "truncated, error_kind, error_message, attempts, start_utc, groups, tags) VALUES ($run_id, $seq, $host, $status, $exit_code, " +
-                    "$stdout_blob, $stderr_blob, $duration_ms, $output_hash, $truncated, $error_kind, $error_message, $attempts, $start_utc, $groups, $tags)";
+                    "truncated, error_kind, error_message, attempts, start_utc, groups, tags, transport) VALUES ($run_id, $seq, $host, $status, $exit_code, " +
+                    "$stdout_blob, $stderr_blob, $duration_ms, $output_hash, $truncated, $error_kind, $error_message, $attempts, $start_utc, $groups, $tags, $transport)";
                 var p = insert.Parameters;
                 p.AddWithValue("$run_id", runId);
                 var seq = p.Add("$seq", SqliteType.Integer);
@@ -221,6 +221,7 @@ namespace HerdPS.History
                 var startUtc = p.Add("$start_utc", SqliteType.Text);
                 var groups = p.Add("$groups", SqliteType.Text);
                 var tags = p.Add("$tags", SqliteType.Text);
+                var transport = p.Add("$transport", SqliteType.Text);
                 insert.Prepare();
 
                 foreach (var stored in batch)
@@ -241,6 +242,7 @@ namespace HerdPS.History
                     startUtc.Value = HistoryTime.ToText(result.StartTime);
                     groups.Value = ResultFields.StringListJson(result.Groups.ToArray());
                     tags.Value = ResultFields.StringListJson(result.Tags.ToArray());
+                    transport.Value = result.Transport ?? "";
                     inserted += insert.ExecuteNonQuery();
                 }
             }
@@ -408,7 +410,7 @@ namespace HerdPS.History
             {
                 select.CommandText =
                     "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, " +
-                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags " +
+                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.transport AS transport " +
                     "FROM results x JOIN runs r ON r.id = x.run_id WHERE x.run_id = $run_id" +
                     (hostName != null ? " AND x.host = $host COLLATE NOCASE" : "") + " ORDER BY x.host, x.seq";
                 select.Parameters.AddWithValue("$run_id", runId);
@@ -490,6 +492,7 @@ namespace HerdPS.History
                 StartTime = HistoryTime.Parse(reader.GetString(12)),
                 Groups = ResultFields.ParseStringList(reader.GetString(13), "groups", runId, host, Location),
                 Tags = ResultFields.ParseStringList(reader.GetString(14), "tags", runId, host, Location),
+                Transport = reader.GetString(reader.GetOrdinal("transport")),
             };
         }
 
@@ -716,7 +719,7 @@ namespace HerdPS.History
                 select.CommandText =
                     "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, " +
                     "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.seq, " +
-                    "so.hash, so.raw_length, se.hash, se.raw_length " +
+                    "so.hash, so.raw_length, se.hash, se.raw_length, x.transport AS transport " +
                     "FROM results x JOIN runs r ON r.id = x.run_id LEFT JOIN blobs so ON so.id = x.stdout_blob LEFT JOIN blobs se ON se.id = x.stderr_blob " +
                     "WHERE x.run_id = $run_id ORDER BY x.seq";
                 select.Parameters.AddWithValue("$run_id", runId);

@@ -265,5 +265,70 @@ namespace HerdPS.Transport
 
         [DllImport("libc")]
         private static extern uint umask(uint mask);
+
+        // ----- Unix sockets -----
+
+        /// <summary>
+        /// The user id of the process at the other end of a connected Unix socket, as the kernel recorded it when the
+        /// connection was made (Linux: getsockopt SO_PEERCRED; macOS and the BSDs: getpeereid). A server checks it
+        /// before serving anyone: a folder's mode keeps others away only as long as nobody loosens it.
+        /// </summary>
+        /// <exception cref="PlatformNotSupportedException">The peer can't be read on this system.</exception>
+        public static uint PeerUserId(System.Net.Sockets.Socket socket)
+        {
+            var fd = (int)socket.Handle;
+            if (IsLinux)
+            {
+                var ucred = new byte[12];   // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+                var length = (uint)ucred.Length;
+                if (getsockopt(fd, SolSocket, SoPeerCred, ucred, ref length) != 0 || length < 8)
+                    throw new PlatformNotSupportedException("getsockopt(SO_PEERCRED) failed: " + ErrorText(Marshal.GetLastWin32Error()));
+                return BitConverter.ToUInt32(ucred, 4);
+            }
+            if (IsMacOS || RuntimeInformation.OSDescription.IndexOf("BSD", StringComparison.OrdinalIgnoreCase) >= 0)
+            {
+                if (getpeereid(fd, out var uid, out _) != 0)
+                    throw new PlatformNotSupportedException("getpeereid failed: " + ErrorText(Marshal.GetLastWin32Error()));
+                return uid;
+            }
+            throw new PlatformNotSupportedException("the user at the other end of a Unix socket can't be read on " + RuntimeInformation.OSDescription);
+        }
+
+        private const int SolSocket = 1;
+        private const int SoPeerCred = 17;
+
+        /// <summary>
+        /// A Unix socket endpoint for <paramref name="path"/> (System.Net.Sockets.UnixDomainSocketEndPoint, which
+        /// netstandard2.0 does not name), or null where the runtime has none (.NET Framework).
+        /// </summary>
+        public static System.Net.EndPoint? UnixSocketEndPoint(string path)
+        {
+            var type = Type.GetType("System.Net.Sockets.UnixDomainSocketEndPoint, System.Net.Sockets", throwOnError: false);
+            return type == null ? null : (System.Net.EndPoint?)Activator.CreateInstance(type, path);
+        }
+
+        /// <summary>Points stdin, stdout and stderr at /dev/null (a background process that must not hold a caller's pipes open).</summary>
+        public static void DetachStandardStreams()
+        {
+            var fd = open("/dev/null", 2 /* O_RDWR */);
+            if (fd < 0) return;
+            for (var i = 0; i <= 2; i++) dup2(fd, i);
+            if (fd > 2) close(fd);
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int getsockopt(int sockfd, int level, int optname, byte[] optval, ref uint optlen);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int getpeereid(int fd, out uint euid, out uint egid);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int open(string path, int flags);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int dup2(int oldfd, int newfd);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int close(int fd);
     }
 }

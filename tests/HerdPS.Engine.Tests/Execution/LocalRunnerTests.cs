@@ -48,6 +48,17 @@ namespace HerdPS.Tests.Execution
         }
 
         [Fact]
+        public async Task ACommandThatStartsWithADashIsTheCommandNotAnOptionOfSh()
+        {
+            // "sh -c -x..." would take "-x ..." as sh's own options; LocalTransport runs "sh -c -- command".
+            var results = await RunAll(LocalHosts(1), "-x 2>/dev/null; echo ran", new FleetRunOptions());
+            var r = Assert.Single(results);
+            Assert.True(r.Succeeded, r.StdErr);
+            Assert.Equal("ran\n", r.StdOut);
+            Assert.Equal("local", r.Transport);
+        }
+
+        [Fact]
         public async Task ThrottleBoundsHowManyRunAtOnce()
         {
             var dir = Directory.CreateTempSubdirectory("herd-throttle").FullName;

@@ -212,7 +212,15 @@ namespace HerdPS.Tests.Fleet
         /// the returned host's <see cref="ExtraSshHost.SshConfigPath"/>, which also includes every fleet host.
         /// The fleet kills it on Dispose if the test does not.
         /// </summary>
-        public ExtraSshHost StartExtraHost(string alias) => StartExtraHost(alias, null);
+        public ExtraSshHost StartExtraHost(string alias) => StartExtraHostCore(alias, null);
+
+        /// <summary>
+        /// An extra host whose sshd takes <paramref name="sshdOverrides"/> (given its host key's path) before the usual
+        /// settings: password or keyboard-interactive logins, trusted user CAs, a host certificate. Its known_hosts
+        /// holds <paramref name="knownHosts"/> (given the host's "type base64" key) instead of the plain entry.
+        /// </summary>
+        public ExtraSshHost StartExtraHost(string alias, Func<string, IEnumerable<string>> sshdOverrides, Func<string, string>? knownHosts = null) =>
+            StartExtraHostCore(alias, null, sshdOverrides, knownHosts);
 
         /// <summary>The directory every isolated host sees its own files at (see <see cref="StartIsolatedHost"/>).</summary>
         public const string IsolatedMountPoint = "/srv/herd-drift";
@@ -242,7 +250,7 @@ namespace HerdPS.Tests.Fleet
             // the launcher's pid is sshd's and killing it ends the namespace with it.
             var setup = namespaceSetup == null ? "" : " && " + namespaceSetup;
             var launcher = new[] { "unshare", "-m", "--propagation", "private", "/bin/sh", "-c", "mount --bind \"$0\" " + IsolatedMountPoint + setup + " && exec \"$@\"", files };
-            var host = StartExtraHost(alias, launcher);
+            var host = StartExtraHostCore(alias, launcher);
             host.FilesDirectory = files;
             return host;
         }
@@ -264,7 +272,7 @@ namespace HerdPS.Tests.Fleet
         /// <summary>Gives a path to the login user (chown), e.g. a folder push tests write into.</summary>
         public void ChownToLoginUser(params string[] paths) => Chown(User, paths);
 
-        private ExtraSshHost StartExtraHost(string alias, IReadOnlyList<string>? launcher)
+        private ExtraSshHost StartExtraHostCore(string alias, IReadOnlyList<string>? launcher, Func<string, IEnumerable<string>>? sshdOverrides = null, Func<string, string>? knownHosts = null)
         {
             if (!Regex.IsMatch(alias, "^[A-Za-z0-9][A-Za-z0-9._-]*$"))
             {
@@ -278,18 +286,18 @@ namespace HerdPS.Tests.Fleet
                 }
             }
             var name = "extra-" + alias;
-            var sshd = SshdServer.Start(WorkDir, name, AuthorizedKeysPath, User, launcher);
+            var sshd = SshdServer.Start(WorkDir, name, AuthorizedKeysPath, User, launcher, sshdOverrides);
             try
             {
-                var knownHosts = Path.Combine(WorkDir, name + "_known_hosts");
-                File.WriteAllText(knownHosts, $"{alias} {sshd.HostPublicKey}\n");
+                var knownHostsPath = Path.Combine(WorkDir, name + "_known_hosts");
+                File.WriteAllText(knownHostsPath, knownHosts != null ? knownHosts(sshd.HostPublicKey) : $"{alias} {sshd.HostPublicKey}\n");
                 var config = Path.Combine(WorkDir, name + "_ssh_config");
                 // ssh takes the first value it obtains, so the alias's own block (and its own known_hosts)
                 // must come before the main config. "Host *" makes the Include unconditional.
                 File.WriteAllText(config,
-                    $"Host {alias}\n  HostName 127.0.0.1\n  Port {sshd.Port}\n  HostKeyAlias {alias}\n  UserKnownHostsFile {knownHosts}\n" +
-                    $"Host *\nInclude {SshConfigPath}\n");
-                var host = new ExtraSshHost(alias, sshd, config, knownHosts, Forget);
+                    $"Host {alias}\n  HostName 127.0.0.1\n  Port {sshd.Port}\n  HostKeyAlias {alias}\n  UserKnownHostsFile {knownHostsPath}\n" +
+                    $"Host *\nInclude {(sshdOverrides != null ? PlainSshConfigPath : SshConfigPath)}\n");
+                var host = new ExtraSshHost(alias, sshd, config, knownHostsPath, Forget);
                 lock (_gate)
                 {
                     _extraHosts.Add(host);

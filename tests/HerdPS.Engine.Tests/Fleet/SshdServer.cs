@@ -45,7 +45,10 @@ namespace HerdPS.Tests.Fleet
         /// <summary>Generates a host key and starts sshd; returns once it has sent its banner.</summary>
         /// <param name="launcher">A program (and its arguments) that ends by exec-ing the sshd command line it is given
         /// after them, e.g. unshare for a private mount namespace; the process stays sshd's pid.</param>
-        public static SshdServer Start(string dir, string name, string authorizedKeysFile, string user, IReadOnlyList<string>? launcher = null)
+        /// <param name="overrides">Given the host key's path, sshd_config lines that go before the defaults (sshd takes
+        /// the first value of a keyword): other logins, a host certificate, more users.</param>
+        public static SshdServer Start(string dir, string name, string authorizedKeysFile, string user, IReadOnlyList<string>? launcher = null,
+            Func<string, IEnumerable<string>>? overrides = null)
         {
             if (!File.Exists(SshdPath))
             {
@@ -55,6 +58,7 @@ namespace HerdPS.Tests.Fleet
             var hostKey = Path.Combine(dir, $"{name}_host_ed25519");
             Keys.Generate(hostKey);
             var hostPub = Keys.PublicKey(hostKey);
+            var first = overrides?.Invoke(hostKey).ToList() ?? new List<string>();
 
             // A free port can be taken by someone else between our probe and sshd's bind; sshd then exits
             // at once ("Cannot bind any address"), so a few fresh attempts settle it.
@@ -64,7 +68,7 @@ namespace HerdPS.Tests.Fleet
                 var port = FreePort();
                 var config = Path.Combine(dir, $"{name}_sshd_config");
                 var log = Path.Combine(dir, $"{name}_sshd.log");
-                File.WriteAllText(config, Config(dir, name, port, hostKey, authorizedKeysFile, user));
+                File.WriteAllText(config, string.Concat(first.Select(l => l + "\n")) + Config(dir, name, port, hostKey, authorizedKeysFile, user));
                 var process = Launch(config, log, launcher);
                 try
                 {
@@ -244,6 +248,29 @@ namespace HerdPS.Tests.Fleet
             {
                 throw new InvalidOperationException($"ssh-keygen failed for {path}: {r.StdErr}");
             }
+        }
+
+        /// <summary>A key of another type or size, optionally encrypted with a passphrase.</summary>
+        public static void Generate(string path, string type, string passphrase = "", int? bits = null)
+        {
+            var args = new List<string> { "-q", "-t", type, "-N", passphrase, "-C", "herdps-fleet", "-f", path };
+            if (bits is int b) { args.Add("-b"); args.Add(b.ToString()); }
+            var r = ProcessRunner.Run("ssh-keygen", args, TimeSpan.FromSeconds(60));
+            if (r.ExitCode != 0) throw new InvalidOperationException($"ssh-keygen failed for {path}: {r.StdErr}");
+        }
+
+        /// <summary>
+        /// Signs <paramref name="keyPath"/>.pub with the CA key into <paramref name="keyPath"/>-cert.pub, where ssh
+        /// (and herd) look for it: a user certificate for <paramref name="principal"/>, or with <paramref name="host"/>
+        /// a host certificate naming it.
+        /// </summary>
+        public static void Sign(string caPath, string keyPath, string principal, bool host = false, string validity = "-5m:+1h")
+        {
+            var args = new List<string> { "-q", "-s", caPath, "-I", "herd-test-" + principal, "-n", principal, "-V", validity };
+            if (host) args.Add("-h");
+            args.Add(keyPath + ".pub");
+            var r = ProcessRunner.Run("ssh-keygen", args, TimeSpan.FromSeconds(30));
+            if (r.ExitCode != 0) throw new InvalidOperationException($"ssh-keygen -s failed for {keyPath}: {r.StdErr}");
         }
 
         /// <summary>The "type base64" part of the .pub file, without its comment.</summary>

@@ -65,6 +65,7 @@ namespace HerdPS.Tests.History
                 OutputHash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                 Groups = new[] { "web", "prod-ü", "quote\"and\\slash" },
                 Tags = new[] { "nginx", "debian12" },
+                Transport = "sshnet",
             };
             var neverRan = new FleetResult
             {
@@ -105,6 +106,7 @@ namespace HerdPS.Tests.History
             Assert.Equal(expected.OutputHash, actual.OutputHash);
             Assert.Equal(expected.Groups, actual.Groups);
             Assert.Equal(expected.Tags, actual.Tags);
+            Assert.Equal(expected.Transport ?? "", actual.Transport ?? "");
         }
 
         [Fact]

@@ -70,13 +70,18 @@ namespace HerdPS.Tests.History
                 Assert.Equal(TimeSpan.FromMilliseconds(812.5), results[1].Duration);
                 Assert.Empty(results[1].Groups); // recorded before version 2 kept groups
                 Assert.Empty(results[1].Tags);
+                Assert.Equal("", results[1].Transport); // recorded before version 5 kept the transport
 
                 // New runs use the new columns, beside the old rows.
                 var tagged = Result("pi-garage");
                 tagged.Tags = new[] { "arm64" };
+                tagged.Transport = "sshnet";
                 long id = Record(store, "uname -r", "group=pis", Now, results: tagged);
-                Assert.Equal(new[] { "arm64" }, store.ReadResults(id).Single().Tags);
+                var recorded = store.ReadResults(id).Single();
+                Assert.Equal(new[] { "arm64" }, recorded.Tags);
+                Assert.Equal("sshnet", recorded.Transport);
             }
+            Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'transport'"));
 
             Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'groups'"));
@@ -147,7 +152,7 @@ namespace HerdPS.Tests.History
                 Assert.Equal(("changed\n", "warning\n"), (changed.StdOut, changed.StdErr));
                 Assert.Equal("web-01", store.GetSnapshot(1)!.Hosts.Single().HostName);
             }
-            Assert.Equal(4, Scalar(DbPath, "PRAGMA user_version"));
+            Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(3, Scalar(DbPath, "SELECT count(*) FROM blobs"));
             Assert.Equal(152, Scalar(DbPath, "SELECT count(*) FROM results"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM runs r JOIN runs w ON w.uuid = r.watch_uuid WHERE r.id = 2 AND w.id = 1"));

@@ -230,7 +230,7 @@ namespace HerdPS.Tests.History
             threads.ForEach(t => t.Start());
             threads.ForEach(t => t.Join());
             Assert.Empty(errors);
-            Assert.Equal("1", fresh.Scalar("SELECT value FROM herd.meta WHERE key = 'schema_version'"));
+            Assert.Equal("2", fresh.Scalar("SELECT value FROM herd.meta WHERE key = 'schema_version'"));
         }
 
         /// <summary>

@@ -24,14 +24,30 @@ namespace HerdPS.Tests.Transport
 
         /// <param name="kind">The transport under test: <c>openssh</c> (the default) or <c>sshnet</c>, which gets a pool
         /// of its own (so login counts are this run's) and the fleet's ssh_config without SetEnv.</param>
-        public FleetTestRun(SshFleet fleet, Action<SshOptions>? configure = null, string kind = TransportKinds.OpenSsh)
+        /// <param name="sharedPool">sshnet through a shared pool process (the one herd runs use), served here in the
+        /// test's process from <see cref="ControlDirectory"/> with this run's own pool.</param>
+        public FleetTestRun(SshFleet fleet, Action<SshOptions>? configure = null, string kind = TransportKinds.OpenSsh, bool sharedPool = false)
         {
             Fleet = fleet;
             Kind = kind;
             ControlDirectory = Path.Combine(fleet.ControlDirectory, "t" + Interlocked.Increment(ref _counter));
             Ssh = new SshOptions { ConfigFile = kind == TransportKinds.OpenSsh ? fleet.SshConfigPath : fleet.PlainSshConfigPath, ControlDirectory = ControlDirectory };
             configure?.Invoke(Ssh);
+            if (sharedPool)
+            {
+                Directory.CreateDirectory(ControlDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                _server = SharedPoolServer.ServeAsync(ControlDirectory, TimeSpan.FromMinutes(10), CancellationToken.None, Pool, Resolver);
+                var socket = Path.Combine(ControlDirectory, "sshnet.sock");
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (!File.Exists(socket) && !_server.IsCompleted && DateTime.UtcNow < deadline) Thread.Sleep(10);
+                Assert.True(File.Exists(socket), "the in-process pool server did not listen: " + _server.Exception);
+            }
         }
+
+        private readonly Task<int>? _server;
+
+        /// <summary>A pool process never needs starting here (the server above listens); if it did, the real herd would start.</summary>
+        private static SharedPoolLauncher Launcher => new SharedPoolLauncher(System.IO.Path.Combine(AppContext.BaseDirectory, "herd"), new[] { "pool-serve" });
 
         public SshFleet Fleet { get; }
         public string Kind { get; }
@@ -46,6 +62,8 @@ namespace HerdPS.Tests.Transport
         /// <summary>The transport under test with other options, on the same pool.</summary>
         public IFleetTransport Transport(SshOptions options) => Kind switch
         {
+            TransportKinds.SshNet when _server != null => new SharedPoolTransport(options, ControlDirectory, Launcher),
+            TransportKinds.Auto when _server != null => new AutoTransport(new SharedPoolTransport(options, ControlDirectory, Launcher), new OpenSshTransport(options)),
             TransportKinds.SshNet => new SshNetTransport(options, Pool, Resolver),
             TransportKinds.Auto => new AutoTransport(new SshNetTransport(options, Pool, Resolver), new OpenSshTransport(options)),
             _ => new OpenSshTransport(options),
@@ -70,6 +88,11 @@ namespace HerdPS.Tests.Transport
 
         public void Dispose()
         {
+            if (_server != null)
+            {
+                SharedPoolTransport.QuitAsync(ControlDirectory, CancellationToken.None).GetAwaiter().GetResult();
+                _server.Wait(TimeSpan.FromSeconds(60));
+            }
             Pool.Dispose();
             ConnectionPool.For(ControlDirectory).DisconnectAllAsync("ssh", CancellationToken.None).GetAwaiter().GetResult();
         }

@@ -27,8 +27,10 @@ namespace HerdPS.Tests.Transport
 
         protected SshFleet Fleet { get; }
         protected abstract string Kind { get; }
+        /// <summary>Through a shared pool process (herd's sshnet), not in this process.</summary>
+        protected virtual bool SharedPool => false;
 
-        private protected FleetTestRun Run(Action<SshOptions>? configure = null) => new FleetTestRun(Fleet, configure, Kind);
+        private protected FleetTestRun Run(Action<SshOptions>? configure = null) => new FleetTestRun(Fleet, configure, Kind, SharedPool);
 
         [Fact]
         public async Task RunsACommandAndKeepsStdoutStderrAndExitCodeApart()
@@ -175,7 +177,7 @@ namespace HerdPS.Tests.Transport
         [Fact]
         public async Task AConnectionLostMidCommandIsUnreachableAndNotRetried()
         {
-            using var extra = Fleet.StartExtraHost("killable-" + Kind);
+            using var extra = Fleet.StartExtraHost("killable-" + Kind + (SharedPool ? "-pool" : ""));
             using var t = Run(ssh => ssh.ConfigFile = extra.SshConfigPath);
             var sleep = Execution.LocalRunnerTests.UniqueSleep();
             var run = new FleetRunner(t.Transport()).Start(FleetTestRun.Hosts(extra.Alias), $"sleep {sleep}", new FleetRunOptions { Retries = 3, RetryBaseDelay = TimeSpan.FromMilliseconds(10) });
@@ -290,6 +292,15 @@ namespace HerdPS.Tests.Transport
     {
         public SshNetContractTests(SshFleet fleet) : base(fleet) { }
         protected override string Kind => TransportKinds.SshNet;
+    }
+
+    /// <summary>The same contract through the shared pool process herd runs use (served in this process here).</summary>
+    [Collection("ssh fleet")]
+    public sealed class SharedPoolContractTests : TransportContractTests
+    {
+        public SharedPoolContractTests(SshFleet fleet) : base(fleet) { }
+        protected override string Kind => TransportKinds.SshNet;
+        protected override bool SharedPool => true;
     }
 
     internal static class FleetResultTestExtensions

@@ -19,13 +19,20 @@ namespace HerdPS.Transport.OpenSsh
         private static readonly object SharedGate = new object();
         private static readonly Dictionary<string, ConnectionPool> ByDirectory = new Dictionary<string, ConnectionPool>(StringComparer.Ordinal);
 
-        private ConnectionPool(string directory)
+        private ConnectionPool(string directory, bool isShared)
         {
             Directory = directory;
+            IsShared = isShared;
         }
 
         /// <summary>The folder holding the control sockets.</summary>
         public string Directory { get; }
+
+        /// <summary>
+        /// True when the folder is the configured or usual one, which later processes of this user find again; false
+        /// for a fresh folder this process had to make (its connections then last for this process only).
+        /// </summary>
+        public bool IsShared { get; }
 
         /// <summary>
         /// The pool for a socket folder (null = $HERD_CONTROL_DIR, else the per-user default); one instance per
@@ -46,20 +53,27 @@ namespace HerdPS.Transport.OpenSsh
                 if (!ByDirectory.TryGetValue(key, out var pool))
                 {
                     string dir;
+                    var shared = true;
                     if (!string.IsNullOrEmpty(configured))
                         dir = PrivateDirectory.EnsureConfigured(configured!, string.IsNullOrEmpty(controlDirectory) ? "$" + DirectoryVariable : "the control socket folder setting",
                             "ssh control sockets (the pooled connections)");
                     else if (candidate == null)
+                    {
+                        shared = false;
                         dir = PrivateDirectory.IsWindows
                             ? System.IO.Directory.CreateDirectory(FreshPrefix() + Guid.NewGuid().ToString("N").Substring(0, 8)).FullName
                             : UnixFiles.CreateUniqueDirectory(FreshPrefix());
+                    }
                     else
                     {
                         dir = PrivateDirectory.EnsureDefault(candidate, FreshPrefix(), out var notice);
                         if (notice != null)
+                        {
+                            shared = false;
                             PrivateDirectory.Tell("the folder for pooled ssh connections " + notice + " Pooled connections then last for this process only.");
+                        }
                     }
-                    pool = new ConnectionPool(dir);
+                    pool = new ConnectionPool(dir, shared);
                     ByDirectory[key] = pool;
                 }
                 return pool;

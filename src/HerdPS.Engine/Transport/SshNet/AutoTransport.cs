@@ -13,12 +13,21 @@ namespace HerdPS.Transport.SshNet
     /// </summary>
     public sealed class AutoTransport : IFleetTransport
     {
-        private readonly SshNetTransport _sshNet;
+        private readonly Func<FleetHost, RemoteInvocation, CancellationToken, Task<(string? WhyNot, TransportOutcome? Outcome)>> _sshNet;
         private readonly IFleetTransport _openSsh;
 
         public AutoTransport(SshNetTransport sshNet, IFleetTransport openSsh)
         {
-            _sshNet = sshNet ?? throw new ArgumentNullException(nameof(sshNet));
+            if (sshNet == null) throw new ArgumentNullException(nameof(sshNet));
+            _sshNet = (h, i, s) => sshNet.ExecuteIfServedAsync(h, i, s, Environment.GetEnvironmentVariable("SSH_AUTH_SOCK"), null);
+            _openSsh = openSsh ?? throw new ArgumentNullException(nameof(openSsh));
+        }
+
+        /// <summary>Over the shared pool process: it reads the host's settings and says when SSH.NET can't serve it.</summary>
+        public AutoTransport(SharedPoolTransport sshNet, IFleetTransport openSsh)
+        {
+            if (sshNet == null) throw new ArgumentNullException(nameof(sshNet));
+            _sshNet = sshNet.ExecuteIfServedAsync;
             _openSsh = openSsh ?? throw new ArgumentNullException(nameof(openSsh));
         }
 
@@ -26,26 +35,15 @@ namespace HerdPS.Transport.SshNet
 
         public async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop)
         {
-            string? why;
-            try
+            var (why, outcome) = await _sshNet(host, invocation, stop).ConfigureAwait(false);
+            if (why == null)
             {
-                why = _sshNet.WhyNot(await _sshNet.ResolveAsync(host, stop).ConfigureAwait(false));
+                outcome!.Transport = TransportKinds.SshNet;
+                return outcome;
             }
-            catch (OperationCanceledException)
-            {
-                var cancelled = TransportOutcome.NotStarted(FleetErrorKind.None, null);
-                cancelled.Transport = TransportKinds.SshNet;
-                return cancelled;
-            }
-            catch (SshConfigException e)
-            {
-                // ssh itself can't read its configuration for this host: let it say so in its own words.
-                why = e.Message;
-            }
-            var transport = why == null ? (IFleetTransport)_sshNet : _openSsh;
-            var outcome = await transport.ExecuteAsync(host, invocation, stop).ConfigureAwait(false);
-            outcome.Transport = transport.Kind;
-            if (why != null) outcome.Note = $"auto: {host.Name} runs over openssh because {why}";
+            outcome = await _openSsh.ExecuteAsync(host, invocation, stop).ConfigureAwait(false);
+            outcome.Transport = _openSsh.Kind;
+            outcome.Note = $"auto: {host.Name} runs over openssh because {why}";
             return outcome;
         }
     }

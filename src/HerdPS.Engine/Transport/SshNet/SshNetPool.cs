@@ -170,6 +170,7 @@ namespace HerdPS.Transport.SshNet
         private readonly Lazy<Task<SshClient>> _client;
         private readonly SemaphoreSlim _channels;
         private int _busy;
+        private int _uses;
         private long _lastUsedTicks;
         private int _closeWhenIdle;
         private int _closed;
@@ -185,6 +186,8 @@ namespace HerdPS.Transport.SshNet
         public string Key { get; }
         public Task Connected => _client.Value;
         public int Busy => Volatile.Read(ref _busy);
+        /// <summary>Commands started on it so far, this one included (1 = a fresh connection's first command).</summary>
+        public int Uses => Volatile.Read(ref _uses);
         public DateTime LastUsed => new DateTime(Interlocked.Read(ref _lastUsedTicks), DateTimeKind.Utc);
         public bool IsConnectedOrFailed => _client.IsValueCreated && _client.Value.IsCompleted;
 
@@ -192,7 +195,7 @@ namespace HerdPS.Transport.SshNet
 
         /// <summary>The connection was up and has gone (the server closed it, keepalives failed, the network dropped).</summary>
         public bool IsDead => Volatile.Read(ref _closed) != 0
-            || _client.IsValueCreated && _client.Value.IsCompleted && (_client.Value.Status != TaskStatus.RanToCompletion || !_client.Value.Result.IsConnected);
+            || _client.IsValueCreated && _client.Value.IsCompleted && (_client.Value.Status != TaskStatus.RanToCompletion || !ServerAlive.IsUp(_client.Value.Result));
 
         public void Touch() => Interlocked.Exchange(ref _lastUsedTicks, DateTime.UtcNow.Ticks);
 
@@ -208,6 +211,7 @@ namespace HerdPS.Transport.SshNet
                 return false;
             }
             Interlocked.Increment(ref _busy);
+            Interlocked.Increment(ref _uses);
             Touch();
             return true;
         }

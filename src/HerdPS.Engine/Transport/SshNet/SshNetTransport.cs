@@ -32,7 +32,11 @@ namespace HerdPS.Transport.SshNet
             _pool = pool ?? SshNetPool.Shared;
             _resolver = resolver ?? SshConfigResolver.Shared;
             _pool.IdleTimeout = options.ControlPersist;
+            // Read once, here: a bad value stops the run before anything connects (herd: exit 2).
+            _bouncyCastleSntrup = SntrupKeyExchange.BouncyCastleRequested();
         }
+
+        private readonly bool _bouncyCastleSntrup;
 
         public string Kind => TransportKinds.SshNet;
 
@@ -44,14 +48,17 @@ namespace HerdPS.Transport.SshNet
         /// (ProxyJump, ProxyCommand, SetEnv, SendEnv, forwarding, ...), or a login that needs ssh-agent (no key file
         /// it can use and no password, while an agent is there). <c>auto</c> sends such hosts to OpenSSH.
         /// </summary>
-        public string? WhyNot(SshHostConfig config)
+        public string? WhyNot(SshHostConfig config) => WhyNot(config, Environment.GetEnvironmentVariable("SSH_AUTH_SOCK"));
+
+        /// <param name="agentSocket">$SSH_AUTH_SOCK of the process the run is for (the shared pool process serves many).</param>
+        internal string? WhyNot(SshHostConfig config, string? agentSocket)
         {
             if (config.Unsupported.Count > 0) return "its ssh settings need " + string.Join(", ", config.Unsupported.Select(u => Display.TerminalText.Quote(u)));
             if (_options.Credential != null) return null;
             var usable = config.IdentityFiles.Any(f => File.Exists(f) && (_options.KeyPassphrase != null || !IsEncrypted(f)));
             if (usable) return null;
             var agent = config.IdentityAgent != null && config.IdentityAgent != "none"
-                ? config.IdentityAgent : Environment.GetEnvironmentVariable("SSH_AUTH_SOCK");
+                ? config.IdentityAgent : agentSocket;
             if (!string.IsNullOrEmpty(agent) && agent != "none")
                 return "its login needs ssh-agent (no key file SSH.NET can use, and no password)";
             return null;
@@ -60,7 +67,37 @@ namespace HerdPS.Transport.SshNet
         /// <summary>Resolves the host's settings (see <see cref="SshConfigResolver"/>).</summary>
         public Task<SshHostConfig> ResolveAsync(FleetHost host, CancellationToken stop) => _resolver.ResolveAsync(host, _options, stop);
 
-        public async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop)
+        public Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop) =>
+            ExecuteAsync(host, invocation, stop, null);
+
+        /// <summary>
+        /// <c>auto</c>'s question and the run in one: null and the outcome when SSH.NET can serve the host, else why not
+        /// (nothing was run). <paramref name="agentSocket"/> is the caller's $SSH_AUTH_SOCK.
+        /// </summary>
+        internal async Task<(string? WhyNot, TransportOutcome? Outcome)> ExecuteIfServedAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop,
+            string? agentSocket, Action<bool, byte[], int>? raw)
+        {
+            string? why;
+            try
+            {
+                why = WhyNot(await ResolveAsync(host, stop).ConfigureAwait(false), agentSocket);
+            }
+            catch (OperationCanceledException)
+            {
+                return (null, TransportOutcome.NotStarted(FleetErrorKind.None, null));
+            }
+            catch (SshConfigException e)
+            {
+                // ssh itself can't read its configuration for this host: let it say so in its own words.
+                why = e.Message;
+            }
+            if (why != null) return (why, null);
+            return (null, await ExecuteAsync(host, invocation, stop, raw).ConfigureAwait(false));
+        }
+
+        /// <param name="raw">Sees every chunk of the channel's stdout (false) and stderr (true) as it arrives, wrapper
+        /// markers included: the shared pool process forwards them to its client, which captures them itself.</param>
+        internal async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int>? raw)
         {
             string why;
             if (!NameRules.IsValidHostName(host.Name, out why) || host.Address != null && !NameRules.IsValidHostName(host.Address, out why))
@@ -86,10 +123,14 @@ namespace HerdPS.Transport.SshNet
                     $"the sshnet transport can't serve {host.Name}: {whyNot}. Use --transport openssh (-Transport OpenSsh) or auto for this host.");
 
             var connectTimeout = config.ConnectTimeout is TimeSpan ct && ct < invocation.ConnectTimeout ? ct : invocation.ConnectTimeout;
-            var key = PoolKey(config);
-            PooledConnection? connection = null;
-            for (var attempt = 0; attempt < 2 && connection == null; attempt++)
+            // --no-multiplex / -NoMultiplex: a connection of this command's own, closed when it ends.
+            var fresh = _options.Multiplex == false;
+            var key = PoolKey(config) + (fresh ? "\u0001fresh:" + Guid.NewGuid().ToString("N") : "");
+            // A pooled connection found dead before the command starts is replaced once: either it says so
+            // (IsConnected) or opening the session on it fails. A command that may have started is never sent again.
+            for (var attempt = 0; ; attempt++)
             {
+                PooledConnection connection;
                 try
                 {
                     connection = await _pool.AcquireAsync(key, () => ConnectAsync(config, connectTimeout), _options.MaxSessionsPerConnection, stop).ConfigureAwait(false);
@@ -103,29 +144,39 @@ namespace HerdPS.Transport.SshNet
                     return ConnectFailure(e, host.Name, connectTimeout);
                 }
                 if (!await connection.EnterAsync(stop).ConfigureAwait(false)) return TransportOutcome.NotStarted(FleetErrorKind.None, null);
-                if (!connection.Client.IsConnected)
+                var reused = connection.Uses > 1;
+                if (!ServerAlive.IsUp(connection.Client))
                 {
-                    // Dead before the command started (the server restarted, the network dropped): replaced once.
+                    // Dead before the command started (the server restarted, the network dropped).
                     connection.Leave();
                     _pool.Discard(connection);
-                    connection = null;
+                    if (attempt == 0) continue;
+                    return Retryable(TransportOutcome.NotStarted(FleetErrorKind.TransportError, $"the connection to {host.Name} dropped before the command could start, twice"));
+                }
+                try
+                {
+                    var state = new RunState();
+                    var outcome = await RunAsync(connection, host.Name, invocation, stop, raw, state).ConfigureAwait(false);
+                    if (fresh || outcome.End == AttemptEnd.ConnectionLost || outcome.End == AttemptEnd.NeverStarted && outcome.ErrorKind == FleetErrorKind.TransportError)
+                        _pool.Discard(connection);
+                    // No session could be opened on a connection that served earlier commands: it died unnoticed.
+                    if (state.NoSession && reused && attempt == 0 && !stop.IsCancellationRequested) continue;
+                    outcome.StartTime = started;
+                    outcome.Duration = watch.Elapsed;
+                    return outcome;
+                }
+                finally
+                {
+                    connection.Leave();
                 }
             }
-            if (connection == null)
-                return Retryable(TransportOutcome.NotStarted(FleetErrorKind.TransportError, $"the connection to {host.Name} dropped before the command could start, twice"));
-            try
-            {
-                var outcome = await RunAsync(connection, host.Name, invocation, stop).ConfigureAwait(false);
-                if (outcome.End == AttemptEnd.ConnectionLost || outcome.End == AttemptEnd.NeverStarted && outcome.ErrorKind == FleetErrorKind.TransportError)
-                    _pool.Discard(connection);
-                outcome.StartTime = started;
-                outcome.Duration = watch.Elapsed;
-                return outcome;
-            }
-            finally
-            {
-                connection.Leave();
-            }
+        }
+
+        /// <summary>What RunAsync learned beyond the outcome.</summary>
+        private sealed class RunState
+        {
+            /// <summary>No channel or no exec: nothing reached the host.</summary>
+            public bool NoSession;
         }
 
         private static TransportOutcome Retryable(TransportOutcome o)
@@ -149,9 +200,37 @@ namespace HerdPS.Transport.SshNet
         private string PoolKey(SshHostConfig c) => string.Join("\u0001",
             c.User + "@" + c.HostName + ":" + c.Port, string.Join(",", c.IdentityFiles), string.Join(",", c.CertificateFiles),
             c.KnownHostsName, _options.HostKeyPolicy.ToString(), string.Join(",", c.UserKnownHostsFiles),
-            _options.Credential != null ? "password:" + _options.Credential.UserName : "", _options.KeyPassphrase != null ? "passphrase" : "");
+            _options.Credential != null ? "password:" + _options.Credential.UserName + ":" + SecretTag(_options.Credential.SecurePassword) : "",
+            _options.KeyPassphrase != null ? "passphrase:" + SecretTag(_options.KeyPassphrase) : "");
 
-        private async Task<TransportOutcome> RunAsync(PooledConnection connection, string hostName, RemoteInvocation invocation, CancellationToken stop)
+        // A connection logged in with one password must not serve a call that gives another (a wrong one would
+        // "work"): the key tells secrets apart by an HMAC under a key that never leaves this process, so the secret
+        // itself is neither kept nor recoverable from the pool's keys.
+        private static readonly byte[] SecretTagKey = NewSecretTagKey();
+
+        private static byte[] NewSecretTagKey()
+        {
+            var key = new byte[32];
+            using (var rng = System.Security.Cryptography.RandomNumberGenerator.Create()) rng.GetBytes(key);
+            return key;
+        }
+
+        private static string SecretTag(System.Security.SecureString? secret)
+        {
+            if (secret == null) return "";
+            var bytes = Unprotect(secret);
+            try
+            {
+                using (var hmac = new System.Security.Cryptography.HMACSHA256(SecretTagKey))
+                    return BitConverter.ToString(hmac.ComputeHash(bytes), 0, 8).Replace("-", "");
+            }
+            finally
+            {
+                Array.Clear(bytes, 0, bytes.Length);
+            }
+        }
+
+        private async Task<TransportOutcome> RunAsync(PooledConnection connection, string hostName, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int>? raw, RunState state)
         {
             var wrapped = !invocation.Raw;
             var text = wrapped ? RemoteCommand.Wrap(invocation.Command, invocation.StopGrace, invocation.CommandInputLine != null) : invocation.Command;
@@ -166,29 +245,37 @@ namespace HerdPS.Transport.SshNet
                 command.CommandTimeout = Timeout.InfiniteTimeSpan;
                 // ExecuteAsync opens the channel and waits for the exec reply synchronously: on a thread of its own,
                 // never the pool's (see ConnectAsync).
-                execution = await Task.Factory.StartNew(() => command.ExecuteAsync(CancellationToken.None),
-                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                execution = await BlockingThreads.Run(() =>
+                {
+                    var running = command.ExecuteAsync(CancellationToken.None);
+                    // At once: output held in memory is bounded from here on (see BoundedOutput).
+                    BoundedOutput.Install(command);
+                    return running;
+                }).ConfigureAwait(false);
                 try
                 {
                     input = command.CreateInputStream();
                 }
-                catch (InvalidOperationException) when (execution.IsCompleted)
+                catch (InvalidOperationException)
                 {
-                    // It ran and ended already (SSH.NET takes input only while a command runs): nothing to feed or stop.
+                    // The exec was accepted and the command has ended already (SSH.NET takes input only while a command
+                    // runs; its task may not say so yet): nothing to feed or stop. Whether it started is the wrapper's
+                    // start marker's to say, below, never this exception's: a `true` can end this fast.
                     input = Stream.Null;
                 }
             }
             catch (Exception e) when (!(e is OutOfMemoryException))
             {
                 // No channel or no exec: nothing started. The pool drops this connection; a retry is safe.
+                state.NoSession = true;
                 return Retryable(TransportOutcome.NotStarted(FleetErrorKind.TransportError,
                     $"could not start a session on {hostName}: {Describe(e)}"));
             }
             using (command)
             {
                 var pumps = Task.WhenAll(
-                    Pump(command.OutputStream, stdout),
-                    Pump(command.ExtendedOutputStream, stderr));
+                    Pump(command.OutputStream, stdout, raw, false),
+                    Pump(command.ExtendedOutputStream, stderr, raw, true));
                 var feed = FeedAsync(command, input, invocation, wrapped);
                 var outcome = new TransportOutcome();
                 var stoppedByUs = false;
@@ -257,8 +344,9 @@ namespace HerdPS.Transport.SshNet
                 {
                     outcome.End = AttemptEnd.ConnectionLost;
                     outcome.ErrorKind = FleetErrorKind.TransportError;
+                    var verdict = ServerAlive.VerdictFor(connection.Client);
                     outcome.ErrorMessage = $"the connection to {hostName} was lost while the command ran" +
-                        (failure != null ? $" ({Describe(failure)})" : "") + "; the command may have run in part";
+                        (verdict != null ? $": {verdict}" : failure != null ? $" ({Describe(failure)})" : "") + "; the command may have run in part";
                 }
                 Take(outcome, stdout, stderr);
                 return outcome;
@@ -269,16 +357,20 @@ namespace HerdPS.Transport.SshNet
             outcome.TakeOutput(stdout, stderr, DateTime.UtcNow, TimeSpan.Zero);
 
         /// <summary>Copies a channel stream into a capture on a thread of its own: SSH.NET's streams block on reads.</summary>
-        private static Task Pump(Stream source, OutputCapture into) => Task.Factory.StartNew(() =>
+        private static Task Pump(Stream source, OutputCapture into, Action<bool, byte[], int>? raw, bool isStdErr) => BlockingThreads.Run(() =>
         {
             var buffer = new byte[32 * 1024];
             try
             {
                 int n;
-                while ((n = source.Read(buffer, 0, buffer.Length)) > 0) into.Append(buffer, n);
+                while ((n = source.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    raw?.Invoke(isStdErr, buffer, n);
+                    into.Append(buffer, n);
+                }
             }
             catch (Exception e) when (e is IOException || e is ObjectDisposedException || e is SshException) { }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        });
 
         /// <summary>Stdin: the bytes or stream given (then end of input); with the wrapper and no input, held open until the stop.</summary>
         private static async Task FeedAsync(SshCommand command, Stream input, RemoteInvocation invocation, bool wrapped)
@@ -373,11 +465,11 @@ namespace HerdPS.Transport.SshNet
         // ----- connecting -----
 
         /// <summary>
-        /// Connects on a thread of its own: SSH.NET's key exchange and login wait synchronously, and 32 of them at once
-        /// on the thread pool starve it (measured: 100 hosts took 4x pdsh's time until connects got their own threads).
+        /// Connects on a blocking thread (<see cref="BlockingThreads"/>): SSH.NET's key exchange and login wait
+        /// synchronously, and 32 of them at once on the thread pool starve it (measured: 100 hosts took 4x pdsh's time).
         /// </summary>
         private Task<SshClient> ConnectAsync(SshHostConfig config, TimeSpan connectTimeout) =>
-            Task.Factory.StartNew(() => Connect(config, connectTimeout), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            BlockingThreads.Run(() => Connect(config, connectTimeout));
 
         private SshClient Connect(SshHostConfig config, TimeSpan connectTimeout)
         {
@@ -390,6 +482,8 @@ namespace HerdPS.Transport.SshNet
                 Timeout = connectTimeout,
                 MaxSessions = Math.Max(1, _options.MaxSessionsPerConnection),
             };
+            // OpenSSH's default key exchange over our own sntrup761: SSH.NET's (BouncyCastle's) cost ~45 ms of CPU per connect.
+            SntrupKeyExchange.Install(info, _bouncyCastleSntrup);
             var client = new SshClient(info);
             var verdict = new HostKeyCheck(config, _options.HostKeyPolicy);
             client.HostKeyReceived += verdict.OnHostKey;
@@ -423,9 +517,10 @@ namespace HerdPS.Transport.SshNet
                 client.Dispose();
                 throw new TimeoutException($"no SSH session within {connectTimeout.TotalSeconds:0.###}s");
             }
-            // ServerAliveInterval when set, else 15 s (as the OpenSSH pool does): a vanished peer is noticed, and
-            // NAT tables keep idle connections.
-            client.KeepAliveInterval = config.ServerAliveInterval > TimeSpan.Zero ? config.ServerAliveInterval : TimeSpan.FromSeconds(15);
+            // ServerAliveInterval when set, else 15 s (as the OpenSSH pool does): NAT tables keep idle connections,
+            // and a server that stops answering ServerAliveCountMax of them in a row is closed (ServerAlive).
+            var interval = config.ServerAliveInterval > TimeSpan.Zero ? config.ServerAliveInterval : TimeSpan.FromSeconds(15);
+            if (!ServerAlive.Start(client, interval, config.ServerAliveCountMax)) client.KeepAliveInterval = interval;
             return client;
         }
 
@@ -452,7 +547,8 @@ namespace HerdPS.Transport.SshNet
                 }
                 catch (Exception e) when (e is SshException || e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is NotSupportedException || e is FormatException)
                 {
-                    failures.Add(e is SshPassPhraseNullOrEmptyException || e.Message.IndexOf("passphrase", StringComparison.OrdinalIgnoreCase) >= 0
+                    // A wrong passphrase shows as garbage after decryption ("random check bytes ... do not match").
+                    failures.Add(passphrase != null && IsEncrypted(file) || e is SshPassPhraseNullOrEmptyException || e.Message.IndexOf("passphrase", StringComparison.OrdinalIgnoreCase) >= 0
                         ? $"the key {file} could not be unlocked with the passphrase given"
                         : $"the key {file} could not be read ({e.Message})");
                 }
