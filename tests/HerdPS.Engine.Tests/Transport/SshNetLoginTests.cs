@@ -40,6 +40,36 @@ namespace HerdPS.Tests.Transport
         private string KeyPath(string name) => Path.Combine(_fleet.WorkDir, Name(name));
 
         [Fact]
+        public async Task AnSshOptionSshNetDoesNotFollowIsNeverIgnoredAutoTakesOpenSshAndSshNetSaysWhy()
+        {
+            // One fleet host with the user's own Ciphers and KexAlgorithms: options SSH.NET has no way to follow.
+            var host = _fleet.Hosts[0];
+            var config = Path.Combine(_fleet.WorkDir, Name("ciphers_config_"));
+            File.WriteAllText(config, $"Host {host}\n  Ciphers aes256-ctr\n  KexAlgorithms curve25519-sha256\nHost *\nInclude {_fleet.PlainSshConfigPath}\n");
+
+            using (var t = new FleetTestRun(_fleet, ssh => ssh.ConfigFile = config, TransportKinds.SshNet))
+            {
+                var refused = await t.RunOneAsync(host, "true");
+                Assert.Equal(FleetErrorKind.TransportError, refused.ErrorKind);
+                Assert.Contains("ciphers aes256-ctr", refused.ErrorMessage);
+                Assert.Contains("kexalgorithms curve25519-sha256", refused.ErrorMessage);
+            }
+            using (var t = new FleetTestRun(_fleet, ssh => ssh.ConfigFile = config, TransportKinds.Auto))
+            {
+                var viaOpenSsh = await t.RunOneAsync(host, "echo ok");
+                Assert.True(viaOpenSsh.Succeeded, viaOpenSsh.ErrorMessage);
+                Assert.Equal(TransportKinds.OpenSsh, viaOpenSsh.Transport);
+            }
+            // The fleet's own config (User, IdentityFile, known_hosts, LogLevel, ...) has nothing SSH.NET can't follow.
+            using (var t = new FleetTestRun(_fleet, ssh => ssh.ConfigFile = _fleet.PlainSshConfigPath, TransportKinds.Auto))
+            {
+                var viaSshNet = await t.RunOneAsync(host, "echo ok");
+                Assert.True(viaSshNet.Succeeded, viaSshNet.ErrorMessage);
+                Assert.Equal(TransportKinds.SshNet, viaSshNet.Transport);
+            }
+        }
+
+        [Fact]
         public async Task APasswordLogsInWithTheCredentialAndAWrongOneIsAnAuthenticationFailureThatNeverEchoesIt()
         {
             PasswordAccount.Ensure();

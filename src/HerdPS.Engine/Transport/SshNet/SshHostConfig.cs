@@ -53,9 +53,17 @@ namespace HerdPS.Transport.SshNet
         /// Reads the output of <c>ssh -G</c>: one "keyword value" per line, keywords lower case. Options whose effect
         /// SSH.NET can't reproduce are listed in <see cref="Unsupported"/> rather than silently dropped.
         /// </summary>
-        public static SshHostConfig Parse(string alias, string sshG)
+        /// <param name="defaults">What <c>ssh -G</c> says with no configuration at all (<see cref="SshConfigResolver"/>
+        /// asks once): every other option whose value differs from it and that SSH.NET doesn't follow (Ciphers,
+        /// KexAlgorithms, MACs, HostKeyAlgorithms, AddressFamily, BindAddress, RevokedHostKeys, ...) is listed too, so
+        /// a setting nobody thought of is never silently ignored. Null: only the options named below are checked.</param>
+        public static SshHostConfig Parse(string alias, string sshG, IReadOnlyDictionary<string, string>? defaults = null)
         {
             var c = new SshHostConfig { Alias = alias, FromOpenSsh = true };
+            if (defaults != null)
+                foreach (var option in ReadOptions(sshG))
+                    if (!Followed.Contains(option.Key) && (!defaults.TryGetValue(option.Key, out var usual) || usual != option.Value))
+                        c.Unsupported.Add(option.Key + " " + option.Value.Replace("\n", " "));
             foreach (var raw in sshG.Split('\n'))
             {
                 var line = raw.TrimEnd('\r');
@@ -94,6 +102,44 @@ namespace HerdPS.Transport.SshNet
             }
             if (c.HostName.Length == 0) c.HostName = alias;
             return c;
+        }
+
+        /// <summary>
+        /// Options SSH.NET follows (above), or that don't change what a non-interactive command over SSH.NET does: our
+        /// own settings for OpenSSH's client (BatchMode, ControlMaster, LogLevel), interactive and X11 features, the
+        /// agent and forwarding options checked above, canonicalization's details (CanonicalizeHostname is checked).
+        /// Every other option must have its default value for SSH.NET to serve the host.
+        /// </summary>
+        private static readonly HashSet<string> Followed = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "host", "hostname", "port", "user", "identityfile", "certificatefile", "userknownhostsfile", "globalknownhostsfile",
+            "stricthostkeychecking", "hostkeyalias", "connecttimeout", "serveraliveinterval", "serveralivecountmax", "identitiesonly",
+            "identityagent", "proxyjump", "proxycommand", "setenv", "sendenv", "remotecommand", "localforward", "remoteforward",
+            "dynamicforward", "forwardagent", "pkcs11provider", "securitykeyprovider", "gssapiauthentication", "canonicalizehostname",
+            "batchmode", "loglevel", "logverbose", "syslogfacility", "controlmaster", "controlpath", "controlpersist", "requesttty",
+            "sessiontype", "stdinnull", "forkafterauthentication", "escapechar", "enableescapecommandline", "visualhostkey",
+            "fingerprinthash", "forwardx11", "forwardx11trusted", "forwardx11timeout", "xauthlocation", "clearallforwardings",
+            "exitonforwardfailure", "gatewayports", "permitremoteopen", "streamlocalbindunlink", "streamlocalbindmask", "tunnel",
+            "tunneldevice", "addkeystoagent", "hashknownhosts", "updatehostkeys", "numberofpasswordprompts", "passwordauthentication",
+            "kbdinteractiveauthentication", "connectionattempts", "tcpkeepalive", "compression", "ipqos", "canonicalizefallbacklocal",
+            "canonicalizemaxdots", "canonicaldomains", "canonicalizepermittedcnames", "checkhostip", "enablesshkeysign",
+            "obscurekeystroketiming", "proxyusefdpass",
+        };
+
+        /// <summary>The options of <c>ssh -G</c> output, keyword (lower case) to value; repeated ones joined by newlines in order.</summary>
+        internal static Dictionary<string, string> ReadOptions(string sshG)
+        {
+            var options = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var raw in sshG.Split('\n'))
+            {
+                var line = raw.TrimEnd('\r');
+                var space = line.IndexOf(' ');
+                if (space <= 0) continue;
+                var key = line.Substring(0, space).ToLowerInvariant();
+                var value = line.Substring(space + 1).Trim();
+                options[key] = options.TryGetValue(key, out var before) ? before + "\n" + value : value;
+            }
+            return options;
         }
 
         private static string Normalize(string value) => value switch
@@ -207,7 +253,7 @@ namespace HerdPS.Transport.SshNet
                 if (run.StartError != null) return SshHostConfig.FromInventory(host, options);
                 if (run.ExitCode != 0)
                     throw new SshConfigException($"ssh could not read the configuration for {host.Name}: {FirstLine(run.StdErr.Text())}");
-                var config = SshHostConfig.Parse(host.Name, run.StdOut.Text());
+                var config = SshHostConfig.Parse(host.Name, run.StdOut.Text(), await DefaultsAsync(options.SshPath, cancellationToken).ConfigureAwait(false));
                 // Identity given explicitly: ssh -i adds it first; with -i ssh still lists the defaults after it, which
                 // it would only try if the first one fails, as we do.
                 _cache[key] = config;
@@ -217,6 +263,28 @@ namespace HerdPS.Transport.SshNet
             {
                 Concurrency.Release();
             }
+        }
+
+        private static Task<IReadOnlyDictionary<string, string>?>? _defaults;
+
+        /// <summary>
+        /// What this ssh says with no configuration file (<c>-F /dev/null</c>) for a name no config could match: the
+        /// defaults a host's options are compared with. Asked once per process; null if ssh can't say (then only the
+        /// options SshHostConfig names are checked).
+        /// </summary>
+        private static Task<IReadOnlyDictionary<string, string>?> DefaultsAsync(string sshPath, CancellationToken cancellationToken)
+        {
+            var task = _defaults;
+            if (task != null && !task.IsCanceled) return task;
+            task = Task.Run(async () =>
+            {
+                var args = new[] { "-F", PrivateDirectory.IsWindows ? "NUL" : "/dev/null", "-T", "-G", "--", "herd-defaults.invalid" };
+                using var run = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { OutputLimit = 256 * 1024, OnStop = ChildStop.Kill }, cancellationToken).ConfigureAwait(false);
+                if (run.StoppedBeforeStart || run.Stopped) throw new OperationCanceledException(cancellationToken);
+                if (run.StartError != null || run.ExitCode != 0) return (IReadOnlyDictionary<string, string>?)null;
+                return SshHostConfig.ReadOptions(run.StdOut.Text());
+            }, cancellationToken);
+            return _defaults = task;
         }
 
         private static string FirstLine(string text)
