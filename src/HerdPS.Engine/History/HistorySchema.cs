@@ -145,6 +145,11 @@ namespace HerdPS.History
                 CREATE UNIQUE INDEX runs_by_uuid ON runs (uuid);
                 CREATE INDEX runs_by_watch_uuid ON runs (watch_uuid) WHERE watch_uuid IS NOT NULL;
                 CREATE UNIQUE INDEX snapshots_by_uuid ON snapshots (uuid);"),
+            // Outputs of up to BlobContent.InlineLimit bytes are kept in the result row (stdout_blob NULL): a blob row and its
+            // hash's index entry cost more than a short output that differs on every host. Older rows keep their blobs.
+            new SchemaMigration(5, "short outputs inline in the result row", @"
+                ALTER TABLE results ADD COLUMN stdout_text TEXT;                  -- the output itself when short, else NULL
+                ALTER TABLE results ADD COLUMN stderr_text TEXT;"),
         };
 
         /// <summary>

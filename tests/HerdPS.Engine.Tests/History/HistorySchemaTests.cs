@@ -147,7 +147,7 @@ namespace HerdPS.Tests.History
                 Assert.Equal(("changed\n", "warning\n"), (changed.StdOut, changed.StdErr));
                 Assert.Equal("web-01", store.GetSnapshot(1)!.Hosts.Single().HostName);
             }
-            Assert.Equal(4, Scalar(DbPath, "PRAGMA user_version"));
+            Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(3, Scalar(DbPath, "SELECT count(*) FROM blobs"));
             Assert.Equal(152, Scalar(DbPath, "SELECT count(*) FROM results"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM runs r JOIN runs w ON w.uuid = r.watch_uuid WHERE r.id = 2 AND w.id = 1"));
