@@ -832,7 +832,20 @@ namespace HerdPS.Scripting
             {
                 if (_compareWith == null) return null;
                 var key = HistoryCommand(step);
-                var recording = _recordings.GetOrAdd(key, k =>
+                // One run per step: ConcurrentDictionary.GetOrAdd may call its factory for two hosts that finish the step at
+                // the same moment, and each call begins a run in the history; the one not kept stayed there, empty and
+                // never finished (and, being newer, was what `herd history` showed first). So the first result of a step
+                // begins its run under a lock; later results find it without one.
+                if (!_recordings.TryGetValue(key, out var recording))
+                    lock (_recordings)
+                        recording = _recordings.GetOrAdd(key, Begin);
+                lock (recording)
+                {
+                    recording.Recorder?.Add(fleet);
+                    return recording.Last?.Add(fleet);
+                }
+
+                StepRecording Begin(string k)
                 {
                     var r = new StepRecording();
                     try
@@ -847,11 +860,6 @@ namespace HerdPS.Scripting
                     }
                     catch (HistoryException) { /* recording is secondary: the step still runs and reports */ }
                     return r;
-                });
-                lock (recording)
-                {
-                    recording.Recorder?.Add(fleet);
-                    return recording.Last?.Add(fleet);
                 }
             }
 
