@@ -323,11 +323,12 @@ namespace HerdPS.Bench.History
             Console.WriteLine("### What one herd process pays to reach the history");
             Console.WriteLine();
             Console.WriteLine("`herd history --last 20` as a whole process (15 times, median and slowest) on a history of 20 runs of 10 hosts:");
-            Console.WriteLine("SQLite, PostgreSQL as the scale table connects (TLS, sslmode prefer, SCRAM password), and PostgreSQL without TLS");
-            Console.WriteLine("(sslmode=disable); `herd --help` is the process start alone.");
+            Console.WriteLine("SQLite, PostgreSQL as the scale table connects (TLS, sslmode prefer, SCRAM password), PostgreSQL without TLS");
+            Console.WriteLine("(sslmode=disable), and PostgreSQL through its Unix socket (`Host=<socket folder>`: no TCP, no TLS; this server's pg_hba.conf");
+            Console.WriteLine("trusts local connections, so no password exchange either, as with peer authentication); `herd --help` is the process start alone.");
             Console.WriteLine();
-            Console.WriteLine("| `herd --help` | SQLite | PostgreSQL, TLS | PostgreSQL, no TLS |");
-            Console.WriteLine("| ---: | ---: | ---: | ---: |");
+            Console.WriteLine("| `herd --help` | SQLite | PostgreSQL, TLS | PostgreSQL, no TLS | PostgreSQL, Unix socket |");
+            Console.WriteLine("| ---: | ---: | ---: | ---: | ---: |");
             var file = Path.Combine(_work, "connect.db");
             var db = PostgresServer.Shared.CreateDatabase("connect");
             var env = new Dictionary<string, string>(db.PasswordEnvironment);
@@ -354,7 +355,10 @@ namespace HerdPS.Bench.History
             var sqlite = Time(() => Herd(file, env, "history", "--last", "20"), 15);
             var tls = Time(() => Herd(db.Url, env, "history", "--last", "20"), 15);
             var plain = Time(() => Herd(db.UrlWith("sslmode=disable"), env, "history", "--last", "20"), 15);
-            Console.WriteLine($"| {help} | {sqlite} | {tls} | {plain} |");
+            var socket = db.Server.IsLocal
+                ? Time(() => Herd($"Host={db.Server.SocketDir};Port={db.Server.Port};Database={db.Name};Username={PostgresServer.HerdRole}", env, "history", "--last", "20"), 15)
+                : "- (external server)";
+            Console.WriteLine($"| {help} | {sqlite} | {tls} | {plain} | {socket} |");
             Console.WriteLine();
         }
 

@@ -132,25 +132,33 @@ namespace HerdPS.History.PostgreSql
         /// <summary>Inserts results (skipping sequence numbers the run has), each output stored unless its content is there; returns how many were new.</summary>
         private static int InsertResults(NpgsqlConnection connection, NpgsqlTransaction transaction, long runId, IReadOnlyList<StoredResult> batch)
         {
-            var blobIds = BlobIds(connection, transaction, batch.SelectMany(r => new[] { r.StdOut, r.StdErr }).Where(b => b != null).Select(b => b!));
+            // A short output goes in the row itself, a longer one into the blobs once per content.
+            var inline = batch.Select(r => (StdOut: r.StdOut?.InlineText(), StdErr: r.StdErr?.InlineText())).ToArray();
+            var blobIds = BlobIds(connection, transaction, batch.SelectMany((r, i) => new[]
+            {
+                inline[i].StdOut == null ? r.StdOut : null,
+                inline[i].StdErr == null ? r.StdErr : null,
+            }).Where(b => b != null).Select(b => b!));
             int inserted = 0;
             using (var commands = new NpgsqlBatch(connection, transaction))
             {
-                foreach (var stored in batch)
+                for (int i = 0; i < batch.Count; i++)
                 {
+                    var stored = batch[i];
                     var r = stored.Result;
+                    var (outText, errText) = inline[i];
                     var insert = new NpgsqlBatchCommand(
                         "INSERT INTO herd.results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, truncated, " +
-                        "error_kind, error_message, attempts, start_utc, groups, tags, transport) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) " +
-                        "ON CONFLICT (run_id, seq) DO NOTHING");
+                        "error_kind, error_message, attempts, start_utc, groups, tags, stdout_text, stderr_text, transport) " +
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (run_id, seq) DO NOTHING");
                     var p = insert.Parameters;
                     p.Add(new NpgsqlParameter { Value = runId });
                     p.Add(new NpgsqlParameter { Value = stored.Seq });
                     p.Add(new NpgsqlParameter { Value = r.HostName ?? "" });
                     p.Add(new NpgsqlParameter { Value = r.Status.ToString() });
                     p.Add(new NpgsqlParameter { Value = (object?)r.ExitCode ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
-                    p.Add(new NpgsqlParameter { Value = stored.StdOut == null ? DBNull.Value : blobIds[Key(stored.StdOut.Hash)], NpgsqlDbType = NpgsqlDbType.Bigint });
-                    p.Add(new NpgsqlParameter { Value = stored.StdErr == null ? DBNull.Value : blobIds[Key(stored.StdErr.Hash)], NpgsqlDbType = NpgsqlDbType.Bigint });
+                    p.Add(new NpgsqlParameter { Value = stored.StdOut == null || outText != null ? DBNull.Value : blobIds[Key(stored.StdOut.Hash)], NpgsqlDbType = NpgsqlDbType.Bigint });
+                    p.Add(new NpgsqlParameter { Value = stored.StdErr == null || errText != null ? DBNull.Value : blobIds[Key(stored.StdErr.Hash)], NpgsqlDbType = NpgsqlDbType.Bigint });
                     p.Add(new NpgsqlParameter { Value = ResultFields.DurationMs(r.Duration) });
                     p.Add(new NpgsqlParameter { Value = r.OutputHash ?? "" });
                     p.Add(new NpgsqlParameter { Value = r.Truncated });
@@ -160,6 +168,8 @@ namespace HerdPS.History.PostgreSql
                     p.Add(Utc(r.StartTime));
                     p.Add(new NpgsqlParameter { Value = ResultFields.StringListJson(r.Groups.ToArray()) });
                     p.Add(new NpgsqlParameter { Value = ResultFields.StringListJson(r.Tags.ToArray()) });
+                    p.Add(new NpgsqlParameter { Value = (object?)outText ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+                    p.Add(new NpgsqlParameter { Value = (object?)errText ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
                     p.Add(new NpgsqlParameter { Value = r.Transport ?? "" });
                     commands.BatchCommands.Add(insert);
                 }
@@ -371,7 +381,8 @@ namespace HerdPS.History.PostgreSql
             {
                 using (var select = new NpgsqlCommand(
                     "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, x.truncated, " +
-                    "x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.transport FROM herd.results x JOIN herd.runs r ON r.id = x.run_id " +
+                    "x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.stdout_text, x.stderr_text, x.transport " +
+                    "FROM herd.results x JOIN herd.runs r ON r.id = x.run_id " +
                     "WHERE x.run_id = $1" + (hostName != null ? " AND lower(x.host) = lower($2)" : "") + " ORDER BY x.host COLLATE \"C\", x.seq", connection))
                 {
                     select.Parameters.Add(new NpgsqlParameter { Value = runId });
@@ -418,7 +429,10 @@ namespace HerdPS.History.PostgreSql
                     StartTime = reader.GetFieldValue<DateTime>(12),
                     Groups = ResultFields.ParseStringList(reader.GetString(13), "groups", runId, host, Location),
                     Tags = ResultFields.ParseStringList(reader.GetString(14), "tags", runId, host, Location),
-                    Transport = reader.GetString(15),
+                    // Short outputs are in the row; the others are read from their blobs afterwards.
+                    StdOut = reader.IsDBNull(15) ? null : reader.GetString(15),
+                    StdErr = reader.IsDBNull(16) ? null : reader.GetString(16),
+                    Transport = reader.GetString(17),
                 },
                 StdOut = reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4),
                 StdErr = reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5),

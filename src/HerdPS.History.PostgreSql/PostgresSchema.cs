@@ -7,7 +7,7 @@ namespace HerdPS.History.PostgreSql
     /// <summary>
     /// The history's tables on a PostgreSQL server, in a schema of their own (<c>herd</c>), so they never meet another
     /// application's <c>runs</c>. The same concepts as the SQLite file (HistorySchema version 5): runs with a UUID and
-    /// their controller, results numbered within their run, outputs stored once per SHA-256 in compressed chunks,
+    /// their controller, results numbered within their run, outputs stored once per SHA-256 in compressed chunks (short ones in the result row),
     /// snapshots with a UUID. The version lives in <c>herd.meta</c>; steps run under an advisory lock in one transaction
     /// each (DDL is transactional here), so servers used by many herds at once migrate exactly once.
     /// Add a step by appending to <see cref="Migrations"/>: never edit a step that has shipped.
@@ -121,6 +121,10 @@ namespace HerdPS.History.PostgreSql
             @"
             ALTER TABLE herd.results ADD COLUMN transport text NOT NULL DEFAULT '';  -- local | openssh | sshnet
             ",
+            // Outputs of up to BlobContent.InlineLimit bytes are kept in the result row (stdout_blob NULL): a blob row and its
+            // hash's index entry cost more than a short output that differs on every host. Older rows keep their blobs.
+            @"
+            ALTER TABLE herd.results ADD COLUMN stdout_text text, ADD COLUMN stderr_text text;",
         };
 
         public static int CurrentVersion => Migrations.Length;

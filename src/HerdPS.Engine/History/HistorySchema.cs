@@ -150,6 +150,12 @@ namespace HerdPS.History
             // it too. '' = recorded before this step.
             new SchemaMigration(5, "result transport", @"
                 ALTER TABLE results ADD COLUMN transport TEXT NOT NULL DEFAULT '';  -- local | openssh | sshnet"),
+
+            // Outputs of up to BlobContent.InlineLimit bytes are kept in the result row (stdout_blob NULL): a blob row and its
+            // hash's index entry cost more than a short output that differs on every host. Older rows keep their blobs.
+            new SchemaMigration(6, "short outputs inline in the result row", @"
+                ALTER TABLE results ADD COLUMN stdout_text TEXT;                  -- the output itself when short, else NULL
+                ALTER TABLE results ADD COLUMN stderr_text TEXT;"),
         };
 
         /// <summary>

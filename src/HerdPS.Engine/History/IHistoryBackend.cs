@@ -122,6 +122,34 @@ namespace HerdPS.History
         public abstract long Length { get; }
         /// <summary>Calls <paramref name="chunk"/> with each chunk's number, encoding, bytes and length, in order; returns the stored bytes.</summary>
         public abstract long WriteChunks(Action<int, byte, byte[], int> chunk);
+
+        /// <summary>
+        /// Outputs of at most this many UTF-8 bytes are kept as text in their result's row instead of as a blob. A blob costs
+        /// about this much whatever its content (its row with the 32-byte hash, and the hash's index entry: ~90 bytes on
+        /// SQLite, more on PostgreSQL), so a short output that differs on every host (uptime, a date, a counter) takes less
+        /// room inline; one that repeats on every host and run costs at most this many bytes more per result inline.
+        /// </summary>
+        public const int InlineLimit = 96;
+
+        /// <summary>
+        /// The content as text when it is kept in the result row: at most <see cref="InlineLimit"/> bytes and without NUL
+        /// characters (PostgreSQL's text can't hold them); else null, and it is stored as a blob.
+        /// </summary>
+        public virtual string? InlineText()
+        {
+            if (Length > InlineLimit) return null;
+            var chunks = new List<KeyValuePair<byte, byte[]>>();
+            WriteChunks((n, encoding, bytes, count) =>
+            {
+                var copy = new byte[count]; // the buffer is reused
+                Buffer.BlockCopy(bytes, 0, copy, 0, count);
+                chunks.Add(new KeyValuePair<byte, byte[]>(encoding, copy));
+            });
+            return Inlinable(OutputChunks.Decode(chunks, Length));
+        }
+
+        /// <summary>The text, or null when it can't be kept inline (it holds a NUL character).</summary>
+        protected static string? Inlinable(string text) => text.IndexOf('\0') >= 0 ? null : text;
     }
 
     /// <summary>One result as a backend writes it: its number within the run, its fields, and its two outputs (null when empty).</summary>

@@ -202,8 +202,9 @@ namespace HerdPS.History
                 insert.Transaction = transaction;
                 insert.CommandText =
                     "INSERT OR IGNORE INTO results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, " +
-                    "truncated, error_kind, error_message, attempts, start_utc, groups, tags, transport) VALUES ($run_id, $seq, $host, $status, $exit_code, " +
-                    "$stdout_blob, $stderr_blob, $duration_ms, $output_hash, $truncated, $error_kind, $error_message, $attempts, $start_utc, $groups, $tags, $transport)";
+                    "truncated, error_kind, error_message, attempts, start_utc, groups, tags, stdout_text, stderr_text, transport) VALUES ($run_id, $seq, $host, " +
+                    "$status, $exit_code, $stdout_blob, $stderr_blob, $duration_ms, $output_hash, $truncated, $error_kind, $error_message, $attempts, " +
+                    "$start_utc, $groups, $tags, $stdout_text, $stderr_text, $transport)";
                 var p = insert.Parameters;
                 p.AddWithValue("$run_id", runId);
                 var seq = p.Add("$seq", SqliteType.Integer);
@@ -221,6 +222,8 @@ namespace HerdPS.History
                 var startUtc = p.Add("$start_utc", SqliteType.Text);
                 var groups = p.Add("$groups", SqliteType.Text);
                 var tags = p.Add("$tags", SqliteType.Text);
+                var stdoutText = p.Add("$stdout_text", SqliteType.Text);
+                var stderrText = p.Add("$stderr_text", SqliteType.Text);
                 var transport = p.Add("$transport", SqliteType.Text);
                 insert.Prepare();
 
@@ -231,8 +234,12 @@ namespace HerdPS.History
                     host.Value = result.HostName ?? "";
                     status.Value = result.Status.ToString();
                     exitCode.Value = (object?)result.ExitCode ?? DBNull.Value;
-                    stdout.Value = stored.StdOut == null ? DBNull.Value : (object)blobs.IdOf(stored.StdOut);
-                    stderr.Value = stored.StdErr == null ? DBNull.Value : (object)blobs.IdOf(stored.StdErr);
+                    // A short output goes in the row itself, a longer one into the blobs once per content.
+                    string? outText = stored.StdOut?.InlineText(), errText = stored.StdErr?.InlineText();
+                    stdout.Value = stored.StdOut == null || outText != null ? DBNull.Value : (object)blobs.IdOf(stored.StdOut);
+                    stderr.Value = stored.StdErr == null || errText != null ? DBNull.Value : (object)blobs.IdOf(stored.StdErr);
+                    stdoutText.Value = (object?)outText ?? DBNull.Value;
+                    stderrText.Value = (object?)errText ?? DBNull.Value;
                     durationMs.Value = ResultFields.DurationMs(result.Duration);
                     outputHash.Value = result.OutputHash ?? "";
                     truncated.Value = result.Truncated ? 1 : 0;
@@ -410,7 +417,7 @@ namespace HerdPS.History
             {
                 select.CommandText =
                     "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, " +
-                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.transport AS transport " +
+                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.stdout_text, x.stderr_text, x.transport AS transport " +
                     "FROM results x JOIN runs r ON r.id = x.run_id WHERE x.run_id = $run_id" +
                     (hostName != null ? " AND x.host = $host COLLATE NOCASE" : "") + " ORDER BY x.host, x.seq";
                 select.Parameters.AddWithValue("$run_id", runId);
@@ -422,8 +429,10 @@ namespace HerdPS.History
                         var result = ReadResult(reader, runId);
                         try
                         {
-                            if (!reader.IsDBNull(4)) result.StdOut = cache.Get(reader.GetInt64(4), id => ReadBlobText(connection, id));
-                            if (!reader.IsDBNull(5)) result.StdErr = cache.Get(reader.GetInt64(5), id => ReadBlobText(connection, id));
+                            if (!reader.IsDBNull(15)) result.StdOut = reader.GetString(15);
+                            else if (!reader.IsDBNull(4)) result.StdOut = cache.Get(reader.GetInt64(4), id => ReadBlobText(connection, id));
+                            if (!reader.IsDBNull(16)) result.StdErr = reader.GetString(16);
+                            else if (!reader.IsDBNull(5)) result.StdErr = cache.Get(reader.GetInt64(5), id => ReadBlobText(connection, id));
                         }
                         catch (InvalidDataException e)
                         {
@@ -719,7 +728,7 @@ namespace HerdPS.History
                 select.CommandText =
                     "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, " +
                     "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.seq, " +
-                    "so.hash, so.raw_length, se.hash, se.raw_length, x.transport AS transport " +
+                    "so.hash, so.raw_length, se.hash, se.raw_length, x.stdout_text, x.stderr_text, x.transport AS transport " +
                     "FROM results x JOIN runs r ON r.id = x.run_id LEFT JOIN blobs so ON so.id = x.stdout_blob LEFT JOIN blobs se ON se.id = x.stderr_blob " +
                     "WHERE x.run_id = $run_id ORDER BY x.seq";
                 select.Parameters.AddWithValue("$run_id", runId);
@@ -729,8 +738,10 @@ namespace HerdPS.History
                     {
                         var result = ReadResult(reader, runId);
                         long? outId = reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4), errId = reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5);
-                        var stdout = outId is long o ? new CopiedBlob((byte[])reader.GetValue(16), reader.GetInt64(17), () => ReadChunks(connection, o)) : null;
-                        var stderr = errId is long e ? new CopiedBlob((byte[])reader.GetValue(18), reader.GetInt64(19), () => ReadChunks(connection, e)) : null;
+                        BlobContent? stdout = !reader.IsDBNull(20) ? StoredOutput.Of(reader.GetString(20))
+                            : outId is long o ? new CopiedBlob((byte[])reader.GetValue(16), reader.GetInt64(17), () => ReadChunks(connection, o)) : null;
+                        BlobContent? stderr = !reader.IsDBNull(21) ? StoredOutput.Of(reader.GetString(21))
+                            : errId is long e ? new CopiedBlob((byte[])reader.GetValue(18), reader.GetInt64(19), () => ReadChunks(connection, e)) : null;
                         yield return new StoredResult(reader.GetInt32(15), result, stdout, stderr);
                     }
                 }

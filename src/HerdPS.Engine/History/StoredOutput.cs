@@ -46,6 +46,9 @@ namespace HerdPS.History
         /// <summary>Uncompressed length in bytes.</summary>
         public override long Length { get; }
 
+        /// <summary>Short text is at hand already: no need to encode and decode it.</summary>
+        public override string? InlineText() => Length <= InlineLimit && _text != null ? Inlinable(_text) : base.InlineText();
+
         /// <summary>The output of text held in memory; null for the empty string.</summary>
         public static StoredOutput? Of(string? text)
         {

@@ -277,10 +277,12 @@ namespace HerdPS.Tests.History
         {
             using (var store = Open(new HistoryStoreOptions { Retention = null }))
             {
-                long veryOld = Record(store, "a", "all", Now.AddDays(-40), results: new[] { Result("h1", "only the old run said this\n"), Result("h2", "shared\n") });
-                long justOld = Record(store, "b", "all", Now.AddDays(-30).AddMinutes(-1), results: Result("h1"));
-                long recent = Record(store, "c", "all", Now.AddDays(-29), results: new[] { Result("h1"), Result("h2", "shared\n") });
-                long today = Record(store, "d", "all", Now, results: Result("h1"));
+                // Outputs longer than the inline limit, so they are blobs shared between runs; "short\n" is kept in its row.
+                string oldOnly = Long("only the old run said this"), shared = Long("shared"), ok = Long("ok");
+                long veryOld = Record(store, "a", "all", Now.AddDays(-40), results: new[] { Result("h1", oldOnly), Result("h2", shared), Result("h3", "short\n") });
+                long justOld = Record(store, "b", "all", Now.AddDays(-30).AddMinutes(-1), results: Result("h1", ok));
+                long recent = Record(store, "c", "all", Now.AddDays(-29), results: new[] { Result("h1", ok), Result("h2", shared) });
+                long today = Record(store, "d", "all", Now, results: Result("h1", ok));
                 Assert.Equal(3, Count("SELECT count(*) FROM blobs"));
 
                 Assert.Equal(2, store.Prune(TimeSpan.FromDays(30), Now));
@@ -288,10 +290,11 @@ namespace HerdPS.Tests.History
                 Assert.Equal(new[] { today, recent }, Ids(store.ListRuns(new HistoryQuery())));
                 Assert.Equal(3, Count("SELECT count(*) FROM results"));
                 Assert.Equal(0, Count($"SELECT count(*) FROM results WHERE run_id IN ({veryOld}, {justOld})"));
+                Assert.Equal(0, Count("SELECT count(*) FROM results WHERE stdout_text IS NOT NULL")); // the short output went with its row
                 // "ok" and "shared" are still used; the old run's own output is gone with its chunks.
                 Assert.Equal(2, Count("SELECT count(*) FROM blobs"));
                 Assert.Equal(0, Count("SELECT count(*) FROM blob_chunks c WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = c.blob_id)"));
-                Assert.Equal("shared\n", store.ReadResults(recent, "h2").Single().StdOut);
+                Assert.Equal(shared, store.ReadResults(recent, "h2").Single().StdOut);
                 Assert.Equal(0, store.Prune(TimeSpan.FromDays(30), Now));
                 Assert.Equal(0, store.Prune(TimeSpan.MaxValue, Now)); // "forever" keeps everything
             }
@@ -378,11 +381,57 @@ namespace HerdPS.Tests.History
                 run.Complete(Now);
                 long stored = Count("SELECT sum(stored_length) FROM blobs");
                 Output.WriteLine($"200 different outputs, {raw} B raw: {Count("SELECT count(*) FROM blobs")} blobs, {stored} B stored ({100.0 * stored / raw:0.0}%)");
-                Assert.Equal(220, Count("SELECT count(*) FROM blobs"));
+                // The 200 package lists are blobs; the 20 one-line warnings are short enough to stay in their rows.
+                Assert.Equal(200, Count("SELECT count(*) FROM blobs"));
+                Assert.Equal(20, Count("SELECT count(*) FROM results WHERE stderr_text IS NOT NULL AND stderr_blob IS NULL"));
                 Assert.Equal(0, Count("SELECT count(*) FROM blob_chunks")); // each fits in one chunk: inline in its blobs row
                 Assert.True(stored < raw / 2, $"{stored} B stored for {raw} B of output");
                 var host7 = store.ReadResults(run.Id, "host-007").Single();
                 Assert.Equal(PackageList(20_700, seed: 9), host7.StdOut);
+                Assert.Equal("warning on host 10\n", store.ReadResults(run.Id, "host-010").Single().StdErr);
+            }
+        }
+
+        /// <summary>
+        /// Short outputs that differ on every host (uptime, a date) cost less in their result row than as a blob (a row with
+        /// its hash, and the hash's index entry): up to <see cref="BlobContent.InlineLimit"/> bytes they stay in the row,
+        /// longer ones and ones with a NUL character (PostgreSQL's text can't hold it) are blobs. All read back the same,
+        /// and compare the same in a diff against the last run.
+        /// </summary>
+        [Fact]
+        public void ShortOutputsAreKeptInTheirResultRowAndReadBackTheSame()
+        {
+            string atLimit = new string('x', BlobContent.InlineLimit - 3) + "é\n"; // exactly the limit in UTF-8 bytes
+            string overLimit = new string('y', BlobContent.InlineLimit) + "\n";
+            string withNul = "a\0b\n";
+            using (var store = Open())
+            {
+                var run = store.BeginRun("exec", "uptime", "all", Now);
+                for (int h = 0; h < 25; h++) run.Add(Result($"host-{h:D2}", $" 10:{h:D2}:01 up {h} days,  3:04,  0 users,  load average: 0.{h:D2}, 0.10, 0.05\n", stderr: h == 0 ? "warn\n" : ""));
+                run.Add(Result("limit", atLimit));
+                run.Add(Result("over", overLimit, stderr: withNul));
+                run.Complete(Now);
+                Assert.Equal(Encoding.UTF8.GetByteCount(atLimit), BlobContent.InlineLimit);
+
+                Assert.Equal(26, Count($"SELECT count(*) FROM results WHERE run_id = {run.Id} AND stdout_text IS NOT NULL AND stdout_blob IS NULL"));
+                Assert.Equal(1, Count($"SELECT count(*) FROM results WHERE run_id = {run.Id} AND stderr_text IS NOT NULL"));
+                Assert.Equal(2, Count("SELECT count(*) FROM blobs")); // the one over the limit, and the one with a NUL
+
+                var back = store.ReadResults(run.Id).ToDictionary(r => r.HostName);
+                Assert.Equal(" 10:07:01 up 7 days,  3:04,  0 users,  load average: 0.07, 0.10, 0.05\n", back["host-07"].StdOut);
+                Assert.Equal("warn\n", back["host-00"].StdErr);
+                Assert.Equal("", back["host-01"].StdErr);
+                Assert.Equal(atLimit, back["limit"].StdOut);
+                Assert.Equal(overLimit, back["over"].StdOut);
+                Assert.Equal(withNul, back["over"].StdErr);
+
+                // A second run with the same short outputs: nothing differs from the first.
+                var again = store.BeginRun("exec", "uptime", "all", Now.AddMinutes(1));
+                foreach (var r in store.ReadResults(run.Id)) again.Add(Result(r.HostName!, r.StdOut ?? "", stderr: r.StdErr ?? ""));
+                again.Complete(Now.AddMinutes(1));
+                var comparison = RunComparison.Compare(store.ReadResults(run.Id), store.ReadResults(again.Id));
+                Assert.Equal(27, comparison.Count);
+                Assert.All(comparison, c => Assert.Equal(HostChangeKind.Unchanged, c.Change));
             }
         }
 
@@ -537,6 +586,9 @@ namespace HerdPS.Tests.History
         }
 
         /// <summary>Lines like a package list: compressible as real output is, different for each seed.</summary>
+        /// <summary>A line repeated past <see cref="BlobContent.InlineLimit"/>: an output stored as a blob.</summary>
+        private static string Long(string line) => string.Concat(Enumerable.Repeat(line + "\n", BlobContent.InlineLimit / (line.Length + 1) + 1));
+
         internal static string PackageList(int approximateBytes, int seed)
         {
             var random = new Random(seed);

@@ -96,10 +96,10 @@ namespace HerdPS.Tests.History
             {
                 var run = store.BeginRun("exec", "rpm -qa", "group=web", Now);
                 id = run.Id;
-                for (int h = 0; h < 40; h++) run.Add(Result($"web-{h:D2}", $"pkgs {h % 3}\n")); // one batch of 32 on the server
+                for (int h = 0; h < 40; h++) run.Add(Result($"web-{h:D2}", Packages(h % 3))); // one batch of 32 on the server
                 Assert.Equal(32, Count($"SELECT count(*) FROM results WHERE run_id = {id}"));
                 proxy.Cut(); // the network goes away in the middle of the run
-                for (int h = 40; h < 200; h++) run.Add(Result($"web-{h:D3}", $"pkgs {h % 3}\n"));
+                for (int h = 40; h < 200; h++) run.Add(Result($"web-{h:D3}", Packages(h % 3)));
                 run.Complete(Now.AddSeconds(9));
                 Assert.Equal(200, run.WrittenCount); // every result is on disk somewhere
             }
@@ -117,6 +117,9 @@ namespace HerdPS.Tests.History
             Assert.Equal(200, Count($"SELECT count(*) FROM results WHERE run_id = {id}"));
             Assert.Equal(3, Count("SELECT count(*) FROM blobs"));
         }
+
+        /// <summary>An output longer than <see cref="BlobContent.InlineLimit"/>: stored as a blob, once per content.</summary>
+        private static string Packages(int kind) => string.Concat(Enumerable.Repeat($"pkgs {kind} libc6 openssl coreutils\n", 8));
 
         /// <summary>
         /// A batch whose commit reached the server but whose answer never came back is also in the spool: the upload
@@ -230,7 +233,7 @@ namespace HerdPS.Tests.History
             threads.ForEach(t => t.Start());
             threads.ForEach(t => t.Join());
             Assert.Empty(errors);
-            Assert.Equal("2", fresh.Scalar("SELECT value FROM herd.meta WHERE key = 'schema_version'"));
+            Assert.Equal(HerdPS.History.PostgreSql.PostgresSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), fresh.Scalar("SELECT value FROM herd.meta WHERE key = 'schema_version'"));
         }
 
         /// <summary>

@@ -387,6 +387,23 @@ steps:
             Assert.Equal(6, results.Count(r => r.StepId == "each"));
         }
 
+        /// <summary>
+        /// Hosts that finish a step at the same moment record into one run: the first result of a step begins its run once.
+        /// (Two at once used to begin two runs, one of them left in the history empty and unfinished.)
+        /// </summary>
+        [Fact]
+        public async Task HostsFinishingAStepAtOnceRecordOneFinishedRun()
+        {
+            var hosts = Hosts(100, 16);
+            var (_, summary) = await RunAsync("name: together\nsteps:\n  - id: one\n    run: 'true'\n  - id: two\n    run: 'true'\n", hosts, history: true);
+            Assert.True(summary.Succeeded);
+            Assert.Equal(2, summary.HistoryRunIds.Length);
+            using var history = History();
+            var runs = history.ListRuns(new HerdPS.History.HistoryQuery { Last = 100 });
+            Assert.Equal(new[] { "together#one: true", "together#two: true" }, runs.Select(r => r.Command).OrderBy(c => c, StringComparer.Ordinal));
+            Assert.All(runs, r => Assert.Equal((16, true), (r.HostCount, r.IsComplete)));
+        }
+
         [Fact]
         public async Task ChangedSelectsTheHostsWhoseStepOutputChangedAndReadsTheHistoryWithoutRecordingUnderNoHistory()
         {
