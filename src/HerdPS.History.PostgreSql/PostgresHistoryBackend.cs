@@ -430,8 +430,8 @@ namespace HerdPS.History.PostgreSql
                     Groups = ResultFields.ParseStringList(reader.GetString(13), "groups", runId, host, Location),
                     Tags = ResultFields.ParseStringList(reader.GetString(14), "tags", runId, host, Location),
                     // Short outputs are in the row; the others are read from their blobs afterwards.
-                    StdOut = reader.IsDBNull(15) ? null : reader.GetString(15),
-                    StdErr = reader.IsDBNull(16) ? null : reader.GetString(16),
+                    StdOut = reader.IsDBNull(15) ? "" : reader.GetString(15),
+                    StdErr = reader.IsDBNull(16) ? "" : reader.GetString(16),
                     Transport = reader.GetString(17),
                 },
                 StdOut = reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4),
