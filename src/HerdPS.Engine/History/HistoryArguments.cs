@@ -30,16 +30,6 @@ namespace HerdPS.History
             };
         }
 
-        /// <summary>
-        /// The history the cmdlet parameters name: -HistoryPath (a file) or -HistoryConnection (a PostgreSQL server), not
-        /// both; null when neither is given. Each is checked for being what it says, so a URL given as a path is refused
-        /// rather than turned into a folder named <c>postgresql:</c>.
-        /// </summary>
-        /// <exception cref="ArgumentException">Both given, a URL or connection string as -HistoryPath, a path as -HistoryConnection,
-        /// a credential without a connection, or a malformed connection.</exception>
-        public static string? Location(string? historyPath, string? historyConnection, System.Net.NetworkCredential? credential = null)
-            => Inventory.HistoryLocationText.Location(historyPath, historyConnection);
-
         /// <summary>A "since" given as text (both front ends): a duration back from now (2h, 7d), or a date/time, local unless it says otherwise.</summary>
         public static bool TryParseSinceText(string text, DateTime nowUtc, out DateTime since)
         {

@@ -157,7 +157,7 @@ namespace HerdPS.Transport
                     outcome.StdErr.PumpAsync(process.StandardError.BaseStream, CancellationToken.None));
                 using var stdinDone = new CancellationTokenSource();
                 // Written alongside the wait, not before it: a large stdin must not hold off a stop.
-                var stdin = settings.KeepStdinOpen ? WriteStdinAsync(process, settings.StdinBytes, stdinDone.Token) : WriteStdinAndCloseAsync(process, settings, stdinDone.Token);
+                var stdin = WriteStdinAsync(process, settings, close: !settings.KeepStdinOpen, stdinDone.Token);
 
                 var stopped = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
                 using (stop.Register(() => stopped.TrySetResult(true)))
@@ -219,21 +219,11 @@ namespace HerdPS.Transport
             return first == task;
         }
 
-        /// <summary>Writes the bytes and leaves stdin open (the remote wrapper watches it for the stop).</summary>
-        private static async Task WriteStdinAsync(Process process, byte[]? bytes, CancellationToken cancellationToken)
-        {
-            if (bytes == null || bytes.Length == 0) return;
-            try
-            {
-                await process.StandardInput.BaseStream.WriteAsync(bytes, 0, bytes.Length, cancellationToken).ConfigureAwait(false);
-                await process.StandardInput.BaseStream.FlushAsync().ConfigureAwait(false);
-            }
-            catch (System.IO.IOException) { /* the child stopped reading; its exit tells the rest */ }
-            catch (OperationCanceledException) { }
-            catch (ObjectDisposedException) { }
-        }
-
-        private static async Task WriteStdinAndCloseAsync(Process process, ChildProcessSettings settings, CancellationToken cancellationToken)
+        /// <summary>
+        /// Writes the bytes, then (when <paramref name="close"/>) the stream and the end of input. Without
+        /// <paramref name="close"/> stdin stays open: the remote wrapper watches it for the stop.
+        /// </summary>
+        private static async Task WriteStdinAsync(Process process, ChildProcessSettings settings, bool close, CancellationToken cancellationToken)
         {
             try
             {
@@ -243,7 +233,7 @@ namespace HerdPS.Transport
                     await process.StandardInput.BaseStream.WriteAsync(bytes, 0, bytes.Length, cancellationToken).ConfigureAwait(false);
                     await process.StandardInput.BaseStream.FlushAsync().ConfigureAwait(false);
                 }
-                if (settings.StdinSource != null)
+                if (close && settings.StdinSource != null)
                 {
                     using var source = settings.StdinSource();
                     await source.CopyToAsync(process.StandardInput.BaseStream, 64 * 1024, cancellationToken).ConfigureAwait(false);
@@ -253,7 +243,7 @@ namespace HerdPS.Transport
             catch (System.IO.IOException) { /* the child stopped reading; its exit tells the rest */ }
             catch (OperationCanceledException) { /* stopped: the process is being ended */ }
             catch (ObjectDisposedException) { }
-            CloseQuietly(process);
+            if (close) CloseQuietly(process);
         }
 
         private static void CloseQuietly(Process process)

@@ -56,7 +56,7 @@ namespace HerdPS.Commands
 
         private void Capture(FleetCommandRequest request)
         {
-            request.HistoryPath = HistoryParameters.Location(this, HistoryPath, HistoryConnection, HistoryCredential);
+            request.HistoryPath = HistoryParameters.Location(this, HistoryPath, HistoryConnection);
             request.HistoryCredential = HistoryParameters.Network(HistoryCredential);
             request.NoHistory = NoHistory.IsPresent;
             var target = Resolve(request);

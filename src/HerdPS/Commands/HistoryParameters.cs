@@ -10,13 +10,13 @@ namespace HerdPS.Commands
     /// The history parameters every cmdlet that records or reads the history spells the same way: -HistoryPath (a SQLite
     /// file, resolved against the PowerShell location), -HistoryConnection (a PostgreSQL server: a postgresql:// URL or
     /// Host=...;Database=...) and -HistoryCredential (its user and password, kept out of the connection text and so out of
-    /// the command line and transcripts). What they mean is decided in the engine (<see cref="HistoryArguments.Location"/>).
+    /// the command line and transcripts). What they mean is decided in the engine (<see cref="HerdPS.Inventory.HistoryLocationText.Location"/>).
     /// </summary>
     internal static class HistoryParameters
     {
         /// <summary>The history the parameters name (null: $HERD_HISTORY, the inventory's history:, the per-user file).</summary>
-        public static string? Location(PSCmdlet cmdlet, string? historyPath, string? historyConnection, PSCredential? credential)
-            => HistoryArguments.Location(FilePath(cmdlet, historyPath), historyConnection, Network(credential));
+        public static string? Location(PSCmdlet cmdlet, string? historyPath, string? historyConnection)
+            => HerdPS.Inventory.HistoryLocationText.Location(FilePath(cmdlet, historyPath), historyConnection);
 
         /// <summary>
         /// -HistoryPath resolved against the PowerShell location. A URL or connection string is left as it is, for the
@@ -31,7 +31,7 @@ namespace HerdPS.Commands
         /// <summary>The history opened to look at it, with notices (a spool uploaded, a file's mode narrowed) as the cmdlet's warnings.</summary>
         public static HistoryStore OpenForReading(PSCmdlet cmdlet, string? historyPath, string? historyConnection, PSCredential? credential, string? inventoryPath = null)
         {
-            var location = Location(cmdlet, historyPath, historyConnection, credential);
+            var location = Location(cmdlet, historyPath, historyConnection);
             var inventory = inventoryPath is string i ? cmdlet.GetUnresolvedProviderPathFromPSPath(i) : null;
             return EngineNotices.WarnAbout(cmdlet, () => FleetHistory.OpenForReading(location, Network(credential), inventory));
         }

@@ -92,12 +92,12 @@ namespace HerdPS.Tests.History
         [Fact]
         public void CmdletParametersSayWhichIsWhich()
         {
-            Assert.Null(HistoryArguments.Location(null, null));
-            Assert.Equal("/tmp/h.db", HistoryArguments.Location("/tmp/h.db", null));
-            Assert.Equal("postgresql://db/herd", HistoryArguments.Location(null, "postgresql://db/herd"));
-            Assert.Contains("-HistoryConnection", Assert.Throws<ArgumentException>(() => HistoryArguments.Location("postgresql://db/herd", null)).Message);
-            Assert.Contains("-HistoryPath", Assert.Throws<ArgumentException>(() => HistoryArguments.Location(null, "/tmp/h.db")).Message);
-            Assert.Contains("not both", Assert.Throws<ArgumentException>(() => HistoryArguments.Location("/tmp/h.db", "postgresql://db/herd")).Message);
+            Assert.Null(HerdPS.Inventory.HistoryLocationText.Location(null, null));
+            Assert.Equal("/tmp/h.db", HerdPS.Inventory.HistoryLocationText.Location("/tmp/h.db", null));
+            Assert.Equal("postgresql://db/herd", HerdPS.Inventory.HistoryLocationText.Location(null, "postgresql://db/herd"));
+            Assert.Contains("-HistoryConnection", Assert.Throws<ArgumentException>(() => HerdPS.Inventory.HistoryLocationText.Location("postgresql://db/herd", null)).Message);
+            Assert.Contains("-HistoryPath", Assert.Throws<ArgumentException>(() => HerdPS.Inventory.HistoryLocationText.Location(null, "/tmp/h.db")).Message);
+            Assert.Contains("not both", Assert.Throws<ArgumentException>(() => HerdPS.Inventory.HistoryLocationText.Location("/tmp/h.db", "postgresql://db/herd")).Message);
             var env = new Dictionary<string, string> { ["HOME"] = "/home/ops" };
             Assert.Contains("-HistoryCredential is for a PostgreSQL history",
                 Assert.Throws<ArgumentException>(() => HistoryLocation.ResolveTarget("/tmp/h.db", new NetworkCredential("u", "p"), null, n => Env(env, n))).Message);

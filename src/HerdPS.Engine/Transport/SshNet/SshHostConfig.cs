@@ -64,13 +64,8 @@ namespace HerdPS.Transport.SshNet
                 foreach (var option in ReadOptions(sshG))
                     if (!Followed.Contains(option.Key) && (!defaults.TryGetValue(option.Key, out var usual) || usual != option.Value))
                         c.Unsupported.Add(option.Key + " " + option.Value.Replace("\n", " "));
-            foreach (var raw in sshG.Split('\n'))
+            foreach (var (key, value) in OptionLines(sshG))
             {
-                var line = raw.TrimEnd('\r');
-                var space = line.IndexOf(' ');
-                if (space <= 0) continue;
-                var key = line.Substring(0, space).ToLowerInvariant();
-                var value = line.Substring(space + 1).Trim();
                 switch (key)
                 {
                     case "hostname": c.HostName = value; break;
@@ -130,16 +125,21 @@ namespace HerdPS.Transport.SshNet
         internal static Dictionary<string, string> ReadOptions(string sshG)
         {
             var options = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (key, value) in OptionLines(sshG))
+                options[key] = options.TryGetValue(key, out var before) ? before + "\n" + value : value;
+            return options;
+        }
+
+        /// <summary>Each "keyword value" line of <c>ssh -G</c> output, keyword in lower case, in order.</summary>
+        private static IEnumerable<(string Key, string Value)> OptionLines(string sshG)
+        {
             foreach (var raw in sshG.Split('\n'))
             {
                 var line = raw.TrimEnd('\r');
                 var space = line.IndexOf(' ');
                 if (space <= 0) continue;
-                var key = line.Substring(0, space).ToLowerInvariant();
-                var value = line.Substring(space + 1).Trim();
-                options[key] = options.TryGetValue(key, out var before) ? before + "\n" + value : value;
+                yield return (line.Substring(0, space).ToLowerInvariant(), line.Substring(space + 1).Trim());
             }
-            return options;
         }
 
         private static string Normalize(string value) => value switch
@@ -247,9 +247,7 @@ namespace HerdPS.Transport.SshNet
             try
             {
                 if (_cache.TryGetValue(key, out cached)) return cached;
-                var settings = new ChildProcessSettings { OutputLimit = 256 * 1024, OnStop = ChildStop.Kill };
-                using var run = await ChildProcess.RunAsync(options.SshPath, args, settings, cancellationToken).ConfigureAwait(false);
-                if (run.StoppedBeforeStart || run.Stopped) throw new OperationCanceledException(cancellationToken);
+                using var run = await RunSshAsync(options.SshPath, args, cancellationToken).ConfigureAwait(false);
                 if (run.StartError != null) return SshHostConfig.FromInventory(host, options);
                 if (run.ExitCode != 0)
                     throw new SshConfigException($"ssh could not read the configuration for {host.Name}: {FirstLine(run.StdErr.Text())}");
@@ -279,12 +277,20 @@ namespace HerdPS.Transport.SshNet
             task = Task.Run(async () =>
             {
                 var args = new[] { "-F", PrivateDirectory.IsWindows ? "NUL" : "/dev/null", "-T", "-G", "--", "herd-defaults.invalid" };
-                using var run = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { OutputLimit = 256 * 1024, OnStop = ChildStop.Kill }, cancellationToken).ConfigureAwait(false);
-                if (run.StoppedBeforeStart || run.Stopped) throw new OperationCanceledException(cancellationToken);
+                using var run = await RunSshAsync(sshPath, args, cancellationToken).ConfigureAwait(false);
                 if (run.StartError != null || run.ExitCode != 0) return (IReadOnlyDictionary<string, string>?)null;
                 return SshHostConfig.ReadOptions(run.StdOut.Text());
             }, cancellationToken);
             return _defaults = task;
+        }
+
+        /// <summary>Runs <c>ssh</c> to read its configuration (<c>-G</c>); a stop is an OperationCanceledException.</summary>
+        private static async Task<ChildProcessOutcome> RunSshAsync(string sshPath, IReadOnlyList<string> args, CancellationToken cancellationToken)
+        {
+            var run = await ChildProcess.RunAsync(sshPath, args, new ChildProcessSettings { OutputLimit = 256 * 1024, OnStop = ChildStop.Kill }, cancellationToken).ConfigureAwait(false);
+            if (!run.StoppedBeforeStart && !run.Stopped) return run;
+            run.Dispose();
+            throw new OperationCanceledException(cancellationToken);
         }
 
         private static string FirstLine(string text)
