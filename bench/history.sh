@@ -17,7 +17,8 @@ BIN=$(mktemp -d /tmp/historybench.XXXXXX)
 trap 'rm -rf "$BIN"' EXIT
 dotnet build "$HERE/history/HistoryBench.csproj" -c Release -v q --nologo -o "$BIN/bench" >/dev/null
 dotnet build "$REPO/tests/HerdPS.HistoryWriter/HerdPS.HistoryWriter.csproj" -c Release -v q --nologo -o "$BIN/writer" >/dev/null
-dotnet publish "$REPO/src/HerdPS.Cli/HerdPS.Cli.csproj" -c Release -v q --nologo -o "$BIN/herd" >/dev/null
+# herd as the README says to publish it for production (self-contained, one composite ReadyToRun image).
+dotnet publish "$REPO/src/HerdPS.Cli/HerdPS.Cli.csproj" -c Release --self-contained -p:PublishReadyToRunComposite=true -v q --nologo -o "$BIN/herd" >/dev/null
 echo "## Run history: storage, writers, queries (bench/history.sh, $(date -u +%Y-%m-%d), commit $(git -C "$REPO" rev-parse --short HEAD))"
 echo
 "$BIN/bench/HistoryBench" "${@:-all}" --herd "$BIN/herd/herd" --writer "$BIN/writer/HerdPS.HistoryWriter.dll"

@@ -33,6 +33,7 @@ namespace HerdPS.History.PostgreSql
                 if (builder.ServerCompatibilityMode == ServerCompatibilityMode.None) builder.ServerCompatibilityMode = ServerCompatibilityMode.NoTypeLoading;
                 // Never hand the password back through the connection's ConnectionString once it is open.
                 builder.PersistSecurityInfo = false;
+                TrustStoreWarmup.StartIfTls(builder);
                 dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
             }
             catch (ArgumentException e)
