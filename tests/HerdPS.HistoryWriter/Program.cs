@@ -15,11 +15,28 @@ namespace HerdPS.HistoryWriter
     /// recent runs between them so readers and writers overlap too. Prints what it wrote and how long its slowest batch
     /// took, of all and after each thread's first run (which also opens, migrates and compiles: bench/ reports both;
     /// tests assert only the rows). Exit 0 when all is written.
+    /// <para>
+    /// Or: HerdPS.HistoryWriter --hold-write-lock DATABASE. Takes the SQLite history's write lock (the turn every writer
+    /// waits for), prints "held", and holds it until a line arrives on stdin (then prints "released"): the tests kill it
+    /// while it holds the lock, or make writers wait past their timeout.
+    /// </para>
     /// </summary>
     internal static class Program
     {
         private static int Main(string[] args)
         {
+            if (args.Length == 2 && args[0] == "--hold-write-lock")
+            {
+                var writeLock = new HistoryWriteLock(System.IO.Path.GetFullPath(args[1]), TimeSpan.FromMinutes(5));
+                using (writeLock.Take())
+                {
+                    Console.WriteLine("held");
+                    Console.Out.Flush();
+                    Console.In.ReadLine();
+                }
+                Console.WriteLine("released");
+                return 0;
+            }
             if (args.Length < 5 || args.Length > 6)
             {
                 Console.Error.WriteLine("usage: HerdPS.HistoryWriter LOCATION WRITER_NAME RUNS RESULTS_PER_RUN BATCH_SIZE [THREADS]");
