@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 using HerdPS.Transport;
@@ -45,8 +47,8 @@ namespace HerdPS.History
         private readonly string _databasePath;
         private readonly TimeSpan _timeout;
 
-        // Turns already held by this thread (a write inside a write must not wait for itself), by lock file.
-        [ThreadStatic] private static Dictionary<string, int>? _heldHere;
+        // Lock files whose turn this thread holds (a write inside a write must not wait for itself).
+        [ThreadStatic] private static HashSet<string>? _heldHere;
 
         // Where the OS lock can't be had (a file system without locks, a system we have no calls for), threads of this
         // process still take turns here, in order, as they did before the lock file; processes then meet in SQLite's
@@ -65,83 +67,103 @@ namespace HerdPS.History
         public string Path { get; }
 
         /// <summary>
-        /// Waits for this writer's turn, at most the busy timeout, and holds it until the result is disposed.
+        /// Runs <paramref name="operation"/> (one write transaction) in this writer's turn, waiting for the turn at most
+        /// the busy timeout.
         /// </summary>
         /// <exception cref="HistoryException">The turn didn't come within the timeout, or the lock file can't be used (a symbolic link, someone else's).</exception>
-        public IDisposable Take()
+        public T Run<T>(Func<T> operation)
         {
-            var held = _heldHere ??= new Dictionary<string, int>(StringComparer.Ordinal);
-            if (held.TryGetValue(Path, out var depth))
-            {
-                held[Path] = depth + 1;
-                return new Turn(this, null, null);
-            }
+            if (_heldHere != null && _heldHere.Contains(Path)) return operation(); // a write inside a write: already our turn
             var file = LockFile.Open(this);
-            if (file == null) return TakeProcessGate();
-            try
-            {
-                switch (file.TryLock(wait: false))
-                {
-                    case LockAnswer.Taken:
-                        break;
-                    case LockAnswer.Unsupported:
-                        file.Dispose();
-                        return TakeProcessGate();
-                    default:
-                        WaitForTurn(file);
-                        break;
-                }
-            }
+            if (file == null) return RunInProcessGate(operation);
+            LockAnswer answer;
+            try { answer = file.TryLock(wait: false); }
             catch
             {
                 file.Dispose();
                 throw;
             }
-            held[Path] = 1;
-            return new Turn(this, file, null);
+            if (answer == LockAnswer.Taken) return RunHolding(file, operation);
+            if (answer == LockAnswer.Unsupported)
+            {
+                file.Dispose();
+                return RunInProcessGate(operation);
+            }
+            return WaitForTurnThenRun(file, operation);
+        }
+
+        private T RunHolding<T>(LockFile? file, Func<T> operation)
+        {
+            var held = _heldHere ??= new HashSet<string>(StringComparer.Ordinal);
+            held.Add(Path);
+            try
+            {
+                return operation();
+            }
+            finally
+            {
+                held.Remove(Path);
+                file?.Dispose(); // closing the descriptor lets the next writer in
+            }
         }
 
         /// <summary>
         /// A blocking lock call can't be cancelled, so it runs on a thread of its own while this one waits at most the
-        /// timeout. A waiter that gives up leaves that thread to take the lock when its turn comes and let it go at once
-        /// (closing the file), so nothing stays locked for a writer who left.
+        /// timeout. That thread also runs the operation as soon as it has the lock: handing the turn back to this thread
+        /// first would keep the file locked while the scheduler gets round to it, which on a loaded machine is most of a
+        /// turn. A waiter that gives up leaves the thread to take the lock when its turn comes and let it go at once
+        /// (closing the file), so nothing stays locked for a writer who left, and nothing is written for it.
         /// </summary>
-        private void WaitForTurn(LockFile file)
+        private T WaitForTurnThenRun<T>(LockFile file, Func<T> operation)
         {
-            var state = new WaitState();
+            var state = new WaitState<T>();
             var waiter = new Thread(() =>
             {
-                LockAnswer answer;
-                Exception? failure = null;
-                try { answer = file.TryLock(wait: true); }
-                catch (Exception e) { answer = LockAnswer.Busy; failure = e; }
+                try
+                {
+                    var answer = file.TryLock(wait: true);
+                    lock (state)
+                    {
+                        if (state.Abandoned)
+                        {
+                            file.Dispose(); // releases the lock it may just have got
+                            return;
+                        }
+                        state.Started = true;
+                    }
+                    // (Unsupported here would mean the file system stopped locking between two calls: SQLite's own
+                    // locking still guards the write.)
+                    state.Result = RunHolding(file, operation);
+                }
+                catch (Exception e)
+                {
+                    file.Dispose();
+                    state.Failure = ExceptionDispatchInfo.Capture(e);
+                }
                 lock (state)
                 {
-                    state.Answer = answer;
-                    state.Failure = failure;
                     state.Done = true;
-                    if (state.Abandoned)
-                    {
-                        file.Dispose(); // closing the descriptor releases the lock the waiter may just have got
-                        return;
-                    }
                     Monitor.PulseAll(state);
                 }
             }, 256 * 1024)
             { IsBackground = true, Name = "herd history write turn" };
             waiter.Start();
 
-            var waited = System.Diagnostics.Stopwatch.StartNew();
+            var waited = Stopwatch.StartNew();
             lock (state)
             {
                 while (!state.Done)
                 {
+                    if (state.Started)
+                    {
+                        Monitor.Wait(state); // the write runs; SQLite's busy timeout bounds it
+                        continue;
+                    }
                     var left = _timeout - waited.Elapsed;
                     if (left <= TimeSpan.Zero)
                     {
-                        // The waiter thread's own reference keeps the descriptor open until its lock call returns; then
-                        // the caller's Dispose of it (below) has closed it, and with it the lock it got.
                         state.Abandoned = true;
+                        file.Dispose(); // the waiter thread's own reference keeps the descriptor open until its lock call returns
                         throw new HistoryException(_databasePath,
                             $"waited more than {_timeout.TotalSeconds:0.#} s for its turn to write: another herd or PowerShell process held " +
                             $"the history's write lock ({Path}) all that time. Try again; if it keeps happening, look for a hung herd " +
@@ -150,22 +172,27 @@ namespace HerdPS.History
                     Monitor.Wait(state, left < MaxWait ? left : MaxWait);
                 }
             }
-            if (state.Failure != null) throw state.Failure;
-            if (state.Answer == LockAnswer.Unsupported)
-                throw new HistoryException(_databasePath, $"the file system refused to lock {Path} after allowing it a moment before.");
+            state.Failure?.Throw();
+            return state.Result!;
         }
 
         private static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(10);
 
-        private IDisposable TakeProcessGate()
+        private T RunInProcessGate<T>(Func<T> operation)
         {
             object gate;
             lock (ProcessGates)
                 if (!ProcessGates.TryGetValue(Path, out gate!)) ProcessGates[Path] = gate = new object();
             if (!Monitor.TryEnter(gate, _timeout < MaxWait ? _timeout : MaxWait))
                 throw new HistoryException(_databasePath, $"waited more than {_timeout.TotalSeconds:0.#} s for another thread of this process to finish writing.");
-            _heldHere![Path] = 1;
-            return new Turn(this, null, gate);
+            try
+            {
+                return RunHolding(null, operation);
+            }
+            finally
+            {
+                Monitor.Exit(gate);
+            }
         }
 
         private void Tell(string why)
@@ -175,43 +202,11 @@ namespace HerdPS.History
             PrivateDirectory.Tell($"{Path}: {why}; writers in different processes take turns through SQLite's busy handling only (fair within this process).");
         }
 
-        private sealed class WaitState
+        private sealed class WaitState<T>
         {
-            public bool Done, Abandoned;
-            public LockAnswer Answer;
-            public Exception? Failure;
-        }
-
-        /// <summary>One writer's turn; disposing it lets the next writer in.</summary>
-        private sealed class Turn : IDisposable
-        {
-            private readonly HistoryWriteLock _owner;
-            private readonly LockFile? _file;
-            private readonly object? _gate;
-            private bool _released;
-
-            public Turn(HistoryWriteLock owner, LockFile? file, object? gate)
-            {
-                _owner = owner;
-                _file = file;
-                _gate = gate;
-            }
-
-            public void Dispose()
-            {
-                if (_released) return;
-                _released = true;
-                var held = _heldHere!;
-                var depth = held[_owner.Path] - 1;
-                if (depth > 0)
-                {
-                    held[_owner.Path] = depth;
-                    return;
-                }
-                held.Remove(_owner.Path);
-                if (_gate != null) Monitor.Exit(_gate);
-                _file?.Dispose();
-            }
+            public bool Started, Done, Abandoned;
+            public T? Result;
+            public ExceptionDispatchInfo? Failure;
         }
 
         private enum LockAnswer { Taken, Busy, Unsupported }

@@ -96,13 +96,16 @@ namespace HerdPS.History
         {
             try
             {
-                using (_writeLock.Take())
-                lock (_gate)
+                _writeLock.Run(() =>
                 {
-                    long free = Convert.ToInt64(ExecuteScalar(_connection, "PRAGMA freelist_count"), CultureInfo.InvariantCulture);
-                    long pages = Convert.ToInt64(ExecuteScalar(_connection, "PRAGMA page_count"), CultureInfo.InvariantCulture);
-                    if (free > 256 && free * 4 > pages) ExecuteScalar(_connection, "VACUUM");
-                }
+                    lock (_gate)
+                    {
+                        long free = Convert.ToInt64(ExecuteScalar(_connection, "PRAGMA freelist_count"), CultureInfo.InvariantCulture);
+                        long pages = Convert.ToInt64(ExecuteScalar(_connection, "PRAGMA page_count"), CultureInfo.InvariantCulture);
+                        if (free > 256 && free * 4 > pages) ExecuteScalar(_connection, "VACUUM");
+                        return true;
+                    }
+                });
             }
             catch (Exception e) when (e is SqliteException || e is HistoryException)
             {
@@ -800,7 +803,7 @@ namespace HerdPS.History
         // again: 16 writers on one file saw one write wait 5.4 s of the 10 s busy timeout. Reads don't take a turn.
         private T Write<T>(Func<SqliteConnection, T> operation)
         {
-            using (_writeLock.Take()) return Execute(operation);
+            return _writeLock.Run(() => Execute(operation));
         }
 
         private T Execute<T>(Func<SqliteConnection, T> operation)

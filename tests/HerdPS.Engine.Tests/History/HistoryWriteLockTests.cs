@@ -50,7 +50,7 @@ namespace HerdPS.Tests.History
         {
             try
             {
-                using (new HistoryWriteLock(DbPath, TimeSpan.Zero).Take()) return true;
+                return new HistoryWriteLock(DbPath, TimeSpan.Zero).Run(() => true);
             }
             catch (HistoryException)
             {
