@@ -220,9 +220,10 @@ namespace HerdPS.Bench.History
             Console.WriteLine("All start at once into a new history (creating its schema too), batches of 32 results, listing the last 5 runs");
             Console.WriteLine("between runs. \"slowest batch\" is the longest any one Add or Complete call waited, over all writers; \"after the");
             Console.WriteLine("first run\" leaves out each thread's first run, which also opened the history, raced to create it and compiled the code.");
+            Console.WriteLine("p50 / p90 / p99 are over every call that wrote a batch or completed a run, after each thread's first run.");
             Console.WriteLine();
-            Console.WriteLine("| backend | results | wall time | results/s | slowest batch | after the first run | every row there once |");
-            Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+            Console.WriteLine("| backend | results | wall time | results/s | slowest batch | after the first run | writes p50 / p90 / p99 | every row there once |");
+            Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
             foreach (var (name, location, env, count) in new (string, string, Dictionary<string, string>, Func<string, long>)[]
             {
                 ("SQLite", Path.Combine(_work, "writers.db"), new Dictionary<string, string>(), sql => SqliteScalar(Path.Combine(_work, "writers.db"), sql)),
@@ -240,6 +241,7 @@ namespace HerdPS.Bench.History
                 foreach (var w in writers) w.StandardInput.WriteLine("go");
                 var outputs = writers.Select(w => (Out: w.StandardOutput.ReadToEndAsync(), Err: w.StandardError.ReadToEndAsync())).ToList();
                 double slowest = 0, slowestWarm = 0;
+                var waits = new List<double>();
                 for (int i = 0; i < writers.Count; i++)
                 {
                     writers[i].WaitForExit();
@@ -248,12 +250,20 @@ namespace HerdPS.Bench.History
                     double After(string label) => double.Parse(text.Substring(text.LastIndexOf(label, StringComparison.Ordinal) + label.Length).Split(' ')[0], CultureInfo.InvariantCulture);
                     slowest = Math.Max(slowest, After("slowest batch "));
                     slowestWarm = Math.Max(slowestWarm, After("after the first run "));
+                    const string WaitsLabel = "write waits ms: ";
+                    int at = text.IndexOf(WaitsLabel, StringComparison.Ordinal);
+                    if (at >= 0)
+                        waits.AddRange(text.Substring(at + WaitsLabel.Length).Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                            .Select(w => double.Parse(w, CultureInfo.InvariantCulture)));
                 }
                 clock.Stop();
                 long expected = (long)Processes * Threads * runsPerThread * Hosts;
                 long results = count("SELECT count(*) FROM results");
                 long distinct = count("SELECT count(*) FROM (SELECT DISTINCT run_id, seq FROM results) x");
-                Console.WriteLine($"| {name} | {results} | {clock.Elapsed.TotalSeconds:0.0} s | {results / clock.Elapsed.TotalSeconds:0} | {slowest:0} ms | {slowestWarm:0} ms | {(results == expected && distinct == expected ? "yes" : $"NO: {results} of {expected}")} |");
+                waits.Sort();
+                double Percentile(double p) => waits.Count == 0 ? double.NaN : waits[Math.Min(waits.Count - 1, (int)Math.Ceiling(p * waits.Count) - 1)];
+                Console.WriteLine($"| {name} | {results} | {clock.Elapsed.TotalSeconds:0.0} s | {results / clock.Elapsed.TotalSeconds:0} | {slowest:0} ms | {slowestWarm:0} ms | " +
+                                  $"{Percentile(0.5):0} / {Percentile(0.9):0} / {Percentile(0.99):0} ms | {(results == expected && distinct == expected ? "yes" : $"NO: {results} of {expected}")} |");
             }
             Console.WriteLine();
         }

@@ -14,12 +14,30 @@ namespace HerdPS.HistoryWriter
     /// then records RUNS runs of RESULTS_PER_RUN results each on each of THREADS threads (one store per thread), listing
     /// recent runs between them so readers and writers overlap too. Prints what it wrote and how long its slowest batch
     /// took, of all and after each thread's first run (which also opens, migrates and compiles: bench/ reports both;
-    /// tests assert only the rows). Exit 0 when all is written.
+    /// tests assert only the rows), and then on a line of its own every such write's wait after the first run (bench/
+    /// reports their percentiles). Exit 0 when all is written.
+    /// <para>
+    /// Or: HerdPS.HistoryWriter --hold-write-lock DATABASE. Takes the SQLite history's write lock (the turn every writer
+    /// waits for), prints "held", and holds it until a line arrives on stdin (then prints "released"): the tests kill it
+    /// while it holds the lock, or make writers wait past their timeout.
+    /// </para>
     /// </summary>
     internal static class Program
     {
         private static int Main(string[] args)
         {
+            if (args.Length == 2 && args[0] == "--hold-write-lock")
+            {
+                var writeLock = new HistoryWriteLock(System.IO.Path.GetFullPath(args[1]), TimeSpan.FromMinutes(5));
+                writeLock.Run(() =>
+                {
+                    Console.WriteLine("held");
+                    Console.Out.Flush();
+                    return Console.In.ReadLine();
+                });
+                Console.WriteLine("released");
+                return 0;
+            }
             if (args.Length < 5 || args.Length > 6)
             {
                 Console.Error.WriteLine("usage: HerdPS.HistoryWriter LOCATION WRITER_NAME RUNS RESULTS_PER_RUN BATCH_SIZE [THREADS]");
@@ -34,6 +52,7 @@ namespace HerdPS.HistoryWriter
             Console.In.ReadLine();
             Exception? failure = null;
             long slowestTicks = 0, slowestWarmTicks = 0;
+            var warmWrites = new System.Collections.Concurrent.ConcurrentBag<long>(); // ticks of each call that wrote, after the first run
             var total = Stopwatch.StartNew();
             var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
             {
@@ -62,11 +81,13 @@ namespace HerdPS.HistoryWriter
                                 });
                                 Max(ref slowestTicks, Stopwatch.GetTimestamp() - started);
                                 if (r > 0) Max(ref slowestWarmTicks, Stopwatch.GetTimestamp() - started);
+                                if (r > 0 && (h + 1) % batchSize == 0) warmWrites.Add(Stopwatch.GetTimestamp() - started);
                             }
                             var completing = Stopwatch.GetTimestamp();
                             run.Complete(DateTime.UtcNow);
                             Max(ref slowestTicks, Stopwatch.GetTimestamp() - completing);
                             if (r > 0) Max(ref slowestWarmTicks, Stopwatch.GetTimestamp() - completing);
+                            if (r > 0) warmWrites.Add(Stopwatch.GetTimestamp() - completing);
                             store.ListRuns(new HistoryQuery { Last = 5 });
                         }
                     }
@@ -85,6 +106,8 @@ namespace HerdPS.HistoryWriter
             }
             Console.WriteLine(FormattableString.Invariant(
                 $"{writer} wrote {runs * threads} runs in {total.Elapsed.TotalMilliseconds:0} ms; slowest batch {slowestTicks * 1000.0 / Stopwatch.Frequency:0.0} ms; after the first run {slowestWarmTicks * 1000.0 / Stopwatch.Frequency:0.0} ms"));
+            // Every call that wrote a batch (or completed a run) after each thread's first run, in ms, for bench/ to merge into percentiles.
+            Console.WriteLine("write waits ms: " + string.Join(" ", warmWrites.Select(t => (t * 1000.0 / Stopwatch.Frequency).ToString("0.0", CultureInfo.InvariantCulture))));
             return 0;
         }
 

@@ -16,7 +16,9 @@ namespace HerdPS.History
 
         /// <summary>
         /// How long an operation waits for another process that holds the database's write lock before it fails
-        /// with a <see cref="HistoryException"/>. Writes are short, so this is only reached when something hangs.
+        /// with a <see cref="HistoryException"/>: for its turn to write (on SQLite, the lock file beside the database, see
+        /// <see cref="HistoryWriteLock"/>), and again for SQLite's own lock if a writer that doesn't take turns holds it.
+        /// Writes are short, so this is only reached when something hangs.
         /// </summary>
         public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -9,13 +9,14 @@ namespace HerdPS.History
     /// read. The folder must be a real folder (not a symbolic link) of this user that nobody else can write in:
     /// whoever can write there could plant the database's -wal or -journal file first and read every run written
     /// through it. The file itself is created 0600 with O_EXCL; an existing one (and its -wal, -shm, -journal files)
-    /// must be a regular file of ours, and one that group or others could read is narrowed to 0600, with a notice.
+    /// must be a regular file of ours, and one that group or others could read is narrowed to 0600, with a notice. The
+    /// write lock beside it (<see cref="HistoryWriteLock"/>) is checked the same way here, and again each time it is opened.
     /// SQLite gives new -wal and -shm files the database file's mode, so they follow.
     /// On Windows the per-user %LOCALAPPDATA% ACL already does this.
     /// </summary>
     internal static class OwnerOnlyAccess
     {
-        private static readonly string[] Companions = { "-wal", "-shm", "-journal" };
+        private static readonly string[] Companions = { "-wal", "-shm", "-journal", HistoryWriteLock.Suffix };
 
         /// <summary>
         /// Creates <paramref name="directory"/> (and missing parents) with mode 0700, or checks the existing one.
