@@ -48,16 +48,19 @@ namespace HerdPS.Tests.Transport
         [Fact]
         public async Task AWriteReturnsOnlyOnceItsConsumerTookItSoASlowConsumerHoldsTheWriter()
         {
+            using var entered = new ManualResetEventSlim(false);
             using var release = new ManualResetEventSlim(false);
             var delivered = 0;
             var sink = new BoundedOutput.Sink(null, (b, o, n) =>
             {
+                entered.Set();
                 release.Wait();
                 Interlocked.Add(ref delivered, n);
             });
             var writer = Task.Run(() => sink.Write(new byte[10], 0, 10));
+            Assert.True(entered.Wait(TimeSpan.FromSeconds(60)), "the consumer was never called");
             // The writer (SSH.NET's reader thread) waits for the consumer: nothing is taken off the connection meanwhile.
-            Assert.False(writer.Wait(TimeSpan.FromMilliseconds(200)));
+            Assert.False(writer.IsCompleted);
             Assert.Equal(0, Volatile.Read(ref delivered));
             sink.Dispose();
             Assert.False(sink.Ended.IsCompleted);   // a chunk is on its way: the stream has not ended yet

@@ -97,14 +97,12 @@ namespace HerdPS.Transport.SshNet
         /// <summary>The next frame, or null at the end of the stream. A frame past <see cref="MaxFrame"/> is an IOException.</summary>
         public static async Task<(byte Type, byte[] Payload)?> ReadAsync(Stream s, CancellationToken cancellationToken)
         {
-            var header = new byte[5];
-            if (!await ReadExactlyAsync(s, header, 5, cancellationToken).ConfigureAwait(false)) return null;
-            var length = header[1] << 24 | header[2] << 16 | header[3] << 8 | header[4];
-            if (length < 0 || length > MaxFrame) throw new IOException($"a frame of {length} bytes from the shared pool's socket is not ours");
-            var payload = new byte[length];
-            if (length > 0 && !await ReadExactlyAsync(s, payload, length, cancellationToken).ConfigureAwait(false))
-                throw new IOException("the shared pool's socket closed in the middle of a frame");
-            return (header[0], payload);
+            // A reader for this one frame, its buffer sized to it: the payload is the caller's, no copy needed.
+            var reader = new FrameReader(s, 0);
+            var frame = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (frame == null) return null;
+            var (type, length) = frame.Value;
+            return (type, length == reader.Payload.Length ? reader.Payload : reader.Copy(length));
         }
 
         /// <summary>
@@ -117,9 +115,13 @@ namespace HerdPS.Transport.SshNet
         {
             private readonly Stream _stream;
             private readonly byte[] _header = new byte[5];
-            private byte[] _payload = new byte[4 * 1024];
+            private byte[] _payload;
 
-            public FrameReader(Stream stream) { _stream = stream; }
+            public FrameReader(Stream stream, int initialSize = 4 * 1024)
+            {
+                _stream = stream;
+                _payload = new byte[initialSize];
+            }
 
             /// <summary>The next frame's type and length (its bytes in <see cref="Payload"/>), or null at the end of the stream.</summary>
             public async Task<(byte Type, int Length)?> ReadAsync(CancellationToken cancellationToken)
