@@ -279,9 +279,11 @@ namespace HerdPS.Transport.SshNet
         /// <summary>
         /// Runtime settings for the pool process, set in its environment unless the user's environment has them
         /// (measured: bench/results.md, "200 hosts x 5 MiB"):
-        /// - the GC's gen0 budget, fixed at 2 MiB: by default it grows with the CPU's cache (16 MiB on a 32 MiB L3) and
+        /// - the GC's gen0 budget, fixed at 6 MiB: by default it grows with the CPU's cache (16 MiB on a 32 MiB L3) and
         ///   is allocation room the process keeps between collections; the pool process allocates little per command
-        ///   once output is handed over without copies (BoundedOutput), so a small budget costs few, cheap collections;
+        ///   once output is handed over without copies (BoundedOutput), so a small budget costs few, cheap collections
+        ///   (2 MiB was too small for 1000 cold connections: each collection stops every SSH.NET reader thread, and
+        ///   the pool process's CPU went from ~10 to 17 s);
         /// - no tiered compilation: the precompiled (ReadyToRun) code is kept instead of being recompiled with
         ///   profiling, which cost the pool process ~25 MiB of code and JIT data under load.
         /// These are environment-only knobs (a runtimeconfig.json can't set the gen0 budget, and the pool process
@@ -290,8 +292,8 @@ namespace HerdPS.Transport.SshNet
         /// </summary>
         internal static readonly IReadOnlyDictionary<string, string> PoolRuntimeSettings = new Dictionary<string, string>
         {
-            ["DOTNET_GCgen0size"] = "0x200000",
-            ["DOTNET_GCGen0MaxBudget"] = "0x200000",
+            ["DOTNET_GCgen0size"] = "0x600000",
+            ["DOTNET_GCGen0MaxBudget"] = "0x600000",
             ["DOTNET_TieredCompilation"] = "0",
         };
 
