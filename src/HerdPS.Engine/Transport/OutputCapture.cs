@@ -100,32 +100,34 @@ namespace HerdPS.Transport
             }
         }
 
-        public void Append(byte[] buffer, int count)
+        public void Append(byte[] buffer, int count) => Append(buffer, 0, count);
+
+        /// <summary>Takes <paramref name="count"/> bytes at <paramref name="offset"/>; the buffer is not kept.</summary>
+        public void Append(byte[] buffer, int offset, int count)
         {
             lock (_gate)
             {
                 if (_sealed) return;
                 if (!ExpectWrapperMarkers)
                 {
-                    Commit(buffer, 0, count);
+                    Commit(buffer, offset, count);
                     return;
                 }
                 if (!_headDone)
                 {
-                    AppendHead(buffer, count);
+                    AppendHead(buffer, offset, offset + count);
                     return;
                 }
-                AppendTail(buffer, 0, count);
+                AppendTail(buffer, offset, count);
             }
         }
 
-        private void AppendHead(byte[] buffer, int count)
+        private void AppendHead(byte[] buffer, int offset, int end)
         {
             _head ??= new byte[HeadWindow + StartMarkerBytes.Length];
-            var offset = 0;
-            while (offset < count && !_headDone)
+            while (offset < end && !_headDone)
             {
-                var take = Math.Min(count - offset, _head.Length - _headLength);
+                var take = Math.Min(end - offset, _head.Length - _headLength);
                 Buffer.BlockCopy(buffer, offset, _head, _headLength, take);
                 _headLength += take;
                 offset += take;
@@ -137,7 +139,7 @@ namespace HerdPS.Transport
                 }
                 else if (_headLength >= HeadWindow) EndHead(_headLength, 0);
             }
-            if (offset < count) AppendTail(buffer, offset, count - offset);
+            if (offset < end) AppendTail(buffer, offset, end - offset);
         }
 
         /// <summary>Passes the held-back head on, without the <paramref name="skip"/> marker bytes at <paramref name="at"/>.</summary>

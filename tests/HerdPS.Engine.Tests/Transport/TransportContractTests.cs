@@ -237,6 +237,33 @@ namespace HerdPS.Tests.Transport
         }
 
         [Fact]
+        public async Task StdoutAndStderrBusyAtOnceOnSeveralHostsArriveWholeAndInOrder()
+        {
+            // Both streams of a command come in on one connection, and under sshnet each chunk is handed over on that
+            // connection's reader thread (BoundedOutput): every byte must still arrive, in its stream's order, on
+            // every host at once, past the spill threshold.
+            using var dir = new HerdPS.Tests.Inventory.TempDirectory();
+            var spill = new OutputSpill(Path.Combine(dir.Path, "spill"), 64 * 1024);
+            using var t = Run();
+            var hosts = FleetTestRun.Hosts(Fleet.Hosts.Skip(40).Take(6).ToArray());
+            var run = new FleetRunner(t.Transport()).Start(hosts, "seq 1 150000 & seq 500000 600000 >&2; wait",
+                new FleetRunOptions { Throttle = 6, Spill = spill }, null, CancellationToken.None);
+            var results = new List<FleetResult>();
+            await foreach (var r in run.ReadAllAsync()) results.Add(r);
+            var expectedOut = string.Concat(Enumerable.Range(1, 150000).Select(i => i + "\n"));
+            var expectedErr = string.Concat(Enumerable.Range(500000, 100001).Select(i => i + "\n"));
+            Assert.Equal(6, results.Count);
+            Assert.All(results, r =>
+            {
+                Assert.True(r.Succeeded, r.ErrorMessage);
+                Assert.False(r.Truncated);
+                Assert.Equal(expectedOut, r.StdOut);
+                Assert.Equal(expectedErr, r.StdErr);
+                Assert.Equal(OutputCapture.HashOf(expectedOut, expectedErr, 0), r.OutputHash);
+            });
+        }
+
+        [Fact]
         public async Task BinaryOutputHashesItsExactBytes()
         {
             using var t = Run();

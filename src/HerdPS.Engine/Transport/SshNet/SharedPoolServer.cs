@@ -196,12 +196,12 @@ namespace HerdPS.Transport.SshNet
                 using var stop = new CancellationTokenSource();
                 var writeGate = new object();
                 var clientGone = 0;
-                void Send(byte type, byte[] bytes, int count)
+                void Send(byte type, byte[] bytes, int offset, int count)
                 {
                     if (Volatile.Read(ref clientGone) != 0) return;
                     try
                     {
-                        lock (writeGate) SharedPoolProtocol.Write(stream, type, bytes, count);
+                        lock (writeGate) SharedPoolProtocol.Write(stream, type, bytes, offset, count);
                     }
                     catch (Exception e) when (e is IOException || e is SocketException || e is ObjectDisposedException)
                     {
@@ -222,7 +222,9 @@ namespace HerdPS.Transport.SshNet
                 if (input != null) invocation.StdinSource = () => input;
                 // Stdin frames, a stop, or the client's end (its Ctrl-C, a crash): the last two stop the command.
                 var listening = ListenAsync(stream, input, stop);
-                Action<bool, byte[], int> forward = (isStdErr, bytes, count) => Send(isStdErr ? SharedPoolProtocol.StdErr : SharedPoolProtocol.StdOut, bytes, count);
+                // On SSH.NET's reader thread for the connection: a client slower than the host holds it here, so the
+                // connection stops reading and the host waits (BoundedOutput); nothing piles up in this process.
+                Action<bool, byte[], int, int> forward = (isStdErr, bytes, offset, count) => Send(isStdErr ? SharedPoolProtocol.StdErr : SharedPoolProtocol.StdOut, bytes, offset, count);
                 string? why = null;
                 TransportOutcome? outcome;
                 if (request.Auto)
@@ -233,12 +235,12 @@ namespace HerdPS.Transport.SshNet
                 if (why != null)
                 {
                     var text = new SharedPoolNotServed { Why = why }.Encode();
-                    Send(SharedPoolProtocol.NotServed, text, text.Length);
+                    Send(SharedPoolProtocol.NotServed, text, 0, text.Length);
                 }
                 else
                 {
                     var end = SharedPoolRunEnd.From(outcome!).Encode();
-                    Send(SharedPoolProtocol.Done, end, end.Length);
+                    Send(SharedPoolProtocol.Done, end, 0, end.Length);
                 }
                 try { socket.Shutdown(SocketShutdown.Send); } catch (Exception) { }
                 await Task.WhenAny(listening, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);

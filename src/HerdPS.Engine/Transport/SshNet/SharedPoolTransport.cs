@@ -184,17 +184,18 @@ namespace HerdPS.Transport.SshNet
 
         private static async Task ReadFramesAsync(Stream stream, OutputCapture stdout, OutputCapture stderr, Action<SharedPoolRunEnd> onEnd, Action<string> onNotServed)
         {
+            var reader = new SharedPoolProtocol.FrameReader(stream);
             while (true)
             {
-                var frame = await SharedPoolProtocol.ReadAsync(stream, CancellationToken.None).ConfigureAwait(false);
+                var frame = await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
                 if (frame == null) return;
-                var (type, payload) = frame.Value;
+                var (type, length) = frame.Value;
                 switch (type)
                 {
-                    case SharedPoolProtocol.StdOut: stdout.Append(payload, payload.Length); break;
-                    case SharedPoolProtocol.StdErr: stderr.Append(payload, payload.Length); break;
-                    case SharedPoolProtocol.NotServed: onNotServed(SharedPoolNotServed.Decode(payload).Why); return;
-                    case SharedPoolProtocol.Done: onEnd(SharedPoolRunEnd.Decode(payload)); return;
+                    case SharedPoolProtocol.StdOut: stdout.Append(reader.Payload, 0, length); break;
+                    case SharedPoolProtocol.StdErr: stderr.Append(reader.Payload, 0, length); break;
+                    case SharedPoolProtocol.NotServed: onNotServed(SharedPoolNotServed.Decode(reader.Copy(length)).Why); return;
+                    case SharedPoolProtocol.Done: onEnd(SharedPoolRunEnd.Decode(reader.Copy(length))); return;
                 }
             }
         }
@@ -276,6 +277,27 @@ namespace HerdPS.Transport.SshNet
         private DateTime _launched = DateTime.MinValue;
 
         /// <summary>
+        /// Runtime settings for the pool process, set in its environment unless the user's environment has them
+        /// (measured: bench/results.md, "200 hosts x 5 MiB"):
+        /// - the GC's gen0 budget, fixed at 6 MiB: by default it grows with the CPU's cache (16 MiB on a 32 MiB L3) and
+        ///   is allocation room the process keeps between collections; the pool process allocates little per command
+        ///   once output is handed over without copies (BoundedOutput), so a small budget costs few, cheap collections
+        ///   (2 MiB was too small for 1000 cold connections: each collection stops every SSH.NET reader thread, and
+        ///   the pool process's CPU went from ~10 to 17 s);
+        /// - no tiered compilation: the precompiled (ReadyToRun) code is kept instead of being recompiled with
+        ///   profiling, which cost the pool process ~25 MiB of code and JIT data under load.
+        /// These are environment-only knobs (a runtimeconfig.json can't set the gen0 budget, and the pool process
+        /// shares herd's), so they apply to the process herd starts, not to herd itself, nor to PowerShell
+        /// (docs/transports.md, "Memory").
+        /// </summary>
+        internal static readonly IReadOnlyDictionary<string, string> PoolRuntimeSettings = new Dictionary<string, string>
+        {
+            ["DOTNET_GCgen0size"] = "0x600000",
+            ["DOTNET_GCGen0MaxBudget"] = "0x600000",
+            ["DOTNET_TieredCompilation"] = "0",
+        };
+
+        /// <summary>
         /// Starts the pool process in a session of its own (no terminal, so no Ctrl-C or hangup reaches it), with no
         /// pipe of ours held open, and does not wait for it. Several herd processes may start one at once: the lock
         /// file lets one serve and the others exit.
@@ -296,6 +318,8 @@ namespace HerdPS.Transport.SshNet
                     RedirectStandardError = true,
                     WorkingDirectory = "/",
                 };
+                foreach (var setting in PoolRuntimeSettings)
+                    if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(setting.Key))) psi.Environment[setting.Key] = setting.Value;
                 var args = new List<string>();
                 if (setsid != null) args.Add(_launcher.FileName);
                 args.AddRange(_launcher.Arguments);

@@ -75,7 +75,7 @@ namespace HerdPS.Transport.SshNet
         /// (nothing was run). <paramref name="agentSocket"/> is the caller's $SSH_AUTH_SOCK.
         /// </summary>
         internal async Task<(string? WhyNot, TransportOutcome? Outcome)> ExecuteIfServedAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop,
-            string? agentSocket, Action<bool, byte[], int>? raw)
+            string? agentSocket, Action<bool, byte[], int, int>? raw)
         {
             string? why;
             try
@@ -97,7 +97,7 @@ namespace HerdPS.Transport.SshNet
 
         /// <param name="raw">Sees every chunk of the channel's stdout (false) and stderr (true) as it arrives, wrapper
         /// markers included: the shared pool process forwards them to its client, which captures them itself.</param>
-        internal async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int>? raw)
+        internal async Task<TransportOutcome> ExecuteAsync(FleetHost host, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int, int>? raw)
         {
             string why;
             if (!NameRules.IsValidHostName(host.Name, out why) || host.Address != null && !NameRules.IsValidHostName(host.Address, out why))
@@ -230,7 +230,7 @@ namespace HerdPS.Transport.SshNet
             }
         }
 
-        private async Task<TransportOutcome> RunAsync(PooledConnection connection, string hostName, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int>? raw, RunState state)
+        private async Task<TransportOutcome> RunAsync(PooledConnection connection, string hostName, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int, int>? raw, RunState state)
         {
             var wrapped = !invocation.Raw;
             var text = wrapped ? RemoteCommand.Wrap(invocation.Command, invocation.StopGrace, invocation.CommandInputLine != null) : invocation.Command;
@@ -239,6 +239,7 @@ namespace HerdPS.Transport.SshNet
             SshCommand command;
             Task execution;
             Stream input;
+            (BoundedOutput.Sink StdOut, BoundedOutput.Sink StdErr)? sinks = null;
             try
             {
                 command = connection.Client.CreateCommand(text);
@@ -248,8 +249,10 @@ namespace HerdPS.Transport.SshNet
                 execution = await BlockingThreads.Run(() =>
                 {
                     var running = command.ExecuteAsync(CancellationToken.None);
-                    // At once: output held in memory is bounded from here on (see BoundedOutput).
-                    BoundedOutput.Install(command);
+                    // At once: output is handed over as it arrives from here on, and nothing piles up (see BoundedOutput).
+                    sinks = BoundedOutput.Install(command,
+                        (bytes, offset, count) => Deliver(stdout, raw, false, bytes, offset, count),
+                        (bytes, offset, count) => Deliver(stderr, raw, true, bytes, offset, count));
                     return running;
                 }).ConfigureAwait(false);
                 try
@@ -273,9 +276,9 @@ namespace HerdPS.Transport.SshNet
             }
             using (command)
             {
-                var pumps = Task.WhenAll(
-                    Pump(command.OutputStream, stdout, raw, false),
-                    Pump(command.ExtendedOutputStream, stderr, raw, true));
+                var pumps = sinks is { } installed
+                    ? Task.WhenAll(installed.StdOut.Ended, installed.StdErr.Ended)
+                    : Task.WhenAll(Pump(command.OutputStream, stdout, raw, false), Pump(command.ExtendedOutputStream, stderr, raw, true));
                 var feed = FeedAsync(command, input, invocation, wrapped);
                 var outcome = new TransportOutcome();
                 var stoppedByUs = false;
@@ -356,18 +359,24 @@ namespace HerdPS.Transport.SshNet
         private static void Take(TransportOutcome outcome, OutputCapture stdout, OutputCapture stderr) =>
             outcome.TakeOutput(stdout, stderr, DateTime.UtcNow, TimeSpan.Zero);
 
-        /// <summary>Copies a channel stream into a capture on a thread of its own: SSH.NET's streams block on reads.</summary>
-        private static Task Pump(Stream source, OutputCapture into, Action<bool, byte[], int>? raw, bool isStdErr) => BlockingThreads.Run(() =>
+        /// <summary>A chunk of the channel's output, as it arrives: to the raw observer (the pool's client), then the capture.</summary>
+        private static void Deliver(OutputCapture into, Action<bool, byte[], int, int>? raw, bool isStdErr, byte[] bytes, int offset, int count)
+        {
+            raw?.Invoke(isStdErr, bytes, offset, count);
+            into.Append(bytes, offset, count);
+        }
+
+        /// <summary>
+        /// Copies a channel stream into a capture on a thread of its own (SSH.NET's streams block on reads): only
+        /// when SSH.NET's stream fields could not be swapped for sinks (<see cref="BoundedOutput.IsAvailable"/>).
+        /// </summary>
+        private static Task Pump(Stream source, OutputCapture into, Action<bool, byte[], int, int>? raw, bool isStdErr) => BlockingThreads.Run(() =>
         {
             var buffer = new byte[32 * 1024];
             try
             {
                 int n;
-                while ((n = source.Read(buffer, 0, buffer.Length)) > 0)
-                {
-                    raw?.Invoke(isStdErr, buffer, n);
-                    into.Append(buffer, n);
-                }
+                while ((n = source.Read(buffer, 0, buffer.Length)) > 0) Deliver(into, raw, isStdErr, buffer, 0, n);
             }
             catch (Exception e) when (e is IOException || e is ObjectDisposedException || e is SshException) { }
         });
