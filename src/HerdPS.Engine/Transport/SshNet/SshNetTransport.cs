@@ -238,35 +238,20 @@ namespace HerdPS.Transport.SshNet
             using var stderr = new OutputCapture(invocation.OutputLimit) { Spill = invocation.Spill, ExpectWrapperMarkers = wrapped };
             SshCommand command;
             Task execution;
-            Task stderrPump;
             Stream input;
             try
             {
                 command = connection.Client.CreateCommand(text);
                 command.CommandTimeout = Timeout.InfiniteTimeSpan;
                 // ExecuteAsync opens the channel and waits for the exec reply synchronously: on a thread of its own,
-                // never the pool's (see ConnectAsync). That thread then pumps stderr, where the wrapper's markers come:
-                // one blocking thread fewer to wake and put to sleep per command.
-                var exec = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
-                var stderrCommand = command;
-                stderrPump = BlockingThreads.Run(() =>
+                // never the pool's (see ConnectAsync).
+                execution = await BlockingThreads.Run(() =>
                 {
-                    Task running;
-                    try
-                    {
-                        running = stderrCommand.ExecuteAsync(CancellationToken.None);
-                        // At once: output held in memory is bounded from here on (see BoundedOutput).
-                        BoundedOutput.Install(stderrCommand);
-                    }
-                    catch (Exception e)
-                    {
-                        exec.TrySetException(e);
-                        return;
-                    }
-                    exec.TrySetResult(running);
-                    Copy(stderrCommand.ExtendedOutputStream, stderr, raw, true);
-                });
-                execution = await exec.Task.ConfigureAwait(false);
+                    var running = command.ExecuteAsync(CancellationToken.None);
+                    // At once: output held in memory is bounded from here on (see BoundedOutput).
+                    BoundedOutput.Install(command);
+                    return running;
+                }).ConfigureAwait(false);
                 try
                 {
                     input = command.CreateInputStream();
@@ -288,7 +273,9 @@ namespace HerdPS.Transport.SshNet
             }
             using (command)
             {
-                var pumps = Task.WhenAll(Pump(command.OutputStream, stdout, raw, false), stderrPump);
+                var pumps = Task.WhenAll(
+                    Pump(command.OutputStream, stdout, raw, false),
+                    Pump(command.ExtendedOutputStream, stderr, raw, true));
                 var feed = FeedAsync(command, input, invocation, wrapped);
                 var outcome = new TransportOutcome();
                 var stoppedByUs = false;
@@ -371,11 +358,7 @@ namespace HerdPS.Transport.SshNet
             outcome.TakeOutput(stdout, stderr, DateTime.UtcNow, TimeSpan.Zero);
 
         /// <summary>Copies a channel stream into a capture on a thread of its own: SSH.NET's streams block on reads.</summary>
-        private static Task Pump(Stream source, OutputCapture into, Action<bool, byte[], int>? raw, bool isStdErr) =>
-            BlockingThreads.Run(() => Copy(source, into, raw, isStdErr));
-
-        /// <summary>Copies a channel stream into a capture until it ends (blocking).</summary>
-        private static void Copy(Stream source, OutputCapture into, Action<bool, byte[], int>? raw, bool isStdErr)
+        private static Task Pump(Stream source, OutputCapture into, Action<bool, byte[], int>? raw, bool isStdErr) => BlockingThreads.Run(() =>
         {
             var buffer = new byte[32 * 1024];
             try
@@ -388,7 +371,7 @@ namespace HerdPS.Transport.SshNet
                 }
             }
             catch (Exception e) when (e is IOException || e is ObjectDisposedException || e is SshException) { }
-        }
+        });
 
         /// <summary>Stdin: the bytes or stream given (then end of input); with the wrapper and no input, held open until the stop.</summary>
         private static async Task FeedAsync(SshCommand command, Stream input, RemoteInvocation invocation, bool wrapped)
