@@ -65,6 +65,9 @@ namespace HerdPS.Transport
         /// <summary>How the wrapper ended the command when it was told to stop (None when it ended by itself).</summary>
         public EndSignal ReportedStop { get; private set; }
 
+        /// <summary>The wrapper's trailer said the login shell is /bin/sh (see <see cref="RemoteCommand.Wrap"/>).</summary>
+        public bool ReportedLoginShellIsSh { get; private set; }
+
         // ssh's own messages (LogLevel=ERROR) may come before the wrapper's first line; past this many bytes without
         // the marker, it is not coming.
         private const int HeadWindow = 4096;
@@ -334,10 +337,11 @@ namespace HerdPS.Transport
             if (_tailLength == 0) return;
             var text = Encoding.ASCII.GetString(_tail, 0, _tailLength);
             var at = text.LastIndexOf(RemoteCommand.ExitTrailerPrefix, StringComparison.Ordinal);
-            if (at >= 0 && RemoteCommand.TryParseTrailer(text.Substring(at), out var code, out var stop))
+            if (at >= 0 && RemoteCommand.TryParseTrailer(text.Substring(at), out var code, out var stop, out var loginShellIsSh))
             {
                 ReportedExitCode = code;
                 ReportedStop = stop;
+                ReportedLoginShellIsSh = loginShellIsSh;
                 Commit(_tail, 0, at);
             }
             else Commit(_tail, 0, _tailLength);

@@ -144,6 +144,31 @@ namespace HerdPS.Tests.Transport
         }
 
         [Fact]
+        public async Task OnAConnectionThatCarriedACommandAlreadyTheWrapperStillReportsTheExitAndATimeoutStillEndsTheCommand()
+        {
+            using var t = Run();
+            var host = Fleet.Hosts[9];
+            // What runs the wrapper (the command's parent): /bin/sh exec'd by the login shell, or, once the SSH.NET pool
+            // learnt from a trailer that the login shell is /bin/sh (the fleet user's is), that shell itself (sshd names it "sh").
+            const string wrapperArgv = "tr '\\0' ' ' < /proc/$PPID/cmdline | cut -c1-13";
+            var first = await t.RunOneAsync(host, wrapperArgv);
+            Assert.True(first.Succeeded, first.ErrorMessage);
+            Assert.StartsWith("/bin/sh -c ", first.StdOut);
+            var second = await t.RunOneAsync(host, wrapperArgv + "; echo err >&2; exit 3");
+            Assert.Equal(FleetStatus.Failed, second.Status);
+            Assert.Equal(3, second.ExitCode);
+            Assert.Equal("err\n", second.StdErr);
+            Assert.StartsWith(Kind == TransportKinds.SshNet ? "sh -c set -- " : "/bin/sh -c ", second.StdOut);
+            var sleep = Execution.LocalRunnerTests.UniqueSleep();
+            var stopped = await t.RunOneAsync(host, $"sleep {sleep}; echo never", new FleetRunOptions { CommandTimeout = TimeSpan.FromSeconds(3) });
+            Assert.Equal(FleetStatus.TimedOut, stopped.Status);
+            Assert.Equal("the command ran longer than 3s and was ended by SIGTERM", stopped.ErrorMessage);
+            Assert.Empty(ProcessTable.WaitUntilGone(p => p.CommandLine.Contains(sleep), TimeSpan.FromSeconds(15)));
+            var after = await t.RunOneAsync(host, "echo still");
+            Assert.Equal("still\n", after.StdOut);
+        }
+
+        [Fact]
         public async Task ATimeoutEndsACommandThatIgnoresSigtermWithSigkillAndTheConnectionStaysUsable()
         {
             using var t = Run();

@@ -164,6 +164,26 @@ namespace HerdPS.Tests.Transport
         }
 
         [Fact]
+        public void TheTrailerMaySayTheLoginShellIsBinShAfterTheStop()
+        {
+            using var c = Capture("err\n" + RemoteCommand.ExitTrailerPrefix + "143,stopped=TERM,sh\n", trailer: true);
+            Assert.Equal("err\n", c.Text());
+            Assert.Equal(143, c.ReportedExitCode);
+            Assert.Equal(EndSignal.Terminate, c.ReportedStop);
+            Assert.True(c.ReportedLoginShellIsSh);
+            Assert.True(RemoteCommand.TryParseTrailer(RemoteCommand.ExitTrailerPrefix + "0,sh\n", out var code, out var stop, out var sh));
+            Assert.Equal((0, EndSignal.None, true), (code, stop, sh));
+            Assert.True(RemoteCommand.TryParseTrailer(RemoteCommand.ExitTrailerPrefix + "5\n", out _, out _, out sh));
+            Assert.False(sh);
+            // Out of order, twice, unknown or empty fields: not a trailer, so the text stays output.
+            foreach (var bad in new[] { "0,sh,stopped=TERM", "0,sh,sh", "0,bash", "0,", "0,stopped=HUP,sh", "sh" })
+                Assert.False(RemoteCommand.TryParseTrailer(RemoteCommand.ExitTrailerPrefix + bad + "\n", out _, out _, out _), bad);
+            using var forged = Capture("x\n" + RemoteCommand.ExitTrailerPrefix + "0,sh,sh\n", trailer: true);
+            Assert.Null(forged.ReportedExitCode);
+            Assert.False(forged.ReportedLoginShellIsSh);
+        }
+
+        [Fact]
         public void WithoutATrailerEverythingIsKept()
         {
             using var c = Capture(new string('a', 500) + "\nend", trailer: true);
@@ -274,6 +294,73 @@ namespace HerdPS.Tests.Transport
             using var c = Read(err.Result);
             Assert.Equal(EndSignal.Terminate, c.ReportedStop);
             Assert.Equal(143, c.ReportedExitCode);
+        }
+
+        /// <summary>
+        /// As sshd runs a command string: the login shell with -c, $SHELL naming it, in a session of its own.
+        /// <paramref name="loginShellIsSh"/> picks the form the SSH.NET pool sends once it knows the login shell is /bin/sh.
+        /// </summary>
+        private static Process StartAsSshdWould(string loginShell, string command, bool loginShellIsSh, bool withInputLine = false)
+        {
+            var psi = new ProcessStartInfo("setsid")
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+            };
+            foreach (var a in new[] { loginShell, "-c", RemoteCommand.Wrap(command, TimeSpan.FromSeconds(1), withInputLine, loginShellIsSh) }) psi.ArgumentList.Add(a);
+            psi.Environment["SHELL"] = loginShell;
+            return Process.Start(psi)!;
+        }
+
+        [Theory]
+        [InlineData("/bin/sh", true)]
+        [InlineData("/bin/dash", false)] // the same program under another name: only /bin/sh itself may skip the hop
+        public void TheTrailerSaysShOnlyWhenTheLoginShellIsBinSh(string loginShell, bool reported)
+        {
+            using var p = StartAsSshdWould(loginShell, "echo out; echo err >&2; exit 3", loginShellIsSh: false);
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var err = p.StandardError.ReadToEnd();
+            Assert.True(p.WaitForExit(30_000));
+            Assert.Equal(3, p.ExitCode);
+            using var c = Read(err);
+            Assert.True(c.SawStartMarker);
+            Assert.Equal("err\n", c.Text());
+            Assert.Equal(3, c.ReportedExitCode);
+            Assert.Equal(reported, c.ReportedLoginShellIsSh);
+            Assert.Equal("out\n", stdout.Result);
+        }
+
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void WithoutTheHopTheLoginShellRunsTheSameWrapperWithTheSameArguments(bool withInputLine)
+        {
+            var sleep = Execution.LocalRunnerTests.UniqueSleep();
+            var command = (withInputLine ? "IFS= read -r x; printf '<%s>\\n' \"$x\"; " : "") +
+                $"printf '%s|%s\\n' \"it's\" \"$#\"; echo err >&2; sleep {sleep}; echo never";
+            using var p = StartAsSshdWould("/bin/sh", command, loginShellIsSh: true, withInputLine);
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var err = p.StandardError.ReadToEndAsync();
+            if (withInputLine)
+            {
+                p.StandardInput.Write("the line\n");
+                p.StandardInput.Flush();
+            }
+            WaitFor(sleep);
+            // The wrapper is the login shell itself now (no /bin/sh exec'd for it), and its command the one given.
+            var wrapper = Fleet.ProcessTable.TryGet(p.Id);
+            Assert.NotNull(wrapper);
+            Assert.StartsWith("/bin/sh -c set -- ", wrapper!.CommandLine);
+            Assert.Contains(sleep, wrapper.CommandLine);
+            p.StandardInput.Close();
+            Assert.True(p.WaitForExit(30_000));
+            Assert.Empty(Fleet.ProcessTable.WaitUntilGone(x => x.CommandLine.Contains(sleep), TimeSpan.FromSeconds(10)));
+            Assert.Equal((withInputLine ? "<the line>\n" : "") + "it's|0\n", stdout.Result);
+            using var c = Read(err.Result);
+            Assert.True(c.SawStartMarker);
+            Assert.Equal("err\n", c.Text());
+            Assert.Equal(EndSignal.Terminate, c.ReportedStop);
+            Assert.Equal(143, c.ReportedExitCode);
+            Assert.True(c.ReportedLoginShellIsSh);
         }
 
         [Theory]

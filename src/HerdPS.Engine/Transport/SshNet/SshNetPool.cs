@@ -193,6 +193,18 @@ namespace HerdPS.Transport.SshNet
 
         public SshClient Client => _client.Value.Result;
 
+        /// <summary>
+        /// The login shell on this connection is /bin/sh, as a wrapper's trailer said (<see cref="RemoteCommand.Wrap"/>).
+        /// sshd reads the user's shell once, at login, so it holds for the connection's life; a new connection learns again.
+        /// </summary>
+        public bool LoginShellIsSh
+        {
+            get => Volatile.Read(ref _loginShellIsSh) != 0;
+            set => Volatile.Write(ref _loginShellIsSh, value ? 1 : 0);
+        }
+
+        private int _loginShellIsSh;
+
         /// <summary>The connection was up and has gone (the server closed it, keepalives failed, the network dropped).</summary>
         public bool IsDead => Volatile.Read(ref _closed) != 0
             || _client.IsValueCreated && _client.Value.IsCompleted && (_client.Value.Status != TaskStatus.RanToCompletion || !ServerAlive.IsUp(_client.Value.Result));

@@ -233,7 +233,7 @@ namespace HerdPS.Transport.SshNet
         private async Task<TransportOutcome> RunAsync(PooledConnection connection, string hostName, RemoteInvocation invocation, CancellationToken stop, Action<bool, byte[], int, int>? raw, RunState state)
         {
             var wrapped = !invocation.Raw;
-            var text = wrapped ? RemoteCommand.Wrap(invocation.Command, invocation.StopGrace, invocation.CommandInputLine != null) : invocation.Command;
+            var text = wrapped ? RemoteCommand.Wrap(invocation.Command, invocation.StopGrace, invocation.CommandInputLine != null, connection.LoginShellIsSh) : invocation.Command;
             using var stdout = new OutputCapture(invocation.OutputLimit) { Spill = invocation.Spill, ExpectWrapperMarkers = false, OnChunk = invocation.OnStdOut };
             using var stderr = new OutputCapture(invocation.OutputLimit) { Spill = invocation.Spill, ExpectWrapperMarkers = wrapped };
             SshCommand command;
@@ -317,6 +317,7 @@ namespace HerdPS.Transport.SshNet
                 Exception? failure = execution.IsFaulted ? execution.Exception!.GetBaseException() : null;
                 if (wrapped && stderr.ReportedExitCode is int reported)
                 {
+                    connection.LoginShellIsSh = stderr.ReportedLoginShellIsSh;
                     outcome.ExitCode = reported;
                     if (stderr.ReportedStop != EndSignal.None)
                     {
