@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
+using System.Threading.Tasks;
 using HerdPS.Tests.Fleet;
 using HerdPS.Tests.Notify;
 
@@ -51,16 +52,15 @@ namespace HerdPS.PowerShell.Tests
                 $"  HostName 127.0.0.1\n  Port {_host.Port}\n  HostKeyAlias {_host.Alias}\n  UserKnownHostsFile {_host.KnownHostsPath}\n" +
                 $"Host *\nInclude {fleet.Ssh.SshConfigPath}\n");
             SeedRunFromSched01();
-            _team = new Lazy<PostgresDatabase>(MigrateToTeamHistory);
+            // Copied in the background from the start: it takes a while, and the other lines need none of it.
+            TeamHistory = Task.Run(MigrateToTeamHistory);
         }
-
-        private readonly Lazy<PostgresDatabase> _team;
 
         /// <summary>
         /// The team's history the docs call postgresql://herd@pg.example.com/herd: a database of the test PostgreSQL
-        /// server holding the seeded history, copied in with herd history migrate (made on first use).
+        /// server holding the seeded history, copied in with herd history migrate.
         /// </summary>
-        public PostgresDatabase TeamHistory => _team.Value;
+        public Task<PostgresDatabase> TeamHistory { get; }
 
         /// <summary>
         /// A run recorded by the scheduled-task machine sched-01 (docs/history.md: herd history --from sched-01): herd

@@ -4,6 +4,8 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
 using HerdPS.Tests.Fleet;
 
 namespace HerdPS.PowerShell.Tests
@@ -46,43 +48,21 @@ namespace HerdPS.PowerShell.Tests
 
         [Theory]
         [MemberData(nameof(Examples))]
-        public void Documented_herd_line_runs(string example)
+        public async Task Documented_herd_line_runs(string example)
         {
             var e = ShellExample.All().Single(x => x.Id == example);
             if (e.NotRunBecause != null) return;
 
-            var cli = _fleet.Cli;
-            var folder = _fleet.ExampleFolder(windowsPaths: false);
-            try
-            {
-                var env = cli.Environment();
-                foreach (var kv in e.Exports) env[kv.Key] = kv.Value;
-                var command = e.Command;
-                if (e.TeamHistory)
-                {
-                    // The team's server, with the options that reach it (TLS against its CA), is the test database.
-                    var team = cli.TeamHistory;
-                    Assert.True(ShellExample.TeamHistoryUrl.IsMatch(command) || e.Exports.Values.Any(ShellExample.TeamHistoryUrl.IsMatch),
-                        $"{e.Id} is marked team history but never names {DocExample.TeamHistoryUrl}");
-                    command = ShellExample.TeamHistoryUrl.Replace(command, team.Url);
-                    foreach (var kv in e.Exports) env[kv.Key] = ShellExample.TeamHistoryUrl.Replace(kv.Value, team.Url);
-                    env["PGPASSWORD"] = team.Server.Password;
-                }
-                var outcome = Run(command, env, folder, e);
-                var herdErrors = outcome.StdErr.Split('\n').Where(l => l.StartsWith("herd:", StringComparison.Ordinal) && !StatusLine.IsMatch(l)).ToList();
-                var story = $"\n--- as run (in {folder}): {command}\n--- exit {outcome.ExitCode}\n--- stdout:\n{Cut(outcome.StdOut)}\n--- stderr:\n{Cut(outcome.StdErr)}";
-                if (outcome.Stopped)
-                    Assert.True(outcome.ExitCode == 0 || outcome.ExitCode == 130, $"{e.Id} did not end cleanly on Ctrl-C (exit 0, or 130 as herd gives when interrupted)" + story);
-                else if (e.RunsUntilStopped && !e.MayEndByItself)
-                    Assert.Fail($"{e.Id} runs until Ctrl-C, but ended by itself within {ShellExample.RunFor.TotalSeconds} s" + story);
-                else
-                    Assert.True(outcome.ExitCode == e.ExpectedExit, $"{e.Id} exited {outcome.ExitCode}, not {e.ExpectedExit}" + (e.ExitBecause != null ? $" ({e.ExitBecause})" : "") + story);
-                Assert.True(herdErrors.Count == 0, $"{e.Id} wrote herd errors:\n" + string.Join("\n", herdErrors) + story);
-            }
-            finally
-            {
-                Directory.Delete(folder, recursive: true);
-            }
+            var outcome = await RunsOf(_fleet)[e.Id];
+            var herdErrors = outcome.StdErr.Split('\n').Where(l => l.StartsWith("herd:", StringComparison.Ordinal) && !StatusLine.IsMatch(l)).ToList();
+            var story = $"\n--- as run (in {outcome.Folder}): {outcome.Command}\n--- exit {outcome.ExitCode}\n--- stdout:\n{Cut(outcome.StdOut)}\n--- stderr:\n{Cut(outcome.StdErr)}";
+            if (outcome.Stopped)
+                Assert.True(outcome.ExitCode == 0 || outcome.ExitCode == 130, $"{e.Id} did not end cleanly on Ctrl-C (exit 0, or 130 as herd gives when interrupted)" + story);
+            else if (e.RunsUntilStopped && !e.MayEndByItself)
+                Assert.Fail($"{e.Id} runs until Ctrl-C, but ended by itself within {ShellExample.RunFor.TotalSeconds} s" + story);
+            else
+                Assert.True(outcome.ExitCode == e.ExpectedExit, $"{e.Id} exited {outcome.ExitCode}, not {e.ExpectedExit}" + (e.ExitBecause != null ? $" ({e.ExitBecause})" : "") + story);
+            Assert.True(herdErrors.Count == 0, $"{e.Id} wrote herd errors:\n" + string.Join("\n", herdErrors) + story);
         }
 
         /// <summary>
@@ -95,13 +75,80 @@ namespace HerdPS.PowerShell.Tests
             @"|sending a sample event to notification '[^']+' .*|delivered \(HTTP \d+\)" +
             @"|notification '[^']+' sent: .*)$");
 
-        private sealed record Outcome(int ExitCode, string StdOut, string StdErr, bool Stopped);
+        private sealed record Outcome(string Command, string Folder, int ExitCode, string StdOut, string StdErr, bool Stopped);
+
+        /// <summary>How many lines run at once: they wait on ssh and on watches' intervals far more than on the CPU.</summary>
+        private const int Parallel = 8;
+
+        private static readonly object RunsGate = new object();
+        private static IReadOnlyDictionary<string, Task<Outcome>>? _runs;
+
+        /// <summary>
+        /// Every runnable line, started once, side by side (each in its own folder and process group), when the first
+        /// test asks; each test then judges its own line. herd disconnect closes the pooled connections the other lines
+        /// ride on, so it runs after all of them, as a reader would run it at the end of a session.
+        /// </summary>
+        private static IReadOnlyDictionary<string, Task<Outcome>> RunsOf(ModuleFleet fleet)
+        {
+            lock (RunsGate)
+            {
+                if (_runs != null) return _runs;
+                var cli = fleet.Cli;
+                var examples = ShellExample.All().Where(e => e.NotRunBecause == null).ToList();
+                var slots = new SemaphoreSlim(Parallel);
+                var runs = new Dictionary<string, Task<Outcome>>();
+                foreach (var e in examples.Where(e => !ClosesConnections(e)))
+                    runs[e.Id] = Task.Run(async () =>
+                    {
+                        await slots.WaitAsync();
+                        try { return await RunAsync(fleet, cli, e); }
+                        finally { slots.Release(); }
+                    });
+                var others = runs.Values.ToArray();
+                foreach (var e in examples.Where(ClosesConnections))
+                    runs[e.Id] = Task.Run(async () =>
+                    {
+                        await Task.WhenAll(others.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+                        return await RunAsync(fleet, cli, e);
+                    });
+                return _runs = runs;
+            }
+        }
+
+        private static bool ClosesConnections(ShellExample e) => Regex.IsMatch(e.Command, @"(^|\s)herd\s+disconnect(\s|$)");
+
+        private static async Task<Outcome> RunAsync(ModuleFleet fleet, CliDocsFleet cli, ShellExample e)
+        {
+            var folder = fleet.ExampleFolder(windowsPaths: false);
+            var env = cli.Environment();
+            foreach (var kv in e.Exports) env[kv.Key] = kv.Value;
+            var command = e.Command;
+            if (e.TeamHistory)
+            {
+                // The team's server, with the options that reach it (TLS against its CA), is the test database.
+                var team = await cli.TeamHistory;
+                if (!ShellExample.TeamHistoryUrl.IsMatch(command) && !e.Exports.Values.Any(ShellExample.TeamHistoryUrl.IsMatch))
+                    throw new FormatException($"{e.Id} is marked team history but never names {DocExample.TeamHistoryUrl}");
+                command = ShellExample.TeamHistoryUrl.Replace(command, team.Url);
+                foreach (var kv in e.Exports) env[kv.Key] = ShellExample.TeamHistoryUrl.Replace(kv.Value, team.Url);
+                env["PGPASSWORD"] = team.Server.Password;
+            }
+            try
+            {
+                var (exit, stdout, stderr, stopped) = await RunLineAsync(command, env, folder, e);
+                return new Outcome(command, folder, exit, stdout, stderr, stopped);
+            }
+            finally
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
 
         /// <summary>
         /// The line in a shell of its own process group (setsid, as a terminal starts a foreground job), SIGINT at the
         /// default disposition (a test host started in the background would hand on an ignored SIGINT).
         /// </summary>
-        private static Outcome Run(string command, IDictionary<string, string> env, string folder, ShellExample e)
+        private static async Task<(int Exit, string StdOut, string StdErr, bool Stopped)> RunLineAsync(string command, IDictionary<string, string> env, string folder, ShellExample e)
         {
             var psi = new ProcessStartInfo("setsid")
             {
@@ -119,16 +166,21 @@ namespace HerdPS.PowerShell.Tests
                 p.StandardInput.Close();
                 var stdout = p.StandardOutput.ReadToEndAsync();
                 var stderr = p.StandardError.ReadToEndAsync();
+                var exited = p.WaitForExitAsync();
                 var stopped = false;
-                if (e.RunsUntilStopped && !p.WaitForExit(ShellExample.RunFor))
+                if (e.RunsUntilStopped)
                 {
-                    Assert.True(ProcessTable.Signal(-p.Id, 2), $"{e.Id}: SIGINT to its process group failed"); // setsid and env exec'd: the pid is the group's
-                    stopped = true;
-                    Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)), $"{e.Id} did not stop within 30 s of Ctrl-C");
+                    if (await Task.WhenAny(exited, Task.Delay(ShellExample.RunFor)) != exited)
+                    {
+                        // setsid and env exec'd: the pid is the group's id.
+                        if (!ProcessTable.Signal(-p.Id, 2)) throw new InvalidOperationException($"{e.Id}: SIGINT to its process group failed");
+                        stopped = true;
+                        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(30))) != exited) throw new TimeoutException($"{e.Id} did not stop within 30 s of Ctrl-C");
+                    }
                 }
-                else Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), $"{e.Id} did not end within 2 minutes");
-                p.WaitForExit();
-                return new Outcome(p.ExitCode, stdout.Result, stderr.Result, stopped);
+                else if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(2))) != exited) throw new TimeoutException($"{e.Id} did not end within 2 minutes");
+                await exited;
+                return (p.ExitCode, await stdout, await stderr, stopped);
             }
             finally
             {
