@@ -41,7 +41,7 @@ namespace HerdPS.PowerShell.Tests
             Assert.True(errors.Length == 0, $"{e.Id} does not parse:\n" + string.Join("\n", errors.Select(x => $"  line {x.Extent.StartLineNumber}: {x.Message}")) + "\n" + e.Script);
             if (e.NotRunBecause != null) return;
 
-            var folder = WorkingFolder(e);
+            var folder = _fleet.ExampleFolder(e.WindowsPaths);
             // A team history example reaches the test server's database, its password where a user's would be.
             var team = e.TeamHistory ? _fleet.Postgres : null;
             if (team != null) Environment.SetEnvironmentVariable("PGPASSWORD", team.Server.Password);
@@ -79,27 +79,6 @@ namespace HerdPS.PowerShell.Tests
                 Assert.True(pending.AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30)), $"{e.Id} did not stop");
                 Assert.True(errors.Count == 0, $"{e.Id} wrote errors while it ran:\n" + string.Join("\n", errors.Select(x => $"  {x.FullyQualifiedErrorId}: {x}")));
             }
-        }
-
-        /// <summary>A user's working folder: the files the examples read, and C:\herd's layout for the Windows ones.</summary>
-        private string WorkingFolder(DocExample e)
-        {
-            var folder = Directory.CreateDirectory(Path.Combine(_fleet.WorkDir, "example-" + Guid.NewGuid().ToString("N"))).FullName;
-            foreach (var file in Directory.GetFiles(_fleet.Scratch)) File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-            // The README's examples run from the repository root: ./out/HerdPS/<version>/HerdPS.psd1 is the built module.
-            Directory.CreateSymbolicLink(Path.Combine(folder, "out"), TestPaths.ModuleRoot);
-            if (e.WindowsPaths)
-            {
-                var herd = Directory.CreateDirectory(Path.Combine(folder, "herd")).FullName;
-                Directory.CreateDirectory(Path.Combine(herd, "reports"));
-                Directory.CreateDirectory(Path.Combine(herd, "keys"));
-                Directory.CreateDirectory(Path.Combine(herd, "nginx"));
-                Directory.CreateDirectory(Path.Combine(herd, "logs"));
-                File.Copy(_fleet.InventoryPath, Path.Combine(herd, "inventory.yaml"));
-                File.Copy(_fleet.Ssh.IdentityFile, Path.Combine(herd, "keys", "svc_ed25519"));
-                File.WriteAllText(Path.Combine(herd, "motd"), "Authorized use only.\n");
-            }
-            return folder;
         }
     }
 }

@@ -72,6 +72,35 @@ namespace HerdPS.PowerShell.Tests
         /// </summary>
         public PostgresDatabase Postgres => _postgres.Value;
 
+        private CliDocsFleet? _cli;
+
+        /// <summary>The docs' fleet for the herd examples of sh blocks (started on first use): see <see cref="CliDocsFleet"/>.</summary>
+        public CliDocsFleet Cli => _cli ??= new CliDocsFleet(this);
+
+        /// <summary>
+        /// A user's working folder for one example: the files the examples read, the built module under out/, and
+        /// C:\herd's layout (with <paramref name="windowsPaths"/>) for the Windows ones.
+        /// </summary>
+        public string ExampleFolder(bool windowsPaths)
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(WorkDir, "example-" + Guid.NewGuid().ToString("N"))).FullName;
+            foreach (var file in Directory.GetFiles(Scratch)) File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+            // The README's examples run from the repository root: ./out/HerdPS/<version>/HerdPS.psd1 is the built module.
+            Directory.CreateSymbolicLink(Path.Combine(folder, "out"), TestPaths.ModuleRoot);
+            if (windowsPaths)
+            {
+                var herd = Directory.CreateDirectory(Path.Combine(folder, "herd")).FullName;
+                Directory.CreateDirectory(Path.Combine(herd, "reports"));
+                Directory.CreateDirectory(Path.Combine(herd, "keys"));
+                Directory.CreateDirectory(Path.Combine(herd, "nginx"));
+                Directory.CreateDirectory(Path.Combine(herd, "logs"));
+                File.Copy(InventoryPath, Path.Combine(herd, "inventory.yaml"));
+                File.Copy(Ssh.IdentityFile, Path.Combine(herd, "keys", "svc_ed25519"));
+                File.WriteAllText(Path.Combine(herd, "motd"), "Authorized use only.\n");
+            }
+            return folder;
+        }
+
         /// <summary>A fresh runspace with the packaged module imported, in the scratch folder.</summary>
         public PowerShellSession Session(bool importModule = true) => PowerShellSession.Start(importModule, Scratch);
 
@@ -186,6 +215,7 @@ steps:
         public void Dispose()
         {
             foreach (var saved in _savedEnvironment) Environment.SetEnvironmentVariable(saved.Key, saved.Value);
+            _cli?.Dispose();
             Ssh.Dispose();
             if (Directory.Exists(WorkDir)) Directory.Delete(WorkDir, recursive: true);
         }
