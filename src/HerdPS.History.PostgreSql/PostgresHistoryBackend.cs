@@ -379,34 +379,10 @@ namespace HerdPS.History.PostgreSql
             return ReadResultsInBatches(runId, hostName);
         }
 
-        /// <summary>Distinct outputs read in one round trip at most: enough that a run of 2000 different outputs is a few queries.</summary>
-        internal const int OutputsPerRead = 256;
-
-        /// <summary>
-        /// Uncompressed bytes of outputs read in one round trip at most (about twice that as text), so a run of 200 hosts
-        /// that each printed 5 MiB is read an output or two at a time, never all at once. One output larger than this is
-        /// read alone.
-        /// </summary>
-        internal const long OutputBytesPerRead = 8L * 1024 * 1024;
-
-        private sealed class ResultRow
-        {
-            public FleetResult Result = new FleetResult();
-            public long? StdOut, StdErr;
-            public long StdOutLength, StdErrLength;
-        }
-
-        /// <summary>An output's stored chunks as read, decoded only when a result needs its text.</summary>
-        private sealed class StoredChunks
-        {
-            public long RawLength;
-            public readonly List<KeyValuePair<byte, byte[]>> Chunks = new List<KeyValuePair<byte, byte[]>>(1);
-        }
-
         private IEnumerable<FleetResult> ReadResultsInBatches(long runId, string? hostName)
         {
             // Rows first (no outputs: a few hundred bytes a host, with each output's size), then the distinct outputs the
-            // next results need, a bounded batch per round trip (count and size), decoded as the results are handed out.
+            // next results need, a bounded batch per round trip (OutputBatches), decoded as the results are handed out.
             var rows = Run("reading a run", connection =>
             {
                 using (var select = new NpgsqlCommand(
@@ -419,82 +395,13 @@ namespace HerdPS.History.PostgreSql
                 {
                     select.Parameters.Add(new NpgsqlParameter { Value = runId });
                     if (hostName != null) select.Parameters.Add(new NpgsqlParameter { Value = hostName });
-                    var list = new List<ResultRow>();
+                    var list = new List<PendingResult>();
                     using (var reader = select.ExecuteReader())
                         while (reader.Read()) list.Add(ReadRow(reader, runId));
                     return list;
                 }
             });
-            var cache = new BlobTextCache();
-            // The outputs of the results up to (not including) rows[next]: texts already decoded (or found in the cache),
-            // and chunks read but not decoded yet.
-            var texts = new Dictionary<long, string>();
-            var read = new Dictionary<long, StoredChunks>();
-            int next = 0;
-            for (int i = 0; i < rows.Count; i++)
-            {
-                if (i == next)
-                {
-                    texts.Clear();
-                    read.Clear();
-                    next = PlanBatch(rows, i, cache, texts, out var wanted);
-                    if (wanted.Count > 0) ReadOutputs(wanted, read);
-                }
-                var row = rows[i];
-                try
-                {
-                    if (row.StdOut is long o) row.Result.StdOut = OutputText(o, texts, read, cache);
-                    if (row.StdErr is long e) row.Result.StdErr = OutputText(e, texts, read, cache);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw ResultFields.DamagedOutput(Location, runId, row.Result.HostName, e);
-                }
-                yield return row.Result;
-            }
-        }
-
-        /// <summary>
-        /// Which outputs to read for the results from rows[first]: those not in the cache, up to <see cref="OutputsPerRead"/>
-        /// of them and <see cref="OutputBytesPerRead"/> bytes (at least the first result's). Cached texts the batch's
-        /// results need go into <paramref name="texts"/>, so the cache dropping them meanwhile costs nothing. Returns the
-        /// first row after the batch.
-        /// </summary>
-        private static int PlanBatch(List<ResultRow> rows, int first, BlobTextCache cache, Dictionary<long, string> texts, out List<long> wanted)
-        {
-            wanted = new List<long>();
-            var seen = new HashSet<long>();
-            long bytes = 0;
-            int j = first;
-            for (; j < rows.Count; j++)
-            {
-                var row = rows[j];
-                int count = 0;
-                long size = 0;
-                foreach (var (id, length) in new[] { (row.StdOut, row.StdOutLength), (row.StdErr, row.StdErrLength) })
-                {
-                    if (!(id is long blob) || texts.ContainsKey(blob) || seen.Contains(blob)) continue;
-                    if (cache.TryGet(blob, out var text)) { texts[blob] = text; continue; }
-                    if (wanted.Count > 0 && (wanted.Count + count + 1 > OutputsPerRead || bytes + size + length > OutputBytesPerRead)) return j;
-                    count++;
-                    size += length;
-                    seen.Add(blob);
-                }
-                foreach (var id in new[] { row.StdOut, row.StdErr })
-                    if (id is long blob && seen.Contains(blob) && !wanted.Contains(blob)) wanted.Add(blob);
-                bytes += size;
-            }
-            return j;
-        }
-
-        private static string OutputText(long id, Dictionary<long, string> texts, Dictionary<long, StoredChunks> read, BlobTextCache cache)
-        {
-            if (texts.TryGetValue(id, out var text)) return text;
-            if (!read.TryGetValue(id, out var stored)) throw new InvalidDataException($"output {id} is missing");
-            text = OutputChunks.Decode(stored.Chunks, stored.RawLength);
-            read.Remove(id);
-            texts[id] = text;
-            return cache.Get(id, _ => text);
+            return OutputBatches.Read(rows, ReadOutputs, (result, e) => ResultFields.DamagedOutput(Location, runId, result.HostName, e));
         }
 
         /// <summary>The stored chunks of these outputs, in one round trip: inline ones from their blobs rows, the others from blob_chunks.</summary>
@@ -512,7 +419,7 @@ namespace HerdPS.History.PostgreSql
                 {
                     while (reader.Read())
                     {
-                        var stored = new StoredChunks { RawLength = reader.GetInt64(1) };
+                        var stored = new StoredChunks(reader.GetInt64(1));
                         if (!reader.IsDBNull(3)) // one chunk, inline
                             stored.Chunks.Add(new KeyValuePair<byte, byte[]>((byte)reader.GetInt16(2), (byte[])reader.GetValue(3)));
                         read[reader.GetInt64(0)] = stored;
@@ -526,12 +433,10 @@ namespace HerdPS.History.PostgreSql
             return true;
         }, retryBroken: true);
 
-        private ResultRow ReadRow(NpgsqlDataReader reader, long runId)
+        private PendingResult ReadRow(NpgsqlDataReader reader, long runId)
         {
             string host = reader.GetString(1);
-            return new ResultRow
-            {
-                Result = new FleetResult
+            return new PendingResult(new FleetResult
                 {
                     Command = reader.GetString(0),
                     HostName = host,
@@ -551,11 +456,8 @@ namespace HerdPS.History.PostgreSql
                     StdErr = reader.IsDBNull(16) ? "" : reader.GetString(16),
                     Transport = reader.GetString(17),
                 },
-                StdOut = reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4),
-                StdErr = reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5),
-                StdOutLength = reader.IsDBNull(18) ? 0 : reader.GetInt64(18),
-                StdErrLength = reader.IsDBNull(19) ? 0 : reader.GetInt64(19),
-            };
+                reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4), reader.IsDBNull(18) ? 0 : reader.GetInt64(18),
+                reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5), reader.IsDBNull(19) ? 0 : reader.GetInt64(19));
         }
 
         private HistoryRunRecord ReadRun(NpgsqlDataReader reader) => new HistoryRunRecord
