@@ -37,7 +37,9 @@ namespace HerdPS.History
     /// (one query, or one round trip to a server, per batch instead of per output): at most <see cref="MaxOutputs"/>
     /// outputs and <see cref="MaxBytes"/> uncompressed bytes per batch (an output larger than that alone), so 200 hosts
     /// that each printed 5 MiB are read an output or two at a time. Outputs already read for this run come from a
-    /// bounded <see cref="BlobTextCache"/>; results are decoded as they are handed out.
+    /// bounded <see cref="BlobTextCache"/>; results are decoded as they are handed out. Used by the PostgreSQL backend,
+    /// where each query is a round trip; SQLite reads an output in-process in microseconds, and batching its reads made no
+    /// difference measured at 2000 results (bench/results.md), so it reads them one by one still.
     /// </summary>
     public static class OutputBatches
     {

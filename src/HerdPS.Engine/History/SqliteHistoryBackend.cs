@@ -406,72 +406,55 @@ namespace HerdPS.History
         public IEnumerable<FleetResult> ReadResults(long runId, string? hostName)
         {
             ThrowIfDisposed();
-            return ReadResultsInBatches(runId, hostName);
+            return ReadResultsOneByOne(runId, hostName);
         }
 
-        private IEnumerable<FleetResult> ReadResultsInBatches(long runId, string? hostName)
+        private IEnumerable<FleetResult> ReadResultsOneByOne(long runId, string? hostName)
         {
+            var cache = new BlobTextCache();
             using (var connection = SqliteRetry.Run(Location, _busyTimeout, () => Connect(Location, _busyTimeout)))
+            using (var select = connection.CreateCommand())
             {
-                // Rows first (no outputs: a few hundred bytes a host, with each output's size), then the distinct outputs the
-                // next results need, two queries per bounded batch (OutputBatches) rather than three per output.
-                var rows = new List<PendingResult>();
-                using (var select = connection.CreateCommand())
+                select.CommandText =
+                    "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, " +
+                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.stdout_text, x.stderr_text, x.transport AS transport " +
+                    "FROM results x JOIN runs r ON r.id = x.run_id WHERE x.run_id = $run_id" +
+                    (hostName != null ? " AND x.host = $host COLLATE NOCASE" : "") + " ORDER BY x.host, x.seq";
+                select.Parameters.AddWithValue("$run_id", runId);
+                if (hostName != null) select.Parameters.AddWithValue("$host", hostName);
+                using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteReader()))
                 {
-                    select.CommandText =
-                        "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, " +
-                        "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.stdout_text, x.stderr_text, x.transport AS transport, " +
-                        "so.raw_length, se.raw_length " +
-                        "FROM results x JOIN runs r ON r.id = x.run_id " +
-                        "LEFT JOIN blobs so ON so.id = x.stdout_blob LEFT JOIN blobs se ON se.id = x.stderr_blob WHERE x.run_id = $run_id" +
-                        (hostName != null ? " AND x.host = $host COLLATE NOCASE" : "") + " ORDER BY x.host, x.seq";
-                    select.Parameters.AddWithValue("$run_id", runId);
-                    if (hostName != null) select.Parameters.AddWithValue("$host", hostName);
-                    using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteReader()))
+                    while (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
                     {
-                        while (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
+                        var result = ReadResult(reader, runId);
+                        try
                         {
-                            var result = ReadResult(reader, runId);
-                            long? stdOut = null, stdErr = null;
                             if (!reader.IsDBNull(15)) result.StdOut = reader.GetString(15);
-                            else if (!reader.IsDBNull(4)) stdOut = reader.GetInt64(4);
+                            else if (!reader.IsDBNull(4)) result.StdOut = cache.Get(reader.GetInt64(4), id => ReadBlobText(connection, id));
                             if (!reader.IsDBNull(16)) result.StdErr = reader.GetString(16);
-                            else if (!reader.IsDBNull(5)) stdErr = reader.GetInt64(5);
-                            rows.Add(new PendingResult(result, stdOut, reader.IsDBNull(18) ? 0 : reader.GetInt64(18), stdErr, reader.IsDBNull(19) ? 0 : reader.GetInt64(19)));
+                            else if (!reader.IsDBNull(5)) result.StdErr = cache.Get(reader.GetInt64(5), id => ReadBlobText(connection, id));
                         }
+                        catch (InvalidDataException e)
+                        {
+                            throw ResultFields.DamagedOutput(Location, runId, result.HostName, e);
+                        }
+                        yield return result;
                     }
                 }
-                foreach (var result in OutputBatches.Read(rows, (ids, read) => ReadOutputs(connection, ids, read),
-                             (result, e) => ResultFields.DamagedOutput(Location, runId, result.HostName, e)))
-                    yield return result;
             }
         }
 
-        /// <summary>The stored chunks of these outputs: inline ones from their blobs rows, the others from blob_chunks.</summary>
-        private void ReadOutputs(SqliteConnection connection, List<long> ids, Dictionary<long, StoredChunks> read)
+        private string ReadBlobText(SqliteConnection connection, long blobId)
         {
-            var list = "[" + string.Join(",", ids.Select(id => id.ToString(CultureInfo.InvariantCulture))) + "]";
-            using (var blobs = connection.CreateCommand())
+            long length;
+            using (var size = connection.CreateCommand())
             {
-                blobs.CommandText = "SELECT id, raw_length, encoding, data FROM blobs WHERE id IN (SELECT value FROM json_each($ids))";
-                blobs.Parameters.AddWithValue("$ids", list);
-                using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => blobs.ExecuteReader()))
-                    while (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
-                    {
-                        var stored = new StoredChunks(reader.GetInt64(1));
-                        if (!reader.IsDBNull(3)) stored.Chunks.Add(new KeyValuePair<byte, byte[]>((byte)reader.GetInt64(2), (byte[])reader.GetValue(3)));
-                        read[reader.GetInt64(0)] = stored;
-                    }
+                size.CommandText = "SELECT raw_length FROM blobs WHERE id = $id";
+                size.Parameters.AddWithValue("$id", blobId);
+                length = SqliteRetry.Run(Location, _busyTimeout, () => size.ExecuteScalar()) is long l ? l
+                    : throw new InvalidDataException($"output {blobId} is missing");
             }
-            using (var chunks = connection.CreateCommand())
-            {
-                chunks.CommandText = "SELECT blob_id, encoding, data FROM blob_chunks WHERE blob_id IN (SELECT value FROM json_each($ids)) ORDER BY blob_id, seq";
-                chunks.Parameters.AddWithValue("$ids", list);
-                using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => chunks.ExecuteReader()))
-                    while (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
-                        if (read.TryGetValue(reader.GetInt64(0), out var stored))
-                            stored.Chunks.Add(new KeyValuePair<byte, byte[]>((byte)reader.GetInt64(1), (byte[])reader.GetValue(2)));
-            }
+            return OutputChunks.Decode(ReadChunks(connection, blobId), length);
         }
 
         /// <summary>A blob's stored chunks, in order: its inline one, or its rows of blob_chunks.</summary>
