@@ -75,9 +75,6 @@ namespace HerdPS.History.PostgreSql
             }
         }
 
-        /// <summary>How many sources this process keeps now (for tests).</summary>
-        internal static int Count { get { lock (Gate) return Sources.Count; } }
-
         private static void Release(Entry entry)
         {
             lock (Gate)
@@ -98,18 +95,6 @@ namespace HerdPS.History.PostgreSql
                 entry.Expiry = null;
             }
             entry.Source.Dispose();
-        }
-
-        /// <summary>Closes every source no store uses now (their connections and passwords go; the next store builds anew).</summary>
-        internal static void DisposeIdle()
-        {
-            List<Entry> idle;
-            lock (Gate)
-            {
-                idle = new List<Entry>();
-                foreach (var e in Sources.Values) if (e.Users == 0) idle.Add(e);
-            }
-            foreach (var e in idle) Expire(e);
         }
 
         // At exit, close the pooled connections politely (the server logs no lost client), as disposing each store did.
