@@ -306,9 +306,24 @@ namespace HerdPS.Bench.History
             foreach (var statement in ScalePostgres(runs, hostsPerRun, FleetSize, Outputs)) db.Scalar(statement);
             var pgLoad = clock.Elapsed;
             long pgSize = long.Parse(db.Scalar("SELECT pg_database_size(current_database())"), CultureInfo.InvariantCulture);
+            _transactions = () => long.Parse(db.Scalar("SELECT pg_stat_force_next_flush(); SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").Split('\n')[^1], CultureInfo.InvariantCulture);
             ScaleRow("PostgreSQL", () => HistoryStore.Open(target, new HistoryStoreOptions { Retention = null, SpoolWhenUnreachable = false }), db.Url,
                 new Dictionary<string, string>(db.PasswordEnvironment), pgSize, pgLoad);
             Console.WriteLine();
+        }
+
+        private static Func<long>? _transactions;
+
+        /// <summary>Transactions the server counted during one call (every statement outside a transaction is one, a batch too): its round trips, about.</summary>
+        private static string RoundTrips(Func<int> call)
+        {
+            call();
+            System.Threading.Thread.Sleep(11000); // an idle session publishes its counters within 10 s (PGSTAT_IDLE_INTERVAL)
+            long before = _transactions!();
+            call();
+            System.Threading.Thread.Sleep(11000);
+            long after = _transactions!();
+            return (after - before - 1).ToString(CultureInfo.InvariantCulture); // less the counting query's own
         }
 
         private static void ScaleRow(string name, Func<HistoryStore> open, string location, Dictionary<string, string> env, long size, TimeSpan load)
@@ -317,10 +332,19 @@ namespace HerdPS.Bench.History
             var last = Time(() => store.ListRuns(new HistoryQuery { Last = 20 }).Count);
             var host = Time(() => store.ListRuns(new HistoryQuery { Last = 20, HostName = "h-0042" }).Count);
             var hostResults = Time(() => FleetHistory.GetRunsWithResults(store, new HistoryQuery { Last = 20, HostName = "h-0042" }).Sum(r => r.Results.Count));
+            // What Get-FleetHistory -Last 20 does: the 20 runs with all their results, in an open store, and as a cmdlet call
+            // (a store opened and closed around it), with the transactions (round trips) one call costs on PostgreSQL.
+            int LastWithResults(HistoryStore s) => FleetHistory.GetRunsWithResults(s, new HistoryQuery { Last = 20 }).Sum(r => r.Results.Count);
+            var lastResults = Time(() => LastWithResults(store), 10);
+            var lastResultsCall = Time(() => { using var s = open(); return LastWithResults(s); }, 10);
+            var lastCall = Time(() => { using var s = open(); return s.ListRuns(new HistoryQuery { Last = 20 }).Count; }, 25);
+            var trips = _transactions != null ? RoundTrips(() => LastWithResults(store)) : "-";
             var cliLast = _herd.Length > 0 ? Time(() => Herd(location, env, "history", "--last", "20"), 10) : "-";
             var cliHost = _herd.Length > 0 ? Time(() => Herd(location, env, "history", "--host", "h-0042"), 10) : "-";
             var cliHelp = _herd.Length > 0 ? Time(() => Herd(location, env, "--help"), 10) : "-";
             Console.WriteLine($"| {name} | {Bytes(size)} | {load.TotalSeconds:0} s | {last} | {host} | {hostResults} | {cliLast} | {cliHost} | {cliHelp} |");
+            Console.Error.WriteLine($"{name}: `--last 20` with its results (engine, open store) {lastResults}; a store opened per call {lastResultsCall}; transactions per call {trips}; `--last 20` alone in a store opened per call {lastCall}");
+            _transactions = null;
         }
 
         // ---------------------------------------------------------------- connect

@@ -27,13 +27,15 @@ namespace HerdPS.History.PostgreSql
         private const int Attempts = 4;
 
         private readonly HistoryTarget _target;
+        private readonly SharedDataSources.Lease _lease;
         private readonly NpgsqlDataSource _dataSource;
         private bool _disposed;
 
-        public PostgresHistoryBackend(HistoryTarget target, NpgsqlDataSource dataSource, HistoryStoreOptions options)
+        public PostgresHistoryBackend(HistoryTarget target, SharedDataSources.Lease lease, HistoryStoreOptions options)
         {
             _target = target;
-            _dataSource = dataSource;
+            _lease = lease;
+            _dataSource = lease.Source;
         }
 
         public string Location => _target.Display;
@@ -48,11 +50,21 @@ namespace HerdPS.History.PostgreSql
         {
             using (var transaction = connection.BeginTransaction())
             {
-                long id = InsertRun(connection, transaction, header, ifAbsent: false)!.Value;
+                // Claimed by UUID: when a broken connection's attempt did commit, the one run again finds it.
+                long id = InsertRun(connection, transaction, header, ifAbsent: true) ?? RunIdOf(connection, transaction, header.Uuid);
                 transaction.Commit();
                 return id;
             }
         });
+
+        private static long RunIdOf(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid uuid)
+        {
+            using (var find = new NpgsqlCommand("SELECT id FROM herd.runs WHERE uuid = $1", connection, transaction))
+            {
+                find.Parameters.Add(new NpgsqlParameter { Value = uuid });
+                return (long)find.ExecuteScalar()!;
+            }
+        }
 
         /// <summary>Inserts a run and links it to its watch; with <paramref name="ifAbsent"/>, null when its UUID is here already.</summary>
         private static long? InsertRun(NpgsqlConnection connection, NpgsqlTransaction transaction, RunHeader header, bool ifAbsent)
@@ -364,57 +376,67 @@ namespace HerdPS.History.PostgreSql
         public IEnumerable<FleetResult> ReadResults(long runId, string? hostName)
         {
             ThrowIfDisposed();
-            return ReadResultsOneByOne(runId, hostName);
+            return ReadResultsInBatches(runId, hostName);
         }
 
-        private sealed class ResultRow
+        private IEnumerable<FleetResult> ReadResultsInBatches(long runId, string? hostName)
         {
-            public FleetResult Result = new FleetResult();
-            public long? StdOut, StdErr;
-        }
-
-        private IEnumerable<FleetResult> ReadResultsOneByOne(long runId, string? hostName)
-        {
-            // Rows first (no outputs: a few hundred bytes a host), then each distinct output once, read chunk by chunk:
-            // a connection reads one result set at a time.
+            // Rows first (no outputs: a few hundred bytes a host, with each output's size), then the distinct outputs the
+            // next results need, a bounded batch per round trip (OutputBatches), decoded as the results are handed out.
             var rows = Run("reading a run", connection =>
             {
                 using (var select = new NpgsqlCommand(
                     "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, x.truncated, " +
-                    "x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.stdout_text, x.stderr_text, x.transport " +
+                    "x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.stdout_text, x.stderr_text, x.transport, " +
+                    "so.raw_length, se.raw_length " +
                     "FROM herd.results x JOIN herd.runs r ON r.id = x.run_id " +
+                    "LEFT JOIN herd.blobs so ON so.id = x.stdout_blob LEFT JOIN herd.blobs se ON se.id = x.stderr_blob " +
                     "WHERE x.run_id = $1" + (hostName != null ? " AND lower(x.host) = lower($2)" : "") + " ORDER BY x.host COLLATE \"C\", x.seq", connection))
                 {
                     select.Parameters.Add(new NpgsqlParameter { Value = runId });
                     if (hostName != null) select.Parameters.Add(new NpgsqlParameter { Value = hostName });
-                    var list = new List<ResultRow>();
+                    var list = new List<PendingResult>();
                     using (var reader = select.ExecuteReader())
                         while (reader.Read()) list.Add(ReadRow(reader, runId));
                     return list;
                 }
             });
-            var cache = new BlobTextCache();
-            foreach (var row in rows)
-            {
-                try
-                {
-                    if (row.StdOut is long o) row.Result.StdOut = cache.Get(o, ReadBlobText);
-                    if (row.StdErr is long e) row.Result.StdErr = cache.Get(e, ReadBlobText);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw ResultFields.DamagedOutput(Location, runId, row.Result.HostName, e);
-                }
-                yield return row.Result;
-            }
+            return OutputBatches.Read(rows, ReadOutputs, (result, e) => ResultFields.DamagedOutput(Location, runId, result.HostName, e));
         }
 
-        private ResultRow ReadRow(NpgsqlDataReader reader, long runId)
+        /// <summary>The stored chunks of these outputs, in one round trip: inline ones from their blobs rows, the others from blob_chunks.</summary>
+        private void ReadOutputs(List<long> ids, Dictionary<long, StoredChunks> read) => Run("reading stored outputs", connection =>
+        {
+            using (var batch = new NpgsqlBatch(connection))
+            {
+                var blobs = new NpgsqlBatchCommand("SELECT id, raw_length, encoding, data FROM herd.blobs WHERE id = ANY($1)");
+                blobs.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+                var chunks = new NpgsqlBatchCommand("SELECT blob_id, encoding, data FROM herd.blob_chunks WHERE blob_id = ANY($1) ORDER BY blob_id, seq");
+                chunks.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+                batch.BatchCommands.Add(blobs);
+                batch.BatchCommands.Add(chunks);
+                using (var reader = batch.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        var stored = new StoredChunks(reader.GetInt64(1));
+                        if (!reader.IsDBNull(3)) // one chunk, inline
+                            stored.Chunks.Add(new KeyValuePair<byte, byte[]>((byte)reader.GetInt16(2), (byte[])reader.GetValue(3)));
+                        read[reader.GetInt64(0)] = stored;
+                    }
+                    reader.NextResult();
+                    while (reader.Read())
+                        if (read.TryGetValue(reader.GetInt64(0), out var stored))
+                            stored.Chunks.Add(new KeyValuePair<byte, byte[]>((byte)reader.GetInt16(1), (byte[])reader.GetValue(2)));
+                }
+            }
+            return true;
+        }, retryBroken: true);
+
+        private PendingResult ReadRow(NpgsqlDataReader reader, long runId)
         {
             string host = reader.GetString(1);
-            return new ResultRow
-            {
-                Result = new FleetResult
+            return new PendingResult(new FleetResult
                 {
                     Command = reader.GetString(0),
                     HostName = host,
@@ -434,36 +456,8 @@ namespace HerdPS.History.PostgreSql
                     StdErr = reader.IsDBNull(16) ? "" : reader.GetString(16),
                     Transport = reader.GetString(17),
                 },
-                StdOut = reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4),
-                StdErr = reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5),
-            };
-        }
-
-        private string ReadBlobText(long blobId) => Run("reading a stored output", connection =>
-        {
-            long length;
-            using (var blob = new NpgsqlCommand("SELECT raw_length, encoding, data FROM herd.blobs WHERE id = $1", connection))
-            {
-                blob.Parameters.Add(new NpgsqlParameter { Value = blobId });
-                using (var reader = blob.ExecuteReader())
-                {
-                    if (!reader.Read()) throw new InvalidDataException($"output {blobId} is missing");
-                    length = reader.GetInt64(0);
-                    if (!reader.IsDBNull(2)) // one chunk, inline
-                        return OutputChunks.Decode(new[] { new KeyValuePair<byte, byte[]>((byte)reader.GetInt16(1), (byte[])reader.GetValue(2)) }, length);
-                }
-            }
-            using (var chunks = new NpgsqlCommand("SELECT encoding, data FROM herd.blob_chunks WHERE blob_id = $1 ORDER BY seq", connection))
-            {
-                chunks.Parameters.Add(new NpgsqlParameter { Value = blobId });
-                using (var reader = chunks.ExecuteReader())
-                    return OutputChunks.Decode(Chunks(reader), length);
-            }
-        });
-
-        private static IEnumerable<KeyValuePair<byte, byte[]>> Chunks(NpgsqlDataReader reader)
-        {
-            while (reader.Read()) yield return new KeyValuePair<byte, byte[]>((byte)reader.GetInt16(0), (byte[])reader.GetValue(1));
+                reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4), reader.IsDBNull(18) ? 0 : reader.GetInt64(18),
+                reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5), reader.IsDBNull(19) ? 0 : reader.GetInt64(19));
         }
 
         private HistoryRunRecord ReadRun(NpgsqlDataReader reader) => new HistoryRunRecord
@@ -492,7 +486,7 @@ namespace HerdPS.History.PostgreSql
                 transaction.Commit();
                 return deleted;
             }
-        }, retry: true);
+        }, retry: true, retryBroken: false); // it reports what it deleted: a second attempt would say 0
 
         // Once a day per server, whichever herd opens it first that day with a retention prunes; the others see the date,
         // or the advisory lock the one pruning holds, and go on at once rather than wait for it.
@@ -569,14 +563,24 @@ namespace HerdPS.History.PostgreSql
         {
             long id;
             using (var insert = new NpgsqlCommand(
-                "INSERT INTO herd.snapshots (uuid, taken_utc, selection, host_count, captured_count) VALUES ($1, $2, $3, $4, $5) RETURNING id", connection, transaction))
+                "INSERT INTO herd.snapshots (uuid, taken_utc, selection, host_count, captured_count) VALUES ($1, $2, $3, $4, $5) " +
+                "ON CONFLICT (uuid) DO NOTHING RETURNING id", connection, transaction))
             {
                 insert.Parameters.Add(new NpgsqlParameter { Value = uuid });
                 insert.Parameters.Add(Utc(snapshot.TakenUtc));
                 insert.Parameters.Add(new NpgsqlParameter { Value = snapshot.Selection ?? "" });
                 insert.Parameters.Add(new NpgsqlParameter { Value = snapshot.Hosts.Count });
                 insert.Parameters.Add(new NpgsqlParameter { Value = snapshot.CapturedCount });
-                id = (long)insert.ExecuteScalar()!;
+                if (insert.ExecuteScalar() is long inserted) id = inserted;
+                else
+                {
+                    // Saved already, hosts and all, by an attempt whose connection broke before its answer came.
+                    using (var find = new NpgsqlCommand("SELECT id FROM herd.snapshots WHERE uuid = $1", connection, transaction))
+                    {
+                        find.Parameters.Add(new NpgsqlParameter { Value = uuid });
+                        return (long)find.ExecuteScalar()!;
+                    }
+                }
             }
             int ord = 0;
             foreach (var h in snapshot.Hosts)
@@ -662,7 +666,7 @@ namespace HerdPS.History.PostgreSql
                 delete.Parameters.Add(new NpgsqlParameter { Value = id });
                 return delete.ExecuteNonQuery() > 0;
             }
-        });
+        }, retryBroken: false); // a second attempt after a deletion that did commit would say "no such snapshot"
 
         public RunImport ImportRun(ExportedRun run) => Run("copying a run in", connection =>
         {
@@ -747,21 +751,36 @@ namespace HerdPS.History.PostgreSql
         /// <summary>
         /// One operation on a pooled connection, its failures as <see cref="HistoryException"/>s. With <paramref name="retry"/>,
         /// a transaction the server aborted to resolve a conflict (deadlock, serialization, an output pruned under it) is
-        /// run again from the start.
+        /// run again from the start. Unless <paramref name="retryBroken"/> is false, an operation whose connection opened but
+        /// then broke (the server restarted or dropped it, the network cut it while it sat in the pool: Npgsql hands out
+        /// pooled connections without a round trip to check them) is run once more on a new connection, after the pool's
+        /// other idle connections are dropped; every operation that allows it is idempotent (a run and a snapshot are
+        /// claimed by UUID, results by number), so one whose commit did reach the server is not recorded twice. A
+        /// connection that can't be opened at all is not tried again: the server is unreachable, and recording spools.
         /// </summary>
-        private T Run<T>(string doing, Func<NpgsqlConnection, T> operation, bool retry = false)
+        private T Run<T>(string doing, Func<NpgsqlConnection, T> operation, bool retry = false, bool retryBroken = true)
         {
             ThrowIfDisposed();
+            bool brokenRetried = false;
             for (int attempt = 1; ; attempt++)
             {
+                bool opened = false;
                 try
                 {
                     using (var connection = _dataSource.OpenConnection())
+                    {
+                        opened = true;
                         return operation(connection);
+                    }
                 }
                 catch (Exception e) when (retry && attempt < Attempts && IsConflict(e))
                 {
                     System.Threading.Thread.Sleep(10 * attempt);
+                }
+                catch (Exception e) when (opened && retryBroken && !brokenRetried && PostgresErrors.IsUnreachable(e))
+                {
+                    brokenRetried = true;
+                    _dataSource.Clear();
                 }
                 catch (HistoryException) { throw; }
                 catch (Exception e) when (e is NpgsqlException || e is InvalidOperationException || e is IOException || e is TimeoutException || e is InvalidDataException)
@@ -785,7 +804,7 @@ namespace HerdPS.History.PostgreSql
         {
             if (_disposed) return;
             _disposed = true;
-            _dataSource.Dispose();
+            _lease.Dispose(); // the pool stays for the next store of this process (SharedDataSources)
         }
     }
 }

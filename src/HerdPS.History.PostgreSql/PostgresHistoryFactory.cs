@@ -18,7 +18,7 @@ namespace HerdPS.History.PostgreSql
         {
             if (target == null) throw new ArgumentNullException(nameof(target));
             if (!target.IsServer) throw new ArgumentException("not a PostgreSQL history", nameof(target));
-            NpgsqlDataSource dataSource;
+            SharedDataSources.Lease dataSource;
             try
             {
                 var builder = new NpgsqlConnectionStringBuilder(target.ConnectionString);
@@ -33,8 +33,12 @@ namespace HerdPS.History.PostgreSql
                 if (builder.ServerCompatibilityMode == ServerCompatibilityMode.None) builder.ServerCompatibilityMode = ServerCompatibilityMode.NoTypeLoading;
                 // Never hand the password back through the connection's ConnectionString once it is open.
                 builder.PersistSecurityInfo = false;
-                TrustStoreWarmup.StartIfTls(builder);
-                dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+                // One pool per connection per process: a PowerShell session's cmdlet calls reuse its logged-in connections.
+                dataSource = SharedDataSources.Acquire(builder.ConnectionString, connectionString =>
+                {
+                    TrustStoreWarmup.StartIfTls(builder);
+                    return new NpgsqlDataSourceBuilder(connectionString).Build();
+                });
             }
             catch (ArgumentException e)
             {

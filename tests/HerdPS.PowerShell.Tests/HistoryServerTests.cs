@@ -61,6 +61,31 @@ namespace HerdPS.PowerShell.Tests
         }
 
         [Fact]
+        public void Two_cmdlet_calls_in_one_session_reuse_the_logged_in_connection_and_one_the_server_dropped_is_replaced()
+        {
+            var db = PostgresServer.Shared.CreateDatabase("cmdletpool");
+            var application = "cmdlets-" + Guid.NewGuid().ToString("N")[..8];
+            var variables = Server(db);
+            variables["url"] = db.UrlWith("application_name=" + application);
+            string Backends() => db.Scalar($"SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE datname = '{db.Name}' AND application_name = '{application}'");
+            using var session = _fleet.Session();
+            session.Run(Credential + "Invoke-FleetCommand -Group web -Command 'uname -s' -HistoryConnection $url -HistoryCredential $cred | Out-Null", variables: variables).AssertClean();
+            var first = Backends();
+            Assert.NotEqual("", first);
+            var read = session.Run(Credential + "(Get-FleetHistory -HistoryConnection $url -HistoryCredential $cred -Last 1).Results.Count", variables: variables).AssertClean();
+            Assert.Equal(ModuleFleet.WebHosts.Length.ToString(), read.Output.Single().ToString());
+            Assert.Equal(first, Backends()); // the same server session answered both calls: no new login
+
+            // What a server restart does to the pooled session; the next call logs in anew, and nothing is spooled.
+            db.Scalar($"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{db.Name}' AND application_name = '{application}'");
+            var again = session.Run(Credential + "Invoke-FleetCommand -Group web -Command 'uname -s' -HistoryConnection $url -HistoryCredential $cred | Out-Null\n" +
+                                    "@(Get-FleetHistory -HistoryConnection $url -HistoryCredential $cred).Count", variables: variables).AssertClean();
+            Assert.Empty(again.Warnings);
+            Assert.Equal("2", again.Output.Single().ToString());
+            Assert.Equal("2", db.Scalar("SELECT count(*) FROM herd.runs"));
+        }
+
+        [Fact]
         public void A_url_as_HistoryPath_and_a_wrong_password_stop_before_anything_runs_and_say_why_without_it()
         {
             var db = PostgresServer.Shared.CreateDatabase("refusals");

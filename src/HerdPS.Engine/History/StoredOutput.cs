@@ -285,16 +285,25 @@ namespace HerdPS.History
         private readonly LinkedList<KeyValuePair<long, string>> _order = new LinkedList<KeyValuePair<long, string>>();
         private long _chars;
 
-        /// <summary>The text of blob <paramref name="id"/>, read with <paramref name="read"/> the first time.</summary>
-        public string Get(long id, Func<long, string> read)
+        /// <summary>The text of blob <paramref name="id"/> if it is kept (counts as a use).</summary>
+        public bool TryGet(long id, out string text)
         {
-            if (read == null) throw new ArgumentNullException(nameof(read));
             if (_byId.TryGetValue(id, out var node))
             {
                 _order.Remove(node);
                 _order.AddFirst(node);
-                return node.Value.Value;
+                text = node.Value.Value;
+                return true;
             }
+            text = "";
+            return false;
+        }
+
+        /// <summary>The text of blob <paramref name="id"/>, read with <paramref name="read"/> the first time.</summary>
+        public string Get(long id, Func<long, string> read)
+        {
+            if (read == null) throw new ArgumentNullException(nameof(read));
+            if (TryGet(id, out var kept)) return kept;
             var text = read(id);
             if (text.Length > MaxChars) return text;
             _byId[id] = _order.AddFirst(new KeyValuePair<long, string>(id, text));

@@ -611,6 +611,54 @@ namespace HerdPS.Tests.History
         }
 
         private static long[] Ids(IEnumerable<HistoryRunRecord> runs) => runs.Select(r => r.Id).ToArray();
+
+        /// <summary>
+        /// Outputs are read back exactly however the reader batches them (PostgreSQL reads a few hundred distinct outputs,
+        /// at most some MiB, per round trip): hundreds of distinct outputs, outputs shared by many hosts and by two runs,
+        /// short ones kept inline, stderr beside stdout, and outputs of several MiB (stored in chunks) that no batch may
+        /// take together.
+        /// </summary>
+        [Fact]
+        public void ManyDistinctSharedAndLargeOutputsReadBackExactlyAcrossReadBatches()
+        {
+            var random = new Random(15);
+            string Large(int seed) => string.Concat(Enumerable.Range(0, 3 * 1024 * 1024 / 64).Select(i => $"{seed:D4} {i:D8} {random.Next():X8} the quick brown fox jumps\n"));
+            var large = new[] { Large(1), Large(2), Large(3) };
+            FleetResult Host(int h, string run)
+            {
+                string stdout = h % 5 == 0 ? "shared by every fifth host " + new string('s', 200) + "\n"
+                    : h % 97 == 0 ? large[h / 97 % 3]
+                    : h % 7 == 0 ? $"short {h}\n"
+                    : $"{run} host {h:D4} " + string.Concat(Enumerable.Repeat($"line of host {h} ", 10)) + "\n";
+                string stderr = h % 3 == 0 ? $"warning on host {h:D4}: " + new string('w', 150) + "\n" : h % 11 == 0 ? large[0] : "";
+                return Result($"h{h:D4}", stdout, stderr: stderr);
+            }
+            const int hosts = 700;
+            var ids = new List<long>();
+            using (var store = Open())
+                foreach (var run in new[] { "first", "second" })
+                    ids.Add(Record(store, "cat out", "all", Now.AddMinutes(ids.Count), "exec", Enumerable.Range(0, hosts).Select(h => Host(h, run)).ToArray()));
+
+            using (var store = Open())
+            {
+                for (int r = 0; r < ids.Count; r++)
+                {
+                    var read = store.ReadResults(ids[r]).ToList();
+                    var expected = Enumerable.Range(0, hosts).Select(h => Host(h, r == 0 ? "first" : "second")).ToList();
+                    Assert.Equal(expected.Select(e => e.HostName), read.Select(x => x.HostName));
+                    for (int h = 0; h < hosts; h++)
+                    {
+                        Assert.True(expected[h].StdOut == read[h].StdOut, $"run {ids[r]} host {read[h].HostName}: stdout differs");
+                        Assert.True(expected[h].StdErr == read[h].StdErr, $"run {ids[r]} host {read[h].HostName}: stderr differs");
+                    }
+                }
+                Assert.Equal(Host(582, "second").StdOut, store.ReadResults(ids[1], "H0582").Single().StdOut); // 582 = 6 x 97: a large one
+                Assert.Equal(large[0], store.ReadResults(ids[0], "h0011").Single().StdErr);
+            }
+            // Each distinct output once, the shared and the large ones included.
+            long distinct = 1 + 3 + 2 * Enumerable.Range(0, hosts).Count(h => h % 5 != 0 && h % 97 != 0 && h % 7 != 0) + Enumerable.Range(0, hosts).Count(h => h % 3 == 0);
+            Assert.Equal(distinct, Count("SELECT count(*) FROM blobs"));
+        }
     }
 
     public sealed class SqliteHistoryContractTests : HistoryBackendContract

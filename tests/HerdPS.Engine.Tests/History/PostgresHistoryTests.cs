@@ -118,6 +118,95 @@ namespace HerdPS.Tests.History
             Assert.Equal(3, Count("SELECT count(*) FROM blobs"));
         }
 
+        /// <summary>The server-side process ids of this test's pooled connections (tagged by application_name).</summary>
+        private string[] Backends(string application) =>
+            _database.Scalar($"SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE datname = '{_database.Name}' AND application_name = '{application}'")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries);
+
+        private HistoryTarget Tagged(string application) => HistoryTarget.Server(_database.UrlWith("application_name=" + application), _database.Credential);
+
+        [Fact]
+        public void TwoStoresOpenedOneAfterTheOtherInOneProcessUseTheSameLoggedInConnection()
+        {
+            var application = "pool-" + Guid.NewGuid().ToString("N")[..8];
+            string[] first;
+            using (var store = HistoryStore.Open(Tagged(application), Recording()))
+                Record(store, "uptime", "all", Now, results: Result("web-01"));
+            first = Backends(application);
+            Assert.NotEmpty(first); // the connection stays logged in, in the process's pool, after the store is closed
+            using (var store = HistoryStore.Open(Tagged(application), Reading()))
+            {
+                var run = store.ListRuns(new HistoryQuery { Last = 1 }).Single();
+                Assert.Equal("ok\n", store.ReadResults(run.Id).Single().StdOut);
+            }
+            Assert.Equal(first, Backends(application)); // no new login: the same server process answered
+            // Another password is another pool, never this one's connections.
+            var other = HistoryTarget.Server(_database.UrlWith("application_name=" + application), new NetworkCredential(PostgresServer.HerdRole, "wrong-" + PostgresServer.Shared.Password));
+            Assert.IsNotType<HistoryServerUnreachableException>(Assert.Throws<HistoryException>(() => HistoryStore.Open(other, Reading())));
+        }
+
+        [Fact]
+        public void AServerThatDroppedThePooledConnectionsBetweenTwoCallsIsReconnectedWithoutSpoolingOrRecordingTwice()
+        {
+            var application = "restart-" + Guid.NewGuid().ToString("N")[..8];
+            var uuids = new List<Guid>();
+            for (int call = 0; call < 3; call++)
+            {
+                using (var store = HistoryStore.Open(Tagged(application), Recording()))
+                {
+                    var run = store.BeginRun("exec", "uptime", "all", Now.AddMinutes(call));
+                    for (int h = 0; h < 40; h++) run.Add(Result($"web-{h:D2}", Packages(h % 3)));
+                    Assert.True(run.Id > 0, "recorded on the server, not spooled");
+                    // What a server restart (pg_ctl restart -m fast) does to every session, here in the middle of a run:
+                    // each backend is told "terminating connection due to administrator command" and goes.
+                    if (call == 1) Terminate(application);
+                    for (int h = 40; h < 80; h++) run.Add(Result($"web-{h:D2}", Packages(h % 3)));
+                    run.Complete(Now.AddMinutes(call).AddSeconds(5));
+                    uuids.Add(run.Uuid);
+                }
+                Terminate(application); // and between two calls, while the connections wait in the pool
+            }
+            Assert.Empty(_notices); // nothing went to the spool
+            Assert.False(File.Exists(SpoolPath));
+            using (var store = HistoryStore.Open(Tagged(application), Reading()))
+            {
+                var runs = store.ListRuns(new HistoryQuery());
+                Assert.Equal(Enumerable.Reverse(uuids), runs.Select(r => r.Uuid));
+                Assert.All(runs, r => Assert.Equal((80, 80, true), (r.HostCount, r.SucceededCount, r.IsComplete)));
+                Assert.All(runs, r => Assert.Equal(80, store.ReadResults(r.Id).Count()));
+            }
+            Assert.Equal(240, Count("SELECT count(*) FROM results"));
+            Assert.Equal(3, Count("SELECT count(*) FROM blobs"));
+        }
+
+        [Fact]
+        public void ANetworkCutBetweenTwoCallsIsReconnectedWhenTheNetworkIsBack()
+        {
+            using var proxy = new TcpProxy(PostgresServer.Shared.Port);
+            using (var store = HistoryStore.Open(Through(proxy), Recording()))
+                Record(store, "uptime", "all", Now, results: Result("web-01"));
+            proxy.Cut(); // the pooled connection is cut while idle
+            proxy.Restore();
+            using (var store = HistoryStore.Open(Through(proxy), Recording()))
+                Record(store, "uptime", "all", Now.AddMinutes(1), results: Result("web-01", "later\n"));
+            Assert.Empty(_notices);
+            Assert.False(File.Exists(SpoolPath));
+            Assert.Equal(2, Count("SELECT count(*) FROM runs"));
+            Assert.Equal(2, proxy.Connections);
+        }
+
+        /// <summary>Ends this test's server sessions as a restart does, and waits until they are gone.</summary>
+        private void Terminate(string application)
+        {
+            _database.Scalar($"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{_database.Name}' AND application_name = '{application}'");
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Backends(application).Length > 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the terminated sessions did not end");
+                System.Threading.Thread.Sleep(20);
+            }
+        }
+
         /// <summary>An output longer than <see cref="BlobContent.InlineLimit"/>: stored as a blob, once per content.</summary>
         private static string Packages(int kind) => string.Concat(Enumerable.Repeat($"pkgs {kind} libc6 openssl coreutils\n", 8));
 
@@ -191,11 +280,12 @@ namespace HerdPS.Tests.History
                 Record(store, "uptime", "all", Now, results: Result("h"));
                 Assert.Equal("t", _database.Scalar($"SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = '{_database.Name}' AND a.usename = 'herd'"));
             }
-            var plain = HistoryTarget.Server(_database.UrlWith("sslmode=disable"), _database.Credential);
+            // Tagged: the verified connection above stays open in this process's pool (SharedDataSources).
+            var plain = HistoryTarget.Server(_database.UrlWith("sslmode=disable&application_name=plain"), _database.Credential);
             using (var store = HistoryStore.Open(plain, Reading()))
             {
                 store.ListRuns(new HistoryQuery { Last = 1 });
-                Assert.Equal("f", _database.Scalar($"SELECT bool_or(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = '{_database.Name}' AND a.usename = 'herd'"));
+                Assert.Equal("f", _database.Scalar($"SELECT bool_or(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = '{_database.Name}' AND a.usename = 'herd' AND a.application_name = 'plain'"));
             }
             var otherCa = HistoryTarget.Server($"Host=127.0.0.1;Port={server.Port};Database={_database.Name};Username=herd;SSL Mode=VerifyFull;Root Certificate={server.OtherCaCertificatePath}", _database.Credential);
             var error = Assert.Throws<HistoryException>(() => HistoryStore.Open(otherCa, Recording()));
