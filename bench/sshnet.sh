@@ -4,6 +4,7 @@
 #
 #   bench/sshnet.sh                          # 100 and 1000 hosts, 200 x 5 MiB -> bench/results-sshnet.md
 #   bench/sshnet.sh --sizes 100 --reps 1 --mem-hosts 0
+#   bench/sshnet.sh --sizes 1000 --reps-large 3 --mem-hosts 0 --rows insession   # pdsh cold and the in-session rows only
 #
 # Rows (throttle 32, command `true`): pdsh cold (the baseline); herd exec cold over openssh (--no-multiplex) and
 # over sshnet (a new herd process and no pool process running: herd starts one); herd exec warm over openssh
@@ -17,16 +18,17 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-SIZES="100 1000"; REPS=3; REPS_LARGE=1; MEM_HOSTS=200; MEM_MIB=5; OUT=$HERE/results-sshnet.md; THROTTLE=32
+SIZES="100 1000"; ROWS=all; REPS=3; REPS_LARGE=1; MEM_HOSTS=200; MEM_MIB=5; OUT=$HERE/results-sshnet.md; THROTTLE=32
 while [ $# -gt 0 ]; do
   case $1 in
     --sizes) SIZES=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
+    --rows) ROWS=$2; shift 2 ;;
     --reps-large) REPS_LARGE=$2; shift 2 ;;
     --mem-hosts) MEM_HOSTS=$2; shift 2 ;;
     --mem-mib) MEM_MIB=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "sshnet.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -109,6 +111,19 @@ plain_row() { # n tool rep command...
   row "$n" "$tool" "$rep" "$j" "" "$(( $(logins) - l0 ))"
 }
 
+insession_rows() { # n rep: one process, run 0 cold (opens the pool), runs 1..5 warm
+  "$WARM" --hosts "$FLEET_HOSTS" --ssh-config "$FLEET_SSH_CONFIG" --transport sshnet --throttle $THROTTLE --repeats 6 > "$BENCH_WORK/warm.out"
+  $PY - "$1" "$2" "$BENCH_WORK/warm.out" >> "$RAW" <<'PY'
+import json, sys
+n, r, f = sys.argv[1:4]
+runs = [json.loads(l) for l in open(f) if l.startswith('{"run"')]
+warm = runs[1:]
+print("\t".join([n, "sshnet-insession-first", r, "%.3f" % runs[0]["wall_s"], str(runs[0].get("peak_kib", 0)), "%.3f" % runs[0]["cpu_s"], "0", "-"]))
+print("\t".join([n, "sshnet-insession-warm", r, "%.3f" % (sum(x["wall_s"] for x in warm) / len(warm)), "0", "%.3f" % (sum(x["cpu_s"] for x in warm) / len(warm)), "0", "-"]))
+PY
+  grep '"kex"' "$BENCH_WORK/warm.out" > "$BENCH_WORK/kex-sshnet.txt" || true
+}
+
 for n in $SIZES; do
   echo "== fleet of $n"
   fleet_start "$n"
@@ -116,6 +131,11 @@ for n in $SIZES; do
   H="-H $(paste -sd, "$hosts")"
   reps=$REPS; [ "$n" -gt 200 ] && reps=$REPS_LARGE
   for ((r = 1; r <= reps; r++)); do
+    if [ "$ROWS" = insession ]; then   # only the baseline and the in-session rows, alternated (--rows insession)
+      plain_row "$n" pdsh "$r" env PDSH_SSH_ARGS="-F $cfg -a -x %h" pdsh -R ssh -f $THROTTLE -w "^$hosts" true
+      insession_rows "$n" "$r"
+      continue
+    fi
     plain_row "$n" pdsh "$r" env PDSH_SSH_ARGS="-F $cfg -a -x %h" pdsh -R ssh -f $THROTTLE -w "^$hosts" true
     plain_row "$n" openssh-cold "$r" "$HERD" exec true -F "$cfg" $H -T $THROTTLE --transport openssh --no-multiplex --no-history --json
     pool_stop
@@ -125,17 +145,7 @@ for n in $SIZES; do
     measure "$HERD" exec true -F "$cfg" $H -T $THROTTLE --transport openssh --no-history --json >/dev/null   # opens the masters
     plain_row "$n" openssh-warm "$r" "$HERD" exec true -F "$cfg" $H -T $THROTTLE --transport openssh --no-history --json
     find "$HERD_CONTROL_DIR" -maxdepth 1 -type s -name '[0-9a-f]*' -print0 | xargs -0 -r -n 1 -P 8 sh -c 'timeout 10 ssh -S "$0" -O exit x >/dev/null 2>&1'
-    # in-session: run 0 is cold (opens the pool), runs 1..5 warm
-    "$WARM" --hosts "$hosts" --ssh-config "$cfg" --transport sshnet --throttle $THROTTLE --repeats 6 > "$BENCH_WORK/warm.out"
-    $PY - "$n" "$r" "$BENCH_WORK/warm.out" >> "$RAW" <<'PY'
-import json, sys
-n, r, f = sys.argv[1:4]
-runs = [json.loads(l) for l in open(f) if l.startswith('{"run"')]
-warm = runs[1:]
-print("\t".join([n, "sshnet-insession-first", r, "%.3f" % runs[0]["wall_s"], str(runs[0].get("peak_kib", 0)), "%.3f" % runs[0]["cpu_s"], "0", "-"]))
-print("\t".join([n, "sshnet-insession-warm", r, "%.3f" % (sum(x["wall_s"] for x in warm) / len(warm)), "0", "%.3f" % (sum(x["cpu_s"] for x in warm) / len(warm)), "0", "-"]))
-PY
-    grep '"kex"' "$BENCH_WORK/warm.out" > "$BENCH_WORK/kex-sshnet.txt" || true
+    insession_rows "$n" "$r"
   done
   ssh -v -F "$cfg" "$(fleet_name 0)" true 2>&1 | grep -m1 'kex: algorithm' > "$BENCH_WORK/kex-openssh.txt" || true
   fleet_stop
@@ -174,7 +184,7 @@ for n in sorted({k[0] for k in rows if not k[0].startswith("mem")}, key=int):
         w = med([x[0] for x in xs]); c = med([x[2] for x in xs]); p = max(x[1] for x in xs) / 1024
         L.append("| %s | %.2f | %.3f | %.2f | %s | %s | %s |" % (tool, w, w / base, c, ("%.0f" % p) if p else "-", xs[0][4], max(x[3] for x in xs)))
     def cpu(t): return med([x[2] for x in rows[(n, t)]])
-    if (n, "sshnet-insession-first") in rows:
+    if all((n, t) in rows for t in ["sshnet-insession-first", "sshnet-cold", "openssh-cold"]):
         L += ["", "Handshake CPU per host (client side): sshnet %.1f ms (first in-session run - warm run), %.1f ms (herd cold - herd warm, pool process included); openssh %.1f ms (cold --no-multiplex - warm ControlMaster run, ssh processes included)." % (
             1000 * (cpu("sshnet-insession-first") - cpu("sshnet-insession-warm")) / int(n),
             1000 * (cpu("sshnet-cold") - cpu("sshnet-warm")) / int(n),
