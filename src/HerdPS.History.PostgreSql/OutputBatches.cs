@@ -2,10 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 
-namespace HerdPS.History
+using HerdPS.History;
+
+namespace HerdPS.History.PostgreSql
 {
     /// <summary>A result as read from a history before its outputs: the result, and its stored outputs' ids and sizes.</summary>
-    public sealed class PendingResult
+    internal sealed class PendingResult
     {
         public PendingResult(FleetResult result, long? stdOut, long stdOutLength, long? stdErr, long stdErrLength)
         {
@@ -25,7 +27,7 @@ namespace HerdPS.History
     }
 
     /// <summary>An output's stored chunks as read, decoded only when a result needs its text.</summary>
-    public sealed class StoredChunks
+    internal sealed class StoredChunks
     {
         public StoredChunks(long rawLength) => RawLength = rawLength;
         public long RawLength { get; }
@@ -37,11 +39,11 @@ namespace HerdPS.History
     /// (one query, or one round trip to a server, per batch instead of per output): at most <see cref="MaxOutputs"/>
     /// outputs and <see cref="MaxBytes"/> uncompressed bytes per batch (an output larger than that alone), so 200 hosts
     /// that each printed 5 MiB are read an output or two at a time. Outputs already read for this run come from a
-    /// bounded <see cref="BlobTextCache"/>; results are decoded as they are handed out. Used by the PostgreSQL backend,
-    /// where each query is a round trip; SQLite reads an output in-process in microseconds, and batching its reads made no
+    /// bounded <see cref="BlobTextCache"/>; results are decoded as they are handed out. Here, with the PostgreSQL backend,
+    /// because each query is a round trip; SQLite reads an output in-process in microseconds, and batching its reads made no
     /// difference measured at 2000 results (bench/results.md), so it reads them one by one still.
     /// </summary>
-    public static class OutputBatches
+    internal static class OutputBatches
     {
         public const int MaxOutputs = 256;
         public const long MaxBytes = 8L * 1024 * 1024;
