@@ -24,6 +24,15 @@ if [ -z "${HERD_TEST_POSTGRES:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/d
     exit 1
   fi
 fi
+# The native herd (below) is linked by the system's C toolchain: clang or gcc, and zlib's headers.
+if { ! command -v clang >/dev/null && ! command -v gcc >/dev/null; } || [ ! -e /usr/include/zlib.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang zlib1g-dev >/dev/null
+  else
+    echo "test.sh: the native herd needs a C toolchain to link: install clang (or gcc) and zlib1g-dev" >&2
+    exit 1
+  fi
+fi
 configuration=Debug
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
