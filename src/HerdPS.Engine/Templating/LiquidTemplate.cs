@@ -178,6 +178,8 @@ namespace HerdPS.Templating
             options.Filters.AddFilter("shell", (input, arguments, context) => new StringValue(ShellWords(input, context), false));
             options.Filters.AddFilter("json_string", (input, arguments, context) => new StringValue(JsonContents(input.ToStringValue()), false));
             options.Filters.AddFilter("shell_quote", (input, arguments, context) => new StringValue(ShellWords(input, context), false));
+            // Liquid's json filter, ours: Fluid's serializes by reflection, which the native herd doesn't have.
+            options.Filters.AddFilter("json", LiquidJson.Filter);
             return options;
         }
 
