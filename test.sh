@@ -24,6 +24,15 @@ if [ -z "${HERD_TEST_POSTGRES:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/d
     exit 1
   fi
 fi
+# The native herd (below) is linked by the system's C toolchain: clang or gcc, and zlib's headers.
+if { ! command -v clang >/dev/null && ! command -v gcc >/dev/null; } || [ ! -e /usr/include/zlib.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang zlib1g-dev >/dev/null
+  else
+    echo "test.sh: the native herd needs a C toolchain to link: install clang (or gcc) and zlib1g-dev" >&2
+    exit 1
+  fi
+fi
 configuration=Debug
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
@@ -33,9 +42,23 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   esac
 done
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+native=$(mktemp -d)
+trap 'rm -rf "$log" "$native"' EXIT
+# The herd the README builds for real use is the native one (Native AOT): every test that starts herd as a process
+# runs that build ($HERD_TEST_HERD), so what trimming or ahead-of-time compilation breaks fails here. A given
+# $HERD_TEST_HERD (another build to test) is used as it is.
+status=0
+if [ -z "${HERD_TEST_HERD:-}" ]; then
+  if dotnet publish src/HerdPS.Cli -c Release -p:HerdNative=true --nologo -v q -o "$native" >"$log" 2>&1; then
+    export HERD_TEST_HERD="$native/herd"
+  else
+    cat "$log"
+    echo "test.sh: publishing the native herd failed (dotnet publish src/HerdPS.Cli -c Release -p:HerdNative=true)" >&2
+    status=1
+  fi
+fi
 dotnet test HerdPS.sln --nologo "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # Pester, under our own pwsh, against the module the test build packaged in out/.
 # $HERD_PWSH picks another PowerShell (an installed 7.4, say); the default is the one tools/pwsh built.

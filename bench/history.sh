@@ -17,14 +17,14 @@ BIN=$(mktemp -d /tmp/historybench.XXXXXX)
 trap 'rm -rf "$BIN"' EXIT
 dotnet build "$HERE/history/HistoryBench.csproj" -c Release -v q --nologo -o "$BIN/bench" >/dev/null
 dotnet build "$REPO/tests/HerdPS.HistoryWriter/HerdPS.HistoryWriter.csproj" -c Release -v q --nologo -o "$BIN/writer" >/dev/null
-# herd as the README says to publish it where start-up counts (self-contained, one composite ReadyToRun image); only
-# the parts that start herd processes need it, and this publish takes minutes.
+# herd as the README says to publish it (the native herd; HERD_BENCH_BUILD=fdd for the framework-dependent one): only
+# the parts that start herd processes need it.
 HERD_ARGS=()
 case "${1:-all}" in
   all|scale|connect)
-    dotnet publish "$REPO/src/HerdPS.Cli/HerdPS.Cli.csproj" -c Release --self-contained -p:PublishReadyToRunComposite=true -v q --nologo -o "$BIN/herd" >/dev/null
+    "$HERE/lib/publish-herd.sh" "$BIN/herd"
     HERD_ARGS=(--herd "$BIN/herd/herd") ;;
 esac
-echo "## Run history: storage, writers, queries (bench/history.sh, $(date -u +%Y-%m-%d), commit $(git -C "$REPO" rev-parse --short HEAD))"
+echo "## Run history: storage, writers, queries (bench/history.sh, $(date -u +%Y-%m-%d), commit $(git -C "$REPO" rev-parse --short HEAD), herd build ${HERD_BENCH_BUILD:-native})"
 echo
 "$BIN/bench/HistoryBench" "${@:-all}" "${HERD_ARGS[@]}" --writer "$BIN/writer/HerdPS.HistoryWriter.dll"

@@ -50,7 +50,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "== building herd, the module and pwsh (Release)"
-dotnet publish "$REPO/src/HerdPS.Cli" -c Release -o "$BENCH_WORK/herd" -nologo -v q >/dev/null
+"$HERE/lib/publish-herd.sh" "$BENCH_WORK/herd"
 dotnet publish "$REPO/src/HerdPS" -c Release -nologo -v q >/dev/null
 dotnet build "$REPO/tools/pwsh" -c Release -o "$BENCH_WORK/pwsh" -nologo -v q >/dev/null
 HERD=$BENCH_WORK/herd/herd

@@ -100,7 +100,7 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------- herd
 if [ -z "$HERD" ]; then
   echo "== building herd (Release)"
-  dotnet publish "$REPO/src/HerdPS.Cli" -c Release -o "$BENCH_WORK/herd" -nologo -v q >/dev/null
+  "$HERE/lib/publish-herd.sh" "$BENCH_WORK/herd"
   HERD=$BENCH_WORK/herd/herd
 fi
 

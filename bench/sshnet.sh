@@ -53,7 +53,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "== building herd and bench/warm (Release)"
-dotnet publish "$REPO/src/HerdPS.Cli" -c Release -o "$BENCH_WORK/herd" -nologo -v q >/dev/null
+"$HERE/lib/publish-herd.sh" "$BENCH_WORK/herd"
 dotnet publish "$HERE/warm" -c Release -o "$BENCH_WORK/warm" -nologo -v q >/dev/null
 HERD=$BENCH_WORK/herd/herd; WARM=$BENCH_WORK/warm/Warm
 fleet_prepare

@@ -284,7 +284,7 @@ namespace HerdPS.Bench.History
             Console.WriteLine();
             Console.WriteLine($"Runs of {hostsPerRun} hosts out of a fleet of {FleetSize} (each host in {results / FleetSize:N0} runs), {Outputs} distinct outputs, written");
             Console.WriteLine("straight into the tables; then each query 25 times warm (median, and the slowest), through the engine (HistoryStore), and");
-            Console.WriteLine("as a whole `herd history` process (Release, ReadyToRun: process start, .NET start and the query).");
+            Console.WriteLine("as a whole `herd history` process (the herd bench/history.sh publishes: process start, connecting and the query).");
             Console.WriteLine();
             Console.WriteLine("`herd --help` is the process start alone, for comparison. PostgreSQL: TLS (sslmode prefer), SCRAM password.");
             Console.WriteLine();

@@ -134,7 +134,7 @@ namespace HerdPS.Cli
                 if (ct.IsCancellationRequested) return ExitCodes.Cancelled;
                 using (var store = FleetHistory.OpenForRecording(FleetHistory.Resolve(p.GetValue(history), null, target.Inventory.Defaults), target.Inventory.Defaults))
                     store.SaveSnapshot(snapshot);
-                if (asJson) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(snapshot, JsonOut));
+                if (asJson) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(snapshot, CliJson.Default.FleetSnapshot));
                 else
                 {
                     foreach (var h in snapshot.Hosts.Where(h => h.Status != SnapshotHostStatus.Captured)) Console.Out.WriteLine($" {TerminalText.Line(h.HostName)}: {h.Status}: {TerminalText.Line(h.ErrorMessage)}");
@@ -166,7 +166,7 @@ namespace HerdPS.Cli
             {
                 using var store = OpenHistory(p.GetValue(history));
                 var s = Load(store, p.GetValue(id));
-                if (p.GetValue(showJson)) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(s, JsonOut));
+                if (p.GetValue(showJson)) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(s, CliJson.Default.FleetSnapshot));
                 else SnapshotTextView.RenderShow(s, Console.Out);
                 return Task.FromResult(ExitCodes.AllSucceeded);
             }).GetAwaiter().GetResult());
@@ -185,7 +185,7 @@ namespace HerdPS.Cli
             {
                 using var store = OpenHistory(p.GetValue(history));
                 var result = SnapshotComparison.Compare(Load(store, p.GetValue(a)), Load(store, p.GetValue(b)), p.GetValue(threshold) ?? SnapshotComparison.DefaultDiskThresholdPoints);
-                if (p.GetValue(diffJson)) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, JsonOut));
+                if (p.GetValue(diffJson)) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, CliJson.Default.SnapshotDiff));
                 else SnapshotTextView.RenderDiff(result, Console.Out);
                 return Task.FromResult(ExitCodes.AllSucceeded);
             }).GetAwaiter().GetResult());
@@ -195,12 +195,6 @@ namespace HerdPS.Cli
             c.Subcommands.Add(diff);
             return c;
         }
-
-        private static readonly System.Text.Json.JsonSerializerOptions JsonOut = new()
-        {
-            PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase,
-            Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
-        };
 
         private static HistoryStore OpenHistory(string? location)
         {

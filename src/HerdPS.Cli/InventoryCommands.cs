@@ -24,11 +24,8 @@ namespace HerdPS.Cli
                 if (p.GetValue(json))
                 {
                     foreach (var h in target.Hosts)
-                        Console.Out.WriteLine(JsonSerializer.Serialize(new
-                        {
-                            name = h.Name, address = h.Address, port = h.Port, user = h.User,
-                            transport = h.Transport.ToString(), groups = h.Groups, tags = h.Tags,
-                        }));
+                        Console.Out.WriteLine(JsonSerializer.Serialize(
+                            new HostLine(h.Name, h.Address, h.Port, h.User, h.Transport.ToString(), h.Groups, h.Tags), CliJson.Default.HostLine));
                 }
                 else
                 {
@@ -56,7 +53,7 @@ namespace HerdPS.Cli
                 var selected = new HerdPS.Inventory.FleetInventory(target.Hosts, target.Inventory.GroupNames, target.Inventory.Defaults, target.Inventory.SourcePath);
                 var tags = InventoryQueries.Tags(selected);
                 if (p.GetValue(json))
-                    foreach (var t in tags) Console.Out.WriteLine(JsonSerializer.Serialize(new { tag = t.Tag, hostCount = t.HostCount, hosts = t.HostNames }));
+                    foreach (var t in tags) Console.Out.WriteLine(JsonSerializer.Serialize(new TagLine(t.Tag, t.HostCount, t.HostNames), CliJson.Default.TagLine));
                 else
                     TextTable.Write(Console.Out, new[] { "TAG", "HOSTS", "NAMES" },
                         tags.Select(t => new[] { t.Tag, t.HostCount.ToString(), HostListText.Fold(t.HostNames) }));

@@ -48,8 +48,9 @@ namespace HerdPS.Cli
             if (string.IsNullOrEmpty(self)) return null;
             if (Path.GetFileNameWithoutExtension(self) == "dotnet")
             {
-                var dll = typeof(PoolServeCommand).Assembly.Location;
-                return string.IsNullOrEmpty(dll) ? null : new SharedPoolLauncher(self, new[] { dll, Name });
+                // `dotnet herd.dll`: the dll beside us (the native herd is never started this way).
+                var dll = Path.Combine(AppContext.BaseDirectory, typeof(PoolServeCommand).Assembly.GetName().Name + ".dll");
+                return File.Exists(dll) ? new SharedPoolLauncher(self, new[] { dll, Name }) : null;
             }
             return new SharedPoolLauncher(self, new[] { Name });
         }

@@ -24,6 +24,9 @@ namespace HerdPS.Cli
             // The engine says when it had to use another private folder than the usual one, or narrow a history
             // file's mode: the user should know (someone else may have made that folder).
             HerdPS.Transport.PrivateDirectory.Notice += Cli.Warning;
+            // herd links the PostgreSQL backend: the engine takes its factory from here instead of loading it by name
+            // (the native herd has no assembly to load; Npgsql itself still loads only when a server is asked for).
+            HerdPS.History.ServerHistory.UseLinkedFactory(static () => new HerdPS.History.PostgreSql.PostgresHistoryFactory());
             var root = BuildRoot();
             // No response files: "@name" is an ordinary word here (a user, a mail alias in a command), never a file
             // whose contents become options.

@@ -70,7 +70,9 @@ namespace HerdPS.Cli
                     infos = ScriptCatalog.List(inventory);
                 }
                 if (p.GetValue(json))
-                    foreach (var i in infos) Console.Out.WriteLine(JsonSerializer.Serialize(new { name = i.Name, source = i.Source, description = i.Description, path = i.Path, parameters = i.Parameters.ToArray(), steps = i.Steps.ToArray(), valid = i.IsValid, error = i.Error }));
+                    foreach (var i in infos)
+                        Console.Out.WriteLine(JsonSerializer.Serialize(
+                            new ScriptLine(i.Name, i.Source, i.Description, i.Path, i.Parameters.ToArray(), i.Steps.ToArray(), i.IsValid, i.Error), CliJson.Default.ScriptLine));
                 else
                 {
                     foreach (var i in infos.Where(i => i.IsValid))

@@ -23,7 +23,10 @@ namespace HerdPS.PowerShell.Tests
         public static string ModuleDir => Path.Combine(ModuleRoot, "HerdPS", Version);
         public static string Manifest => Path.Combine(ModuleDir, "HerdPS.psd1");
         public static string Pwsh => Path.Combine(RepoRoot, "tools", "pwsh", "bin", Configuration, "net10.0", "pwsh");
-        public static string Herd => Path.Combine(RepoRoot, "src", "HerdPS.Cli", "bin", Configuration, "net10.0", "herd");
+        /// <summary>The herd under test: <c>$HERD_TEST_HERD</c> (test.sh's native herd) when set, else the one the build made.</summary>
+        public static string Herd => Environment.GetEnvironmentVariable("HERD_TEST_HERD") is { Length: > 0 } given
+            ? (File.Exists(given) ? Path.GetFullPath(given) : throw new FileNotFoundException($"HERD_TEST_HERD names {given}, which does not exist", given))
+            : Path.Combine(RepoRoot, "src", "HerdPS.Cli", "bin", Configuration, "net10.0", "herd");
         public static string Repo(string relative) => Path.Combine(RepoRoot, relative);
     }
 

@@ -48,13 +48,25 @@ namespace HerdPS.History
             return new SpoolingHistoryBackend(target, factory, connected, unreachable, spoolPath, options);
         }
 
-        /// <summary>The PostgreSQL backend's factory, loaded into the load context this engine lives in.</summary>
+        private static Func<IHistoryServerFactory>? _linked;
+
+        /// <summary>
+        /// For a program that links the backend itself (herd does): the factory comes from <paramref name="factory"/>,
+        /// never loaded by name. The native herd must do this, as it has no assemblies to load; the module never does,
+        /// as its backend must load into its own load context.
+        /// </summary>
+        public static void UseLinkedFactory(Func<IHistoryServerFactory> factory) => _linked = factory ?? throw new ArgumentNullException(nameof(factory));
+
+        /// <summary>The PostgreSQL backend's factory: the linked one, or loaded into the load context this engine lives in.</summary>
         /// <exception cref="HistoryException">This runtime can't run it, or it is not installed.</exception>
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Loading by name is the module's path; herd links the factory (UseLinkedFactory).")]
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Loading by name is the module's path; herd links the factory (UseLinkedFactory).")]
         public static IHistoryServerFactory Factory(HistoryTarget target)
         {
             if (target == null) throw new ArgumentNullException(nameof(target));
             if (RuntimeRefusal(RuntimeInformation.FrameworkDescription, Environment.Version) is string refusal)
                 throw new HistoryException(target.Display, refusal);
+            if (_linked != null) return _linked();
             Assembly assembly;
             try
             {
@@ -85,6 +97,8 @@ namespace HerdPS.History
 
         // Assembly.Load from here would use the caller's context on .NET, but say it: in the module the engine lives in the
         // "HerdPS" load context, and the backend and Npgsql must load there, beside it, never into PowerShell's default one.
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The module's path only: herd links the factory (UseLinkedFactory).")]
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The module's path only: herd links the factory (UseLinkedFactory).")]
         private static Assembly LoadBesideEngine(AssemblyName name)
         {
             var contextType = typeof(object).Assembly.GetType("System.Runtime.Loader.AssemblyLoadContext");

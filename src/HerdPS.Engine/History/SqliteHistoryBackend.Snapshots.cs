@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using HerdPS.Files;
 using Microsoft.Data.Sqlite;
 
@@ -186,8 +187,6 @@ namespace HerdPS.History
     /// </summary>
     public sealed class SnapshotFields
     {
-        private static readonly JsonSerializerOptions Json = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
         public string Packages { get; private set; } = "{}";
         public string Services { get; private set; } = "{}";
         public string Disks { get; private set; } = "[]";
@@ -196,19 +195,19 @@ namespace HerdPS.History
 
         public static SnapshotFields Of(HostSnapshot h) => new SnapshotFields
         {
-            Packages = JsonSerializer.Serialize(h.Packages, Json),
-            Services = JsonSerializer.Serialize(new StoredServices { Enabled = h.EnabledServices, Running = h.RunningServices }, Json),
-            Disks = JsonSerializer.Serialize(h.Disks, Json),
-            Memory = JsonSerializer.Serialize(new StoredMemory { TotalKb = h.MemoryTotalKb, AvailableKb = h.MemoryAvailableKb, SwapTotalKb = h.SwapTotalKb, SwapFreeKb = h.SwapFreeKb }, Json),
-            Unavailable = JsonSerializer.Serialize(h.Unavailable, Json),
+            Packages = JsonSerializer.Serialize(h.Packages, SnapshotJson.Default.SortedDictionaryStringString),
+            Services = JsonSerializer.Serialize(new StoredServices { Enabled = h.EnabledServices, Running = h.RunningServices }, SnapshotJson.Default.StoredServices),
+            Disks = JsonSerializer.Serialize(h.Disks, SnapshotJson.Default.ListDiskUsage),
+            Memory = JsonSerializer.Serialize(new StoredMemory { TotalKb = h.MemoryTotalKb, AvailableKb = h.MemoryAvailableKb, SwapTotalKb = h.SwapTotalKb, SwapFreeKb = h.SwapFreeKb }, SnapshotJson.Default.StoredMemory),
+            Unavailable = JsonSerializer.Serialize(h.Unavailable, SnapshotJson.Default.SortedDictionaryStringString),
         };
 
         /// <summary>A host of a stored snapshot, from its row.</summary>
         public static HostSnapshot Host(string host, string status, string? errorMessage, string? kernel, string? osName, string? osId, string? osVersion,
             double? uptimeSeconds, string? packageManager, string packages, string? serviceManager, string services, string disks, string memory, string unavailable)
         {
-            var storedServices = JsonSerializer.Deserialize<StoredServices>(services, Json) ?? new StoredServices();
-            var storedMemory = JsonSerializer.Deserialize<StoredMemory>(memory, Json) ?? new StoredMemory();
+            var storedServices = JsonSerializer.Deserialize(services, SnapshotJson.Default.StoredServices) ?? new StoredServices();
+            var storedMemory = JsonSerializer.Deserialize(memory, SnapshotJson.Default.StoredMemory) ?? new StoredMemory();
             return new HostSnapshot
             {
                 HostName = host,
@@ -221,32 +220,46 @@ namespace HerdPS.History
                 UptimeSeconds = uptimeSeconds,
                 PackageManager = packageManager,
                 Packages = new SortedDictionary<string, string>(
-                    JsonSerializer.Deserialize<Dictionary<string, string>>(packages, Json) ?? new Dictionary<string, string>(), StringComparer.Ordinal),
+                    JsonSerializer.Deserialize(packages, SnapshotJson.Default.DictionaryStringString) ?? new Dictionary<string, string>(), StringComparer.Ordinal),
                 ServiceManager = serviceManager,
                 EnabledServices = storedServices.Enabled ?? new List<string>(),
                 RunningServices = storedServices.Running ?? new List<string>(),
-                Disks = JsonSerializer.Deserialize<List<DiskUsage>>(disks, Json) ?? new List<DiskUsage>(),
+                Disks = JsonSerializer.Deserialize(disks, SnapshotJson.Default.ListDiskUsage) ?? new List<DiskUsage>(),
                 MemoryTotalKb = storedMemory.TotalKb,
                 MemoryAvailableKb = storedMemory.AvailableKb,
                 SwapTotalKb = storedMemory.SwapTotalKb,
                 SwapFreeKb = storedMemory.SwapFreeKb,
                 Unavailable = new SortedDictionary<string, string>(
-                    JsonSerializer.Deserialize<Dictionary<string, string>>(unavailable, Json) ?? new Dictionary<string, string>(), StringComparer.Ordinal),
+                    JsonSerializer.Deserialize(unavailable, SnapshotJson.Default.DictionaryStringString) ?? new Dictionary<string, string>(), StringComparer.Ordinal),
             };
         }
 
-        private sealed class StoredServices
+        internal sealed class StoredServices
         {
             public List<string>? Enabled { get; set; }
             public List<string>? Running { get; set; }
         }
 
-        private sealed class StoredMemory
+        internal sealed class StoredMemory
         {
             public long? TotalKb { get; set; }
             public long? AvailableKb { get; set; }
             public long? SwapTotalKb { get; set; }
             public long? SwapFreeKb { get; set; }
         }
+    }
+
+    /// <summary>
+    /// The snapshot columns' JSON, generated at compile time: the native herd has no reflection-based JsonSerializer.
+    /// Camel case and the default encoder, as these columns have always been written (SnapshotStoredJsonTests pins the text).
+    /// </summary>
+    [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+    [JsonSerializable(typeof(SortedDictionary<string, string>))]
+    [JsonSerializable(typeof(Dictionary<string, string>))]
+    [JsonSerializable(typeof(List<DiskUsage>))]
+    [JsonSerializable(typeof(SnapshotFields.StoredServices))]
+    [JsonSerializable(typeof(SnapshotFields.StoredMemory))]
+    internal sealed partial class SnapshotJson : JsonSerializerContext
+    {
     }
 }

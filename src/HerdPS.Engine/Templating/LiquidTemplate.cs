@@ -178,6 +178,8 @@ namespace HerdPS.Templating
             options.Filters.AddFilter("shell", (input, arguments, context) => new StringValue(ShellWords(input, context), false));
             options.Filters.AddFilter("json_string", (input, arguments, context) => new StringValue(JsonContents(input.ToStringValue()), false));
             options.Filters.AddFilter("shell_quote", (input, arguments, context) => new StringValue(ShellWords(input, context), false));
+            // Liquid's json filter, ours: Fluid's serializes by reflection, which the native herd doesn't have.
+            options.Filters.AddFilter("json", LiquidJson.Filter);
             return options;
         }
 
@@ -194,9 +196,15 @@ namespace HerdPS.Templating
             return ShellQuote.Single(input.ToStringValue());
         }
 
+        /// <summary>
+        /// A JSON string's contents, written by the plain writer with its default encoder as JsonSerializer wrote them (the
+        /// native herd has no reflection-based JsonSerializer). Not JsonEncodedText: it refuses a lone surrogate the writer escapes.
+        /// </summary>
         private static string JsonContents(string value)
         {
-            var quoted = System.Text.Json.JsonSerializer.Serialize(value);
+            using var buffer = new MemoryStream();
+            using (var w = new System.Text.Json.Utf8JsonWriter(buffer)) w.WriteStringValue(value);
+            var quoted = Encoding.UTF8.GetString(buffer.ToArray());
             return quoted.Substring(1, quoted.Length - 2);
         }
 

@@ -175,30 +175,43 @@ namespace HerdPS.Transport
             return (int)old;
         }
 
-        // FileStreamOptions and its UnixCreateMode (.NET 7+), looked up once; null on older runtimes.
-        private static readonly Type? FileStreamOptionsType = typeof(FileStream).Assembly.GetType("System.IO.FileStreamOptions");
-        private static readonly Type? UnixFileModeType = typeof(FileStream).Assembly.GetType("System.IO.UnixFileMode");
-        private static readonly ConstructorInfo? FileStreamWithOptions = FileStreamOptionsType == null ? null
-            : typeof(FileStream).GetConstructors().FirstOrDefault(c => c.GetParameters() is { Length: 2 } p && p[0].ParameterType == typeof(string) && p[1].ParameterType == FileStreamOptionsType);
+        // FileStreamOptions and its UnixCreateMode (.NET 7+), looked up once; null on older runtimes. The DynamicDependency
+        // attributes on CreateNewFile keep them in the native herd, which compiles in only what it sees used.
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Kept by CreateNewFile's DynamicDependency attributes.")]
+        private static class WithOptions
+        {
+            public static readonly Type? FileStreamOptionsType = typeof(FileStream).Assembly.GetType("System.IO.FileStreamOptions");
+            public static readonly Type? UnixFileModeType = typeof(FileStream).Assembly.GetType("System.IO.UnixFileMode");
+            public static readonly ConstructorInfo? FileStreamWithOptions = FileStreamOptionsType == null ? null
+                : typeof(FileStream).GetConstructors().FirstOrDefault(c => c.GetParameters() is { Length: 2 } p && p[0].ParameterType == typeof(string) && p[1].ParameterType == FileStreamOptionsType);
+        }
 
         /// <summary>
         /// Creates a new file (O_CREAT|O_EXCL: fails if anything, a symbolic link included, is at the name) whose
         /// permission bits are <paramref name="mode"/> masked by the umask from the moment it exists, then checks
         /// through the open handle that it is a regular file this user owns.
         /// </summary>
+        [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors | System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties,
+            "System.IO.FileStreamOptions", "System.Private.CoreLib")]
+        [System.Diagnostics.CodeAnalysis.DynamicDependency("#ctor(System.String,System.IO.FileStreamOptions)", "System.IO.FileStream", "System.Private.CoreLib")]
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2077", Justification = "FileStreamOptions' constructor and properties are kept by the DynamicDependency above.")]
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2080", Justification = "FileStreamOptions' constructor and properties are kept by the DynamicDependency above.")]
         public static FileStream CreateNewFile(string path, int mode, FileAccess access, int bufferSize)
         {
             FileStream stream;
-            if (FileStreamWithOptions != null && UnixFileModeType != null)
+            var optionsType = WithOptions.FileStreamOptionsType;
+            var modeType = WithOptions.UnixFileModeType;
+            var constructor = WithOptions.FileStreamWithOptions;
+            if (constructor != null && modeType != null)
             {
-                var options = Activator.CreateInstance(FileStreamOptionsType!)!;
-                void Set(string name, object value) => FileStreamOptionsType!.GetProperty(name)!.SetValue(options, value);
+                var options = Activator.CreateInstance(optionsType!)!;
+                void Set(string name, object value) => optionsType!.GetProperty(name)!.SetValue(options, value);
                 Set("Mode", FileMode.CreateNew);
                 Set("Access", access);
                 Set("Share", FileShare.None);
                 Set("BufferSize", bufferSize);
-                Set("UnixCreateMode", Enum.ToObject(UnixFileModeType, mode));
-                try { stream = (FileStream)FileStreamWithOptions.Invoke(new object[] { path, options }); }
+                Set("UnixCreateMode", Enum.ToObject(modeType, mode));
+                try { stream = (FileStream)constructor.Invoke(new object[] { path, options }); }
                 catch (TargetInvocationException e) when (e.InnerException != null)
                 {
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();

@@ -10,7 +10,20 @@ namespace HerdPS.Tests.Cli
     /// <summary>Runs the real herd executable (built next to the tests) as a user would.</summary>
     internal static class HerdProcess
     {
-        public static string Path => System.IO.Path.Combine(AppContext.BaseDirectory, "herd");
+        /// <summary>
+        /// The herd under test: <c>$HERD_TEST_HERD</c> when set (test.sh sets it to the native herd it publishes, the build
+        /// the README recommends), else the one built beside the tests.
+        /// </summary>
+        public static string Path => UnderTest.Value;
+
+        private static readonly Lazy<string> UnderTest = new Lazy<string>(() =>
+        {
+            var given = Environment.GetEnvironmentVariable("HERD_TEST_HERD");
+            if (string.IsNullOrEmpty(given)) return BuiltBesideTests;
+            // A wrong path must fail every test loudly, never fall back to another build in silence.
+            if (!File.Exists(given)) throw new FileNotFoundException($"HERD_TEST_HERD names {given}, which does not exist", given);
+            return System.IO.Path.GetFullPath(given);
+        });
 
         /// <summary>A private folder (0700) for this test process's default history, removed when the process ends.</summary>
         private static readonly Lazy<string> TestRunHistory = new Lazy<string>(() =>
@@ -138,9 +151,15 @@ namespace HerdPS.Tests.Cli
             }
         }
 
-        public static async Task<Outcome> RunAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, TimeSpan? timeout = null)
+        /// <summary>The herd built beside the tests (framework-dependent, JIT): what <c>dotnet run</c> gives.</summary>
+        public static string BuiltBesideTests => System.IO.Path.Combine(AppContext.BaseDirectory, "herd");
+
+        /// <summary>Runs the herd under test, or the one <paramref name="herd"/> names, to its end.</summary>
+        public static async Task<Outcome> RunAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, TimeSpan? timeout = null, string? herd = null)
         {
-            using var p = Process.Start(StartInfo(args, env))!;
+            var psi = StartInfo(args, env);
+            if (herd != null) psi.FileName = herd;
+            using var p = Process.Start(psi)!;
             p.StandardInput.Close();
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();

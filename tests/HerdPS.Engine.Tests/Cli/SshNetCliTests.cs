@@ -68,6 +68,41 @@ namespace HerdPS.Tests.Cli
             Assert.Equal("sshnet", Only(second).GetProperty("transport").GetString());
         }
 
+        /// <summary>
+        /// test.sh runs every herd test on the native herd ($HERD_TEST_HERD). The framework-dependent herd built beside the
+        /// tests (what <c>dotnet run</c> and the README's other publish give) is the same code under the JIT, started
+        /// differently (its pool process too): both run the same commands to the same results, each with its own pool
+        /// process and history.
+        /// </summary>
+        [Fact]
+        public async Task TheFrameworkDependentHerdGivesWhatTheNativeOneGives()
+        {
+            var builds = new Dictionary<string, string> { ["under-test"] = HerdProcess.Path, ["jit"] = HerdProcess.BuiltBesideTests };
+            var seen = new Dictionary<string, List<JsonElement>>();
+            foreach (var (name, herd) in builds)
+            {
+                var env = new Dictionary<string, string> { ["HERD_CONTROL_DIR"] = Path.Combine(_dir, name + "-cm"), ["HERD_HISTORY"] = Path.Combine(_dir, name + ".db") };
+                var local = await HerdProcess.RunAsync(new[] { "exec", "--json", "echo local; exit 3" }, env, herd: herd);
+                Assert.True(local.ExitCode == 1, name + ": " + local.StdErr);
+                var remote = await HerdProcess.RunAsync(new[] { "exec", "-F", _fleet.PlainSshConfigPath, "--transport", "sshnet", "-H", _fleet.Hosts[165], "--json", "echo via-sshnet" }, env, herd: herd);
+                Assert.True(remote.ExitCode == 0, name + ": " + remote.StdErr);
+                // Each build started its own pool process, from its own executable.
+                var pool = Assert.Single(ProcessTable.Find(p => p.CommandLine.Contains("pool-serve") && p.CommandLine.Contains(name + "-cm")));
+                Assert.StartsWith(herd, pool.CommandLine);
+                var history = await HerdProcess.RunAsync(new[] { "history", "--json" }, env, herd: herd);
+                Assert.True(history.ExitCode == 0, name + ": " + history.StdErr);
+                seen[name] = new[] { local.StdOut, remote.StdOut }.Concat(history.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    .Select(l => JsonDocument.Parse(l).RootElement).ToList();
+                await HerdProcess.RunAsync(new[] { "disconnect" }, env, herd: herd);
+            }
+            // Times, ids and UUIDs differ from run to run; everything else is the same.
+            string[] varying = { "startTime", "duration", "startedUtc", "finishedUtc", "id", "uuid" };
+            string Stable(JsonElement e) => string.Join(",", e.EnumerateObject().Where(p => !varying.Contains(p.Name)).Select(p => p.Name + "=" + p.Value.GetRawText()));
+            Assert.Equal(4, seen["jit"].Count);
+            Assert.Equal(seen["under-test"].Select(Stable), seen["jit"].Select(Stable));
+            Assert.Equal("via-sshnet\n", seen["jit"][1].GetProperty("stdOut").GetString());
+        }
+
         [Fact]
         public async Task AnUnknownTransportIsAUsageErrorAndNothingRuns()
         {

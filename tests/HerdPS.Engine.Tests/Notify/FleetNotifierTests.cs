@@ -137,6 +137,8 @@ namespace HerdPS.Tests.Notify
             var text = JsonDocument.Parse(request.Body).RootElement.GetProperty("text").GetString()!;
             Assert.Contains("failure on 1 of 1 host (web-01) running 'systemctl is-active nginx'", text);
             Assert.Contains("web-01: Failed (exit 3)", text);
+            // Byte for byte what JsonSerializer wrote (its default encoder escapes the quote and the bullet), which the native herd can't call.
+            Assert.Equal(JsonSerializer.Serialize(new Dictionary<string, string> { ["text"] = text }), request.Body);
         }
 
         [Fact]

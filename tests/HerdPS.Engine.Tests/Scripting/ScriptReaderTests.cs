@@ -215,6 +215,26 @@ clusters:
             Assert.Equal("printf %s " + value, LiquidTemplate.Parse("printf %s {{ params.v | raw }}", TemplateQuoting.Shell).Render(model));
         }
 
+        public static IEnumerable<object[]> JsonHostileValues() => new[]
+        {
+            new object[] { "say \"hi\"\\ \n{\"x\":1}" },
+            new object[] { "<b>&amp; 'q' +`" },
+            new object[] { "l\u00FCbeck \U0001F600 \u2028\u0001\t\u007F" },
+            new object[] { "lone \uD800 surrogate \uDC00" },
+            new object[] { "" },
+        };
+
+        [Theory]
+        [MemberData(nameof(JsonHostileValues))]
+        public void ValuesBecomeJsonStringContentsEscapedAsTheSerializerEscapesThem(string value)
+        {
+            var template = LiquidTemplate.Parse("{\"v\": \"{{ params.v }}\"}", TemplateQuoting.Json);
+            var model = new Dictionary<string, object?> { ["params"] = new Dictionary<string, object?> { ["v"] = value } };
+            // Webhook bodies have always escaped as JsonSerializer does (its default encoder); the native herd writes
+            // them without it, and this process still has it to compare with.
+            Assert.Equal("{\"v\": " + System.Text.Json.JsonSerializer.Serialize(value) + "}", template.Render(model));
+        }
+
         [Fact]
         public void TemplatesAreSandboxed()
         {

@@ -47,7 +47,7 @@ namespace HerdPS.Tests.Transport
         private readonly Task<int>? _server;
 
         /// <summary>A pool process never needs starting here (the server above listens); if it did, the real herd would start.</summary>
-        private static SharedPoolLauncher Launcher => new SharedPoolLauncher(System.IO.Path.Combine(AppContext.BaseDirectory, "herd"), new[] { "pool-serve" });
+        private static SharedPoolLauncher Launcher => new SharedPoolLauncher(HerdPS.Tests.Cli.HerdProcess.Path, new[] { "pool-serve" });
 
         public SshFleet Fleet { get; }
         public string Kind { get; }

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Reflection;
 using System.Security.Cryptography;
@@ -24,10 +25,15 @@ namespace HerdPS.Transport.SshNet
     /// by reflection once per process, and when they are missing (another SSH.NET version) <see cref="Install"/>
     /// leaves SSH.NET's own implementation in place, so a connect never depends on it.
     /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The one type reached by name is kept by the DynamicDependency on InitMessage.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The one type reached by name is kept by the DynamicDependency on InitMessage.")]
     public sealed class SntrupKeyExchange : KeyExchange
     {
         public const string AlgorithmName = "sntrup761x25519-sha512";
 
+        // The native herd compiles in only what it sees used: name the init message's constructor, reached by name here.
+        [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.NonPublicConstructors,
+            "Renci.SshNet.Messages.Transport.KeyExchangeEcdhInitMessage", "Renci.SshNet")]
         private static readonly ConstructorInfo? InitMessage = typeof(KeyExchangeEcdhReplyMessage).Assembly
             .GetType("Renci.SshNet.Messages.Transport.KeyExchangeEcdhInitMessage")?
             .GetConstructor(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, null, new[] { typeof(byte[]) }, null);

@@ -450,6 +450,8 @@ namespace HerdPS.Transport.SshNet
         }
 
         /// <summary>EOF on the command's channel without data first (SSH.NET 2026.0.0 keeps the channel in a private field).</summary>
+        [System.Diagnostics.CodeAnalysis.DynamicDependency("SendEof", "Renci.SshNet.Channels.Channel", "Renci.SshNet")]
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "SendEof is declared on Channel, kept by the DynamicDependency above.")]
         private static bool SendChannelEof(SshCommand command)
         {
             try
