@@ -25,6 +25,13 @@ case "${1:-all}" in
     "$HERE/lib/publish-herd.sh" "$BIN/herd"
     HERD_ARGS=(--herd "$BIN/herd/herd") ;;
 esac
+# The scale part also times Get-FleetHistory in one PowerShell session: the module as published, pwsh from tools/pwsh.
+case "${1:-all}" in
+  all|scale)
+    dotnet publish "$REPO/src/HerdPS" -c Release -nologo -v q >/dev/null
+    dotnet build "$REPO/tools/pwsh" -c Release -o "$BIN/pwsh" -nologo -v q >/dev/null
+    HERD_ARGS+=(--pwsh "$BIN/pwsh/pwsh" --module "$(ls "$REPO"/out/HerdPS/*/HerdPS.psd1 | head -1)") ;;
+esac
 echo "## Run history: storage, writers, queries (bench/history.sh, $(date -u +%Y-%m-%d), commit $(git -C "$REPO" rev-parse --short HEAD), herd build ${HERD_BENCH_BUILD:-native})"
 echo
 "$BIN/bench/HistoryBench" "${@:-all}" "${HERD_ARGS[@]}" --writer "$BIN/writer/HerdPS.HistoryWriter.dll"

@@ -22,13 +22,15 @@ namespace HerdPS.Bench.History
     internal static class Program
     {
         private static string _work = "";
-        private static string _herd = "", _writer = "";
+        private static string _herd = "", _writer = "", _pwsh = "", _module = "";
 
         private static int Main(string[] args)
         {
             var what = args.Length > 0 ? args[0] : "all";
             _herd = Arg(args, "--herd") ?? "";
             _writer = Arg(args, "--writer") ?? "";
+            _pwsh = Arg(args, "--pwsh") ?? "";
+            _module = Arg(args, "--module") ?? "";
             int runs = int.Parse(Arg(args, "--runs") ?? "100000", CultureInfo.InvariantCulture);
             int hostsPerRun = int.Parse(Arg(args, "--hosts-per-run") ?? "100", CultureInfo.InvariantCulture);
             int writerRuns = int.Parse(Arg(args, "--writer-runs") ?? "5", CultureInfo.InvariantCulture);
@@ -344,6 +346,7 @@ namespace HerdPS.Bench.History
             var cliHelp = _herd.Length > 0 ? Time(() => Herd(location, env, "--help"), 10) : "-";
             Console.WriteLine($"| {name} | {Bytes(size)} | {load.TotalSeconds:0} s | {last} | {host} | {hostResults} | {cliLast} | {cliHost} | {cliHelp} |");
             Console.Error.WriteLine($"{name}: `--last 20` with its results (engine, open store) {lastResults}; a store opened per call {lastResultsCall}; transactions per call {trips}; `--last 20` alone in a store opened per call {lastCall}");
+            if (_pwsh.Length > 0) Console.Error.WriteLine($"{name}: the module in one PowerShell session: {Module(location, env)}");
             _transactions = null;
         }
 
@@ -394,6 +397,34 @@ namespace HerdPS.Bench.History
                 : "- (external server)";
             Console.WriteLine($"| {help} | {sqlite} | {tls} | {plain} | {socket} |");
             Console.WriteLine();
+        }
+
+        /// <summary>
+        /// Get-FleetHistory in one PowerShell session (the module as published, pwsh from tools/pwsh): the first call (the
+        /// module's and Npgsql's start, the connection), then 10 more of each query, median and slowest. -Last 20 returns
+        /// each run's results too (2000 here); -HostName returns that host's results of its last 20 runs.
+        /// </summary>
+        private static string Module(string location, Dictionary<string, string> env)
+        {
+            var where = location.Contains("://", StringComparison.Ordinal) ? "-HistoryConnection" : "-HistoryPath";
+            var script = $@"$ErrorActionPreference = 'Stop'
+Import-Module '{_module}'
+function T([scriptblock]$b) {{ $w = [Diagnostics.Stopwatch]::StartNew(); $n = @(& $b).Count; $w.Stop(); [pscustomobject]@{{ Ms = $w.Elapsed.TotalMilliseconds; N = $n }} }}
+function M($runs) {{ $s = @($runs | Sort-Object Ms); '{{0:0}} ms (max {{1:0}}, {{2}} objects)' -f $s[[int][math]::Floor($s.Count / 2)].Ms, $s[-1].Ms, $s[0].N }}
+$first = T {{ Get-FleetHistory {where} $env:BENCH_HISTORY -Last 20 }}
+$last = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_HISTORY -Last 20 }} }}
+$hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_HISTORY -HostName h-0042 -Last 20 }} }}
+'first call -Last 20 {{0:0}} ms; later -Last 20 {{1}}; -HostName h-0042 -Last 20 {{2}}' -f $first.Ms, (M $last), (M $hostRuns)
+";
+            var file = Path.Combine(_work, "module-timing.ps1");
+            File.WriteAllText(file, script);
+            var psi = ProcessRunner.StartInfo(_pwsh, new[] { "-NoProfile", "-NonInteractive", "-File", file });
+            psi.Environment["BENCH_HISTORY"] = location;
+            psi.Environment["XDG_CONFIG_HOME"] = Path.Combine(_work, "no-config");
+            foreach (var e in env) psi.Environment[e.Key] = e.Value;
+            var r = ProcessRunner.RunAsync(psi, TimeSpan.FromMinutes(10)).GetAwaiter().GetResult();
+            if (r.ExitCode != 0) throw new InvalidOperationException($"pwsh: {r.StdErr}{r.StdOut}");
+            return r.StdOut.Trim();
         }
 
         private static int Herd(string location, Dictionary<string, string> env, params string[] args)
