@@ -82,7 +82,7 @@ namespace HerdPS.History
         public override long WriteChunks(Action<int, byte, byte[], int> chunk)
         {
             if (chunk == null) throw new ArgumentNullException(nameof(chunk));
-            using (var chunker = new ChunkingStream(chunk))
+            using (var chunker = new ChunkingStream(chunk, Length))
             {
                 if (_spilled != null) _spilled.CopyTextUtf8To(chunker);
                 else WriteUtf8(_text!, chunker);
@@ -104,17 +104,28 @@ namespace HerdPS.History
 
         private static void WriteUtf8(string text, Stream destination)
         {
-            // In slices, so a large string is never encoded into one large array.
+            // In slices, so a large string is never encoded into one large array; the slice buffers come from the shared
+            // pool, no larger than the text (new ones for every output were large-object allocations: the hash and the
+            // write of each distinct output both came here).
             var encoder = OutputChunks.Utf8.GetEncoder();
-            const int slice = 64 * 1024;
-            var bytes = new byte[OutputChunks.Utf8.GetMaxByteCount(slice)];
-            for (int start = 0; start < text.Length; start += slice)
+            int slice = Math.Max(1, Math.Min(64 * 1024, text.Length));
+            var chars = ArrayPool<char>.Shared.Rent(slice);
+            var bytes = ArrayPool<byte>.Shared.Rent(OutputChunks.Utf8.GetMaxByteCount(slice));
+            try
             {
-                int count = Math.Min(slice, text.Length - start);
-                var chars = text.ToCharArray(start, count);
-                bool last = start + count >= text.Length;
-                int n = encoder.GetBytes(chars, 0, count, bytes, 0, last);
-                destination.Write(bytes, 0, n);
+                for (int start = 0; start < text.Length; start += slice)
+                {
+                    int count = Math.Min(slice, text.Length - start);
+                    text.CopyTo(start, chars, 0, count);
+                    bool last = start + count >= text.Length;
+                    int n = encoder.GetBytes(chars, 0, count, bytes, 0, last);
+                    destination.Write(bytes, 0, n);
+                }
+            }
+            finally
+            {
+                ArrayPool<char>.Shared.Return(chars);
+                ArrayPool<byte>.Shared.Return(bytes);
             }
         }
 
@@ -154,11 +165,21 @@ namespace HerdPS.History
         private sealed class ChunkingStream : Stream
         {
             private readonly Action<int, byte, byte[], int> _chunk;
-            private readonly byte[] _raw = new byte[ChunkSize];
+            // A chunk's worth of the output (ChunkSize, or the whole output when it is smaller), from the shared pool: a new
+            // 1 MiB array for every distinct output recorded was a large-object allocation each time.
+            private readonly int _size;
+            private byte[]? _raw;
             private readonly MemoryStream _compressed = new MemoryStream();
             private int _filled, _seq;
 
-            public ChunkingStream(Action<int, byte, byte[], int> chunk) => _chunk = chunk;
+            public ChunkingStream(Action<int, byte, byte[], int> chunk, long expectedLength)
+            {
+                _chunk = chunk;
+                _size = (int)Math.Max(1, Math.Min(ChunkSize, expectedLength));
+                _raw = ArrayPool<byte>.Shared.Rent(_size);
+            }
+
+            private byte[] Raw => _raw ?? throw new ObjectDisposedException(nameof(ChunkingStream));
 
             public long RawBytes { get; private set; }
             public long StoredBytes { get; private set; }
@@ -173,13 +194,13 @@ namespace HerdPS.History
             {
                 while (count > 0)
                 {
-                    int n = Math.Min(count, _raw.Length - _filled);
-                    Buffer.BlockCopy(buffer, offset, _raw, _filled, n);
+                    int n = Math.Min(count, _size - _filled);
+                    Buffer.BlockCopy(buffer, offset, Raw, _filled, n);
                     _filled += n;
                     offset += n;
                     count -= n;
                     RawBytes += n;
-                    if (_filled == _raw.Length) Emit();
+                    if (_filled == _size) Emit();
                 }
             }
 
@@ -192,7 +213,7 @@ namespace HerdPS.History
             {
                 _compressed.SetLength(0);
                 using (var deflate = new DeflateStream(_compressed, CompressionLevel.Optimal, leaveOpen: true))
-                    deflate.Write(_raw, 0, _filled);
+                    deflate.Write(Raw, 0, _filled);
                 // Incompressible data (already compressed, random) is kept as it is: never stored bigger than it came.
                 if (_compressed.Length < _filled)
                 {
@@ -201,11 +222,21 @@ namespace HerdPS.History
                 }
                 else
                 {
-                    _chunk(_seq, OutputChunks.Raw, _raw, _filled);
+                    _chunk(_seq, OutputChunks.Raw, Raw, _filled);
                     StoredBytes += _filled;
                 }
                 _seq++;
                 _filled = 0;
+            }
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing && _raw != null)
+                {
+                    ArrayPool<byte>.Shared.Return(_raw);
+                    _raw = null;
+                }
+                base.Dispose(disposing);
             }
 
             public override void Flush() { }

@@ -59,6 +59,37 @@ namespace HerdPS.Tests.History
             Assert.Equal("\u00E9x", OutputChunks.Decode(Chunks(new UTF8Encoding(false).GetBytes("\u00E9x"), 1), 3));
         }
 
+        [Theory]
+        [InlineData(97, false)]
+        [InlineData(70000, false)]
+        [InlineData(1 << 20, true)]
+        [InlineData((1 << 20) + 1, false)]
+        [InlineData((2 << 20) + 12345, true)]
+        public void WhatIsStoredReadsBackInChunksOfAtMostAMebibyte(int length, bool incompressible)
+        {
+            string text;
+            if (incompressible)
+            {
+                // Random letters: deflate can't halve them, so some chunks stay raw.
+                var random = new Random(length);
+                var chars = new char[length];
+                for (int i = 0; i < length; i++) chars[i] = (char)random.Next(0x21, 0x7F);
+                text = new string(chars);
+            }
+            else text = Text(length);
+            var stored = StoredOutput.Of(text)!;
+            var chunks = new List<KeyValuePair<byte, byte[]>>();
+            stored.WriteChunks((seq, encoding, buffer, count) =>
+            {
+                Assert.Equal(chunks.Count, seq);
+                chunks.Add(new KeyValuePair<byte, byte[]>(encoding, buffer.AsSpan(0, count).ToArray()));
+            });
+            // A chunk per ChunkSize of the output (the last one shorter), whatever size the write buffers were.
+            long expectedChunks = (stored.Length + StoredOutput.ChunkSize - 1) / StoredOutput.ChunkSize;
+            Assert.Equal(expectedChunks, chunks.Count);
+            Assert.Equal(text, OutputChunks.Decode(chunks, stored.Length));
+        }
+
         [Fact]
         public void ALengthThatIsNotTheRecordsIsDamage()
         {
