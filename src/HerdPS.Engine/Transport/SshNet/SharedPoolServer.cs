@@ -124,13 +124,14 @@ namespace HerdPS.Transport.SshNet
                     {
                         return;
                     }
-                    Task? task = null;
-                    task = Task.Run(async () =>
-                    {
-                        try { await ServeClientAsync(client).ConfigureAwait(false); }
-                        finally { _running.TryRemove(task!, out _); }
-                    });
+                    // Registered before it starts, removed by a continuation: a client served (or refused) at once must
+                    // not finish before its task is known (its removal then threw on a null key and faulted the drain).
+                    var start = new Task<Task>(() => ServeClientAsync(client));
+                    var task = start.Unwrap();
                     _running[task] = true;
+                    _ = task.ContinueWith(t => _running.TryRemove(t, out _), CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    start.Start(TaskScheduler.Default);
                 }
             }
 
