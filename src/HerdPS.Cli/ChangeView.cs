@@ -107,10 +107,8 @@ namespace HerdPS.Cli
         /// <summary>herd history diff --json: one object per host.</summary>
         public static string ToJson(HostChange c)
         {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer))
+            return JsonText.Object(w =>
             {
-                w.WriteStartObject();
                 w.WriteString("hostName", c.HostName);
                 w.WriteString("change", c.Change.ToString());
                 WriteNullable(w, "referenceStatus", c.ReferenceStatus?.ToString());
@@ -118,9 +116,7 @@ namespace HerdPS.Cli
                 WriteNullable(w, "referenceHash", c.ReferenceHash);
                 WriteNullable(w, "differenceHash", c.DifferenceHash);
                 w.WriteString("diff", c.Diff);
-                w.WriteEndObject();
-            }
-            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+            });
         }
 
         internal static string Plural(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";

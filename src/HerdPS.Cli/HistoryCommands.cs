@@ -1,7 +1,6 @@
 using System;
 using System.CommandLine;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
@@ -199,10 +198,8 @@ namespace HerdPS.Cli
 
         private static string RunJson(HistoryRunRecord r)
         {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer))
+            return JsonText.Object(w =>
             {
-                w.WriteStartObject();
                 w.WriteNumber("id", r.Id);
                 w.WriteString("uuid", r.Uuid.ToString("D", CultureInfo.InvariantCulture));
                 w.WriteString("kind", r.Kind);
@@ -219,9 +216,7 @@ namespace HerdPS.Cli
                 w.WriteString("controller", r.Controller);
                 w.WriteString("controllerMachine", r.ControllerMachine);
                 w.WriteString("controllerUser", r.ControllerUser);
-                w.WriteEndObject();
-            }
-            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+            });
         }
     }
 }

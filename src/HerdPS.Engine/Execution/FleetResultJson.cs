@@ -1,8 +1,7 @@
 using System;
 using System.Globalization;
-using System.IO;
-using System.Text;
 using System.Text.Json;
+using HerdPS.Display;
 
 namespace HerdPS.Execution
 {
@@ -15,15 +14,11 @@ namespace HerdPS.Execution
     {
         public static string Serialize(FleetResult r, Action<Utf8JsonWriter>? extra = null)
         {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
+            return JsonText.Object(w =>
             {
-                w.WriteStartObject();
                 WriteFields(w, r);
                 extra?.Invoke(w);
-                w.WriteEndObject();
-            }
-            return Encoding.UTF8.GetString(buffer.ToArray());
+            });
         }
 
         public static void WriteFields(Utf8JsonWriter w, FleetResult r)

@@ -2,7 +2,6 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Text;
 using System.Text.Json;
 using HerdPS.Display;
 using HerdPS.Grouping;
@@ -86,7 +85,7 @@ namespace HerdPS.Files
     /// <summary>NDJSON of file results: the property names in camelCase, one object per line, written by hand so the field set is the contract.</summary>
     public static class FileResultJson
     {
-        public static string Serialize(RemoteFileResult r) => Write(w =>
+        public static string Serialize(RemoteFileResult r) => JsonText.Object(w =>
         {
             w.WriteString("hostName", r.HostName);
             w.WriteString("path", r.Path);
@@ -102,7 +101,7 @@ namespace HerdPS.Files
             if (r.ErrorMessage != null) w.WriteString("errorMessage", r.ErrorMessage); else w.WriteNull("errorMessage");
         });
 
-        public static string Serialize(FileTransferResult r) => Write(w =>
+        public static string Serialize(FileTransferResult r) => JsonText.Object(w =>
         {
             w.WriteString("hostName", r.HostName);
             w.WriteString("direction", r.Direction.ToString());
@@ -117,17 +116,5 @@ namespace HerdPS.Files
             w.WriteString("errorKind", r.ErrorKind.ToString());
             if (r.ErrorMessage != null) w.WriteString("errorMessage", r.ErrorMessage); else w.WriteNull("errorMessage");
         });
-
-        private static string Write(Action<Utf8JsonWriter> fields)
-        {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
-            {
-                w.WriteStartObject();
-                fields(w);
-                w.WriteEndObject();
-            }
-            return Encoding.UTF8.GetString(buffer.ToArray());
-        }
     }
 }

@@ -1,8 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
-using System.Text;
 using System.Text.Json;
+using HerdPS.Display;
 
 namespace HerdPS.History
 {
@@ -17,16 +16,12 @@ namespace HerdPS.History
         // of reflection, most of what recording added to a short warm run (bench/results.md).
         public static string StringListJson(string[]? values)
         {
-            using (var buffer = new MemoryStream())
+            return JsonText.Write(w =>
             {
-                using (var w = new Utf8JsonWriter(buffer))
-                {
-                    w.WriteStartArray();
-                    foreach (var v in values ?? Array.Empty<string>()) w.WriteStringValue(v);
-                    w.WriteEndArray();
-                }
-                return Encoding.UTF8.GetString(buffer.ToArray());
-            }
+                w.WriteStartArray();
+                foreach (var v in values ?? Array.Empty<string>()) w.WriteStringValue(v);
+                w.WriteEndArray();
+            });
         }
 
         public static string[] ParseStringList(string json, string what, long runId, string host, string location)

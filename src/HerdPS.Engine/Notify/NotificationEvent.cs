@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
@@ -162,10 +161,8 @@ namespace HerdPS.Notify
         /// <summary>The default webhook body, and a script's stdin: the same facts as the model, as one JSON object.</summary>
         public string ToJson(string notification)
         {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
+            return JsonText.Object(w =>
             {
-                w.WriteStartObject();
                 w.WriteString("notification", notification);
                 w.WriteString("event", EventName);
                 w.WriteString("summary", Summary);
@@ -192,9 +189,7 @@ namespace HerdPS.Notify
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            return Encoding.UTF8.GetString(buffer.ToArray());
+            });
         }
 
         /// <summary>The default Slack text: the summary, then a line per host (at most 20).</summary>

@@ -1,13 +1,13 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Net.Http;
 using System.Text;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using HerdPS.Display;
 using HerdPS.Inventory;
 using HerdPS.Templating;
 using HerdPS.Transport;
@@ -104,26 +104,10 @@ namespace HerdPS.Notify
             {
                 case NotificationDefinition.Slack:
                     var text = _body != null ? _body.Render(model) : e.SlackText();
-                    return SlackPayload(text);
+                    return JsonText.Object(w => w.WriteString("text", text));
                 default:
                     return _body != null ? _body.Render(model) : e.ToJson(Name);
             }
-        }
-
-        /// <summary>
-        /// Slack's <c>{"text":...}</c>, with the plain writer and its default encoder (as JsonSerializer wrote it): the native
-        /// herd has no reflection-based JsonSerializer.
-        /// </summary>
-        private static string SlackPayload(string text)
-        {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer))
-            {
-                w.WriteStartObject();
-                w.WriteString("text", text);
-                w.WriteEndObject();
-            }
-            return Encoding.UTF8.GetString(buffer.ToArray());
         }
 
         /// <summary>One attempt to deliver; <paramref name="stop"/> is the attempt's timeout (and the notifier's shutdown).</summary>

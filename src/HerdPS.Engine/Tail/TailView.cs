@@ -1,6 +1,5 @@
 using System;
 using System.Globalization;
-using System.IO;
 using System.Text;
 using System.Text.Json;
 using HerdPS.Display;
@@ -103,12 +102,7 @@ namespace HerdPS.Tail
             w.WriteEndObject();
         }
 
-        public static string Serialize(FleetLogLine line)
-        {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer)) Write(w, line);
-            return Encoding.UTF8.GetString(buffer.ToArray());
-        }
+        public static string Serialize(FleetLogLine line) => JsonText.Write(w => Write(w, line));
 
         private static string Iso(DateTime t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
     }

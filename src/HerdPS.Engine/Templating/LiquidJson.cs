@@ -1,10 +1,9 @@
 using System;
-using System.IO;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Fluid;
 using Fluid.Values;
+using HerdPS.Display;
 
 namespace HerdPS.Templating
 {
@@ -22,10 +21,7 @@ namespace HerdPS.Templating
 
         public static ValueTask<FluidValue> Filter(FluidValue input, FilterArguments arguments, TemplateContext context)
         {
-            using var buffer = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(buffer))
-                Write(writer, input, context, 0);
-            return new ValueTask<FluidValue>(new StringValue(Encoding.UTF8.GetString(buffer.ToArray())));
+            return new ValueTask<FluidValue>(new StringValue(JsonText.Write(w => Write(w, input, context, 0))));
         }
 
         private static void Write(Utf8JsonWriter writer, FluidValue value, TemplateContext context, int depth)

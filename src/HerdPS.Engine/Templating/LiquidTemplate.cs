@@ -8,6 +8,7 @@ using System.Text.Encodings.Web;
 using System.Text.RegularExpressions;
 using Fluid;
 using Fluid.Values;
+using HerdPS.Display;
 using HerdPS.Transport;
 
 namespace HerdPS.Templating
@@ -202,9 +203,7 @@ namespace HerdPS.Templating
         /// </summary>
         private static string JsonContents(string value)
         {
-            using var buffer = new MemoryStream();
-            using (var w = new System.Text.Json.Utf8JsonWriter(buffer)) w.WriteStringValue(value);
-            var quoted = Encoding.UTF8.GetString(buffer.ToArray());
+            var quoted = JsonText.Write(w => w.WriteStringValue(value));
             return quoted.Substring(1, quoted.Length - 2);
         }
 
