@@ -132,13 +132,7 @@ namespace HerdPS.PowerShell.Tests
             var y = new StringBuilder();
             y.Append("# The fleet the docs talk about, every host on the docs-fleet sshd.\n");
             y.Append("defaults: { connect_timeout: 10s }\n");
-            y.Append("groups:\n");
-            y.Append("  web:\n    tags: [nginx]\n    hosts:\n");
-            y.Append("      - { host: web-01, tags: [prod, debian12] }\n");
-            y.Append("      - { host: web-02, tags: [prod, debian12] }\n");
-            y.Append("      - { host: web-03, tags: [staging] }\n");
-            y.Append("  db:\n    tags: [prod]\n    hosts: [ \"db[01-02]\" ]\n");
-            y.Append("  pis:\n    tags: [arm64]\n    hosts: [ ").Append(string.Join(", ", ModuleFleet.PiHosts)).Append(" ]\n");
+            ModuleFleet.AppendDocsGroups(y);
             // docs/notifications.md's notifications, delivered here.
             y.Append("notifications:\n");
             y.Append("  - name: ops-webhook\n    type: webhook\n    url: ").Append(Webhooks.Url("/herd/")).Append("${OPS_HOOK_TOKEN}\n");

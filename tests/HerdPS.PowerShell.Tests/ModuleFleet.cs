@@ -104,11 +104,12 @@ namespace HerdPS.PowerShell.Tests
         /// <summary>A fresh runspace with the packaged module imported, in the scratch folder.</summary>
         public PowerShellSession Session(bool importModule = true) => PowerShellSession.Start(importModule, Scratch);
 
-        private string Inventory()
+        /// <summary>
+        /// The groups the docs' examples name (web-01..03, db01..02, the Pis), as both docs fleets write them: this one for
+        /// the module's examples, <see cref="CliDocsFleet"/> for herd's.
+        /// </summary>
+        internal static void AppendDocsGroups(StringBuilder y)
         {
-            var y = new StringBuilder();
-            y.Append("# The fleet the docs talk about, every host on the loopback test sshd.\n");
-            y.Append("defaults: { connect_timeout: 10s }\n");
             y.Append("groups:\n");
             y.Append("  web:\n    tags: [nginx]\n    hosts:\n");
             y.Append("      - { host: web-01, tags: [prod, debian12] }\n");
@@ -116,6 +117,14 @@ namespace HerdPS.PowerShell.Tests
             y.Append("      - { host: web-03, tags: [staging] }\n");
             y.Append("  db:\n    tags: [prod]\n    hosts: [ \"db[01-02]\" ]\n");
             y.Append("  pis:\n    tags: [arm64]\n    hosts: [ ").Append(string.Join(", ", PiHosts)).Append(" ]\n");
+        }
+
+        private string Inventory()
+        {
+            var y = new StringBuilder();
+            y.Append("# The fleet the docs talk about, every host on the loopback test sshd.\n");
+            y.Append("defaults: { connect_timeout: 10s }\n");
+            AppendDocsGroups(y);
             // This machine without SSH, as README's inventory shows it.
             y.Append("  local:\n    hosts:\n      - { host: this-box, transport: local }\n");
             // Hosts that fail in the ways users meet: a closed port, a changed host key, a key that is not authorized.
