@@ -124,17 +124,15 @@ namespace HerdPS.History
         public abstract long WriteChunks(Action<int, byte, byte[], int> chunk);
 
         /// <summary>
-        /// Outputs of at most this many UTF-8 bytes are kept as text in their result's row instead of as a blob. A blob costs
-        /// about this much whatever its content (its row with the 32-byte hash, and the hash's index entry: ~90 bytes on
-        /// SQLite, more on PostgreSQL), so a short output that differs on every host (uptime, a date, a counter) takes less
-        /// room inline; one that repeats on every host and run costs at most this many bytes more per result inline.
+        /// Outputs of at most this many UTF-8 bytes are kept as text in their result's pack (<see cref="ResultPack"/>)
+        /// instead of as a blob. A blob costs ~100 bytes whatever its content (its row with the 32-byte hash, the hash's
+        /// index entry, the run's reference to it) and is compressed alone; in a pack, outputs that differ from host to host
+        /// compress together (what repeats between them goes). Reading a run holds its packs' short outputs in memory at
+        /// once (at most this many bytes a host); longer outputs are read one at a time.
         /// </summary>
-        public const int InlineLimit = 96;
+        public const int InlineLimit = 1024;
 
-        /// <summary>
-        /// The content as text when it is kept in the result row: at most <see cref="InlineLimit"/> bytes and without NUL
-        /// characters (PostgreSQL's text can't hold them); else null, and it is stored as a blob.
-        /// </summary>
+        /// <summary>The content as text when it is kept in the result's pack (at most <see cref="InlineLimit"/> bytes); else null, and it is stored as a blob.</summary>
         public virtual string? InlineText()
         {
             if (Length > InlineLimit) return null;
@@ -145,11 +143,8 @@ namespace HerdPS.History
                 Buffer.BlockCopy(bytes, 0, copy, 0, count);
                 chunks.Add(new KeyValuePair<byte, byte[]>(encoding, copy));
             });
-            return Inlinable(OutputChunks.Decode(chunks, Length));
+            return OutputChunks.Decode(chunks, Length);
         }
-
-        /// <summary>The text, or null when it can't be kept inline (it holds a NUL character).</summary>
-        protected static string? Inlinable(string text) => text.IndexOf('\0') >= 0 ? null : text;
     }
 
     /// <summary>One result as a backend writes it: its number within the run, its fields, and its two outputs (null when empty).</summary>

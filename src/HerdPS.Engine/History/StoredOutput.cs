@@ -48,7 +48,7 @@ namespace HerdPS.History
         public override long Length { get; }
 
         /// <summary>Short text is at hand already: no need to encode and decode it.</summary>
-        public override string? InlineText() => Length <= InlineLimit && _text != null ? Inlinable(_text) : base.InlineText();
+        public override string? InlineText() => Length <= InlineLimit && _text != null ? _text : base.InlineText();
 
         /// <summary>The output of text held in memory; null for the empty string.</summary>
         public static StoredOutput? Of(string? text)
