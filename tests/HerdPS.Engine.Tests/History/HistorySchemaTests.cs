@@ -81,11 +81,10 @@ namespace HerdPS.Tests.History
                 Assert.Equal(new[] { "arm64" }, recorded.Tags);
                 Assert.Equal("sshnet", recorded.Transport);
             }
-            Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'transport'"));
-
             Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
-            Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'groups'"));
-            Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'tags'"));
+            // The old rows and the new result are all in packs now; the table of rows is gone.
+            Assert.Equal(3, Scalar(DbPath, "SELECT sum(result_count) FROM result_packs"));
+            Assert.Equal(0, Scalar(DbPath, "SELECT count(*) FROM sqlite_master WHERE name = 'results'"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'runs_by_watch'"));
         }
 
@@ -154,7 +153,8 @@ namespace HerdPS.Tests.History
             }
             Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(3, Scalar(DbPath, "SELECT count(*) FROM blobs"));
-            Assert.Equal(152, Scalar(DbPath, "SELECT count(*) FROM results"));
+            Assert.Equal(152, Scalar(DbPath, "SELECT sum(result_count) FROM result_packs"));
+            Assert.Equal(0, Scalar(DbPath, "SELECT count(*) FROM sqlite_master WHERE name = 'results'"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM runs r JOIN runs w ON w.uuid = r.watch_uuid WHERE r.id = 2 AND w.id = 1"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM snapshots WHERE uuid IS NOT NULL"));
             long after = new FileInfo(DbPath).Length;
@@ -168,7 +168,7 @@ namespace HerdPS.Tests.History
             using (HistoryStore.Open(DbPath)) { }
             Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(0x48657264, Scalar(DbPath, "PRAGMA application_id"));
-            foreach (var index in new[] { "runs_by_started", "runs_by_command_selection", "runs_by_watch", "results_by_host", "runs_by_uuid", "results_by_stdout" })
+            foreach (var index in new[] { "runs_by_started", "runs_by_command_selection", "runs_by_watch", "runs_by_uuid", "result_packs_by_run", "run_blobs_by_blob" })
                 Assert.Equal(1, Scalar(DbPath, $"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{index}'"));
         }
 
