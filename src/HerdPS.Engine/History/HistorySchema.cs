@@ -346,17 +346,21 @@ namespace HerdPS.History
         /// Checks the file is a HerdPS history this build can use, then applies the steps it lacks. Returns true when a
         /// step moved existing data (version 4 moving outputs into blobs), after which the file is worth compacting.
         /// </summary>
-        internal static bool Migrate(SqliteConnection connection, string path)
+        internal static bool Migrate(SqliteConnection connection, string path) => Migrate(connection, path, CurrentVersion);
+
+        /// <summary>Brings the file up to <paramref name="version"/> only: how tests make a file as an older HerdPS left it.</summary>
+        internal static bool Migrate(SqliteConnection connection, string path, int version)
         {
             // The common case, an up-to-date database, needs only a read.
             using (var transaction = new HistoryTransaction(connection, deferred: true))
             {
-                if (CheckUsable(connection, transaction, path) == CurrentVersion) return false;
+                if (CheckUsable(connection, transaction, path) >= version) return false;
             }
 
             bool moved = false;
             foreach (var migration in Migrations)
             {
+                if (migration.Version > version) break;
                 using (var transaction = new HistoryTransaction(connection, deferred: false))
                 {
                     // Read again under the write lock: another process may have migrated while we waited.
