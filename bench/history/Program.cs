@@ -141,10 +141,11 @@ namespace HerdPS.Bench.History
                     var threeTook = TimeSpan.Zero;
                     for (int r = 0; r < repeat; r++)
                     {
-                        // Outputs and their hashes are made before the clock starts: a run has them already.
+                        // Outputs and their hashes (as a run computes them: stdout, empty stderr, exit 0) are made before the
+                        // clock starts: a run has them already.
                         var texts = Enumerable.Range(0, 200).Select(h => output(r, h)).ToArray();
                         var byText = new Dictionary<string, string>(StringComparer.Ordinal);
-                        var hashes = texts.Select(t => byText.TryGetValue(t, out var known) ? known : byText[t] = Hash(t)).ToArray();
+                        var hashes = texts.Select(t => byText.TryGetValue(t, out var known) ? known : byText[t] = HerdPS.Transport.OutputCapture.HashOf(t, "", 0)).ToArray();
                         raw += texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t));
                         var clock = Stopwatch.StartNew();
                         var run = store.BeginRun("exec", name, "all", DateTime.UtcNow);
@@ -384,7 +385,7 @@ namespace HerdPS.Bench.History
                         run.Add(new FleetResult
                         {
                             HostName = $"h-{h:D4}", Command = "uptime", Status = FleetStatus.Succeeded, ExitCode = 0, StdOut = $"up {r} days\n",
-                            StartTime = DateTime.UtcNow, Duration = TimeSpan.FromMilliseconds(10), Attempts = 1, OutputHash = Hash($"up {r} days\n"),
+                            StartTime = DateTime.UtcNow, Duration = TimeSpan.FromMilliseconds(10), Attempts = 1, OutputHash = HerdPS.Transport.OutputCapture.HashOf($"up {r} days\n", "", 0),
                         });
                     run.Complete(DateTime.UtcNow);
                 }
@@ -570,7 +571,6 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
             cmd.ExecuteNonQuery();
         }
 
-        private static string Hash(string text) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 
         private static string Bytes(long b) => b >= 10L * 1024 * 1024 ? $"{b / 1024.0 / 1024:0.0} MiB" : b >= 10 * 1024 ? $"{b / 1024.0:0} KiB" : $"{b} B";
 
