@@ -553,16 +553,31 @@ namespace HerdPS.History
                 command = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteScalar()) as string;
             }
             if (command == null) return null;
+            // One host's results: only the packs that list its id are unpacked (a run of 10,000 hosts is ~300 packs).
+            long? hostId = null;
+            if (hostName != null)
+            {
+                using (var select = connection.CreateCommand())
+                {
+                    select.CommandText = "SELECT id FROM hosts WHERE name = $name";
+                    select.Parameters.AddWithValue("$name", HostKey(hostName));
+                    if (!(SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteScalar()) is long id)) return (command, new List<PackedResult>());
+                    hostId = id;
+                }
+            }
             var entries = new List<PackedResult>();
             using (var select = connection.CreateCommand())
             {
-                select.CommandText = "SELECT data FROM result_packs WHERE run_id = $id ORDER BY first_seq";
+                select.CommandText = "SELECT host_ids, data FROM result_packs WHERE run_id = $id ORDER BY first_seq";
                 select.Parameters.AddWithValue("$id", runId);
                 using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteReader()))
                     while (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
-                        foreach (var entry in DecodePack(reader.GetFieldValue<byte[]>(0), runId, Location))
+                    {
+                        if (hostId is long wanted && !ResultPack.DecodeIds(reader.GetFieldValue<byte[]>(0)).Contains(wanted)) continue;
+                        foreach (var entry in DecodePack(reader.GetFieldValue<byte[]>(1), runId, Location))
                             if (hostName == null || string.Equals(HostKey(entry.Result.HostName), HostKey(hostName), StringComparison.Ordinal))
                                 entries.Add(entry);
+                    }
             }
             return (command, entries);
         }
