@@ -229,11 +229,19 @@ namespace HerdPS.History
             return s.ToArray();
         }
 
+        /// <exception cref="InvalidDataException">The list is damaged.</exception>
         public static List<long> DecodeIds(byte[] data)
         {
             var list = new List<long>();
             var s = new MemoryStream(data, writable: false);
-            while (s.Position < s.Length) list.Add(checked((long)ReadUnsigned(s)));
+            try
+            {
+                while (s.Position < s.Length) list.Add(checked((long)ReadUnsigned(s)));
+            }
+            catch (OverflowException e)
+            {
+                throw new InvalidDataException("a list of host ids is damaged", e);
+            }
             return list;
         }
 

@@ -573,13 +573,26 @@ namespace HerdPS.History
                 using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteReader()))
                     while (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
                     {
-                        if (hostId is long wanted && !ResultPack.DecodeIds(reader.GetFieldValue<byte[]>(0)).Contains(wanted)) continue;
+                        if (hostId is long wanted && !ListsHost(reader.GetFieldValue<byte[]>(0), wanted)) continue;
                         foreach (var entry in DecodePack(reader.GetFieldValue<byte[]>(1), runId, Location))
                             if (hostName == null || string.Equals(HostKey(entry.Result.HostName), HostKey(hostName), StringComparison.Ordinal))
                                 entries.Add(entry);
                     }
             }
             return (command, entries);
+        }
+
+        // A damaged list of host ids can't say the host isn't there: its pack is unpacked (and reports damage of its own).
+        private static bool ListsHost(byte[] hostIds, long hostId)
+        {
+            try
+            {
+                return ResultPack.DecodeIds(hostIds).Contains(hostId);
+            }
+            catch (InvalidDataException)
+            {
+                return true;
+            }
         }
 
         /// <summary>The SHA-256 of a stored output, by blob id (a derived output hash is computed from it).</summary>
@@ -748,7 +761,9 @@ namespace HerdPS.History
         internal static void DeleteRun(SqliteConnection connection, SqliteTransaction transaction, long runId)
         {
             // The run's entries in the per-host index, by the host ids its packs list (host_runs is keyed by host first).
+            // A damaged list can't stop a prune: the whole index is searched for the run then (slow, and only then).
             var hostIds = new HashSet<long>();
+            bool damaged = false;
             using (var select = connection.CreateCommand())
             {
                 select.Transaction = transaction;
@@ -756,7 +771,27 @@ namespace HerdPS.History
                 select.Parameters.AddWithValue("$id", runId);
                 using (var reader = select.ExecuteReader())
                     while (reader.Read())
-                        foreach (var id in ResultPack.DecodeIds(reader.GetFieldValue<byte[]>(0))) hostIds.Add(id);
+                    {
+                        try
+                        {
+                            foreach (var id in ResultPack.DecodeIds(reader.GetFieldValue<byte[]>(0))) hostIds.Add(id);
+                        }
+                        catch (InvalidDataException)
+                        {
+                            damaged = true;
+                        }
+                    }
+            }
+            if (damaged)
+            {
+                using (var select = connection.CreateCommand())
+                {
+                    select.Transaction = transaction;
+                    select.CommandText = "SELECT host_id FROM host_runs WHERE run_id = $id";
+                    select.Parameters.AddWithValue("$id", runId);
+                    using (var reader = select.ExecuteReader())
+                        while (reader.Read()) hostIds.Add(reader.GetInt64(0));
+                }
             }
             using (var unindex = connection.CreateCommand())
             {

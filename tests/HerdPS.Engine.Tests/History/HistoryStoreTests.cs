@@ -187,6 +187,24 @@ namespace HerdPS.Tests.History
             }
         }
 
+        /// <summary>A pack's list of host ids is damaged: a host's results are still found (the pack is unpacked), and the run still prunes whole.</summary>
+        [Fact]
+        public void ADamagedListOfHostIdsNeitherHidesAHostNorStopsThePrune()
+        {
+            long old;
+            using (var store = HistoryStore.Open(DbPath, new HistoryStoreOptions { Retention = null }))
+            {
+                old = Record(store, "uptime", "all", Now.AddDays(-40), results: new[] { Result("web-01"), Result("web-02") });
+                Record(store, "uptime", "all", Now, results: Result("web-02"));
+                HistoryTestData.Execute(DbPath, $"UPDATE result_packs SET host_ids = X'FFFFFFFFFFFFFFFFFFFFFF' WHERE run_id = {old}");
+
+                Assert.Equal("web-01", store.ReadResults(old, "WEB-01").Single().HostName);
+                Assert.Equal(1, store.Prune(TimeSpan.FromDays(30), Now));
+            }
+            Assert.Equal(0, HistoryTestData.Scalar(DbPath, $"SELECT count(*) FROM host_runs WHERE run_id = {old}"));
+            Assert.Equal(new[] { "web-02" }, HistoryTestData.Texts(DbPath, "SELECT name FROM hosts"));
+        }
+
         private static byte[] Flip(byte[] bytes, int at)
         {
             var copy = (byte[])bytes.Clone();

@@ -55,6 +55,19 @@ namespace HerdPS.Tests.History
             }
         }
 
+        public static string[] Texts(string path, string sql)
+        {
+            using (var connection = RawConnection(path))
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = sql;
+                var texts = new System.Collections.Generic.List<string>();
+                using (var reader = command.ExecuteReader())
+                    while (reader.Read()) texts.Add(reader.GetString(0));
+                return texts.ToArray();
+            }
+        }
+
         public static byte[] Blob(string path, string sql)
         {
             using (var connection = RawConnection(path))
