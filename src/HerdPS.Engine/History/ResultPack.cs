@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.IO.Compression;
-using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text;
 using HerdPS.Transport;
@@ -21,8 +20,8 @@ namespace HerdPS.History
     /// blob (stored once per content by the backend). The output hash is not stored when it is what the outputs and
     /// exit code give (nearly always): it is computed again on reading.
     /// </para>
-    /// Format: a version byte (1), the CRC-32 of the unpacked bytes (4 bytes, System.IO.Hashing.Crc32's order), then a
-    /// raw deflate stream (RFC 1951) of: the count, then field by field, each for
+    /// Format: a version byte (1), the first 4 bytes of the SHA-256 of the unpacked bytes (a check), then a raw deflate
+    /// stream (RFC 1951) of: the count, then field by field, each for
     /// every result in order: sequence number (as the difference from the one before), host, status, exit code,
     /// duration (ticks), output hash (derived, 32 bytes, or text), truncated, error kind, error message, attempts, start
     /// time (ticks, as the difference from the one before), groups, tags, transport, stderr, stdout. Numbers are LEB128
@@ -33,7 +32,7 @@ namespace HerdPS.History
         private const byte Version1 = 1;
         private const byte HashDerived = 0, HashBinary = 1, HashText = 2;
         private const byte OutputNone = 0, OutputText = 1, OutputBlob = 2;
-        private const int CrcLength = 4;
+        private const int CheckLength = 4;
         // A pack holds at most MaxResults results with outputs of at most InlineLimit bytes each, and their fields: far
         // under this. More is a damaged or hostile record, not something to unpack into memory.
         private const int MaxPayload = 64 * 1024 * 1024;
@@ -108,8 +107,7 @@ namespace HerdPS.History
             }
             var packed = new MemoryStream((int)(w.Length / 2) + 16);
             packed.WriteByte(Version1);
-            var crc = Crc32.Hash(new ReadOnlySpan<byte>(w.GetBuffer(), 0, (int)w.Length));
-            packed.Write(crc, 0, crc.Length);
+            packed.Write(Check(w.GetBuffer(), (int)w.Length), 0, CheckLength);
             using (var deflate = new DeflateStream(packed, CompressionLevel.Optimal, leaveOpen: true))
                 deflate.Write(w.GetBuffer(), 0, (int)w.Length);
             return packed.ToArray();
@@ -122,7 +120,7 @@ namespace HerdPS.History
             if (data == null || data.Length == 0) throw new InvalidDataException("the result record is empty");
             if (data[0] != Version1)
                 throw new InvalidDataException($"the result record has format {data[0]}, unknown to this HerdPS; a newer HerdPS recorded it");
-            if (data.Length < 1 + CrcLength) throw new InvalidDataException("the result record ends early");
+            if (data.Length < 1 + CheckLength) throw new InvalidDataException("the result record ends early");
             try
             {
                 using (var r = Inflate(data))
@@ -189,11 +187,12 @@ namespace HerdPS.History
         }
 
         // Deflate alone doesn't notice a record cut short at its end (the data may all be there without the final
-        // block's end) nor every damaged byte in it: the CRC-32 of what was packed does.
+        // block's end) nor every damaged byte in it: a check of what was packed does. It is the first bytes of its
+        // SHA-256, which every runtime has (a CRC-32 package would be one more assembly for the module to load).
         private static MemoryStream Inflate(byte[] data)
         {
             var payload = new MemoryStream();
-            using (var deflate = new DeflateStream(new MemoryStream(data, 1 + CrcLength, data.Length - 1 - CrcLength, writable: false), CompressionMode.Decompress))
+            using (var deflate = new DeflateStream(new MemoryStream(data, 1 + CheckLength, data.Length - 1 - CheckLength, writable: false), CompressionMode.Decompress))
             {
                 var buffer = new byte[16384];
                 int n;
@@ -203,9 +202,9 @@ namespace HerdPS.History
                     payload.Write(buffer, 0, n);
                 }
             }
-            var crc = Crc32.Hash(new ReadOnlySpan<byte>(payload.GetBuffer(), 0, (int)payload.Length));
-            for (int i = 0; i < CrcLength; i++)
-                if (crc[i] != data[1 + i]) throw new InvalidDataException("the result record is damaged (its checksum doesn't match)");
+            var check = Check(payload.GetBuffer(), (int)payload.Length);
+            for (int i = 0; i < CheckLength; i++)
+                if (check[i] != data[1 + i]) throw new InvalidDataException("the result record is damaged (its check doesn't match)");
             payload.Position = 0;
             return payload;
         }
@@ -366,6 +365,11 @@ namespace HerdPS.History
         private static byte[] Sha256(byte[] bytes)
         {
             using (var sha = SHA256.Create()) return sha.ComputeHash(bytes);
+        }
+
+        private static byte[] Check(byte[] buffer, int count)
+        {
+            using (var sha = SHA256.Create()) return sha.ComputeHash(buffer, 0, count);
         }
     }
 

@@ -221,7 +221,7 @@ namespace HerdPS.Tests.Files
                 store.SaveSnapshot(new FleetSnapshot { TakenUtc = DateTime.UtcNow, Hosts = { new HostSnapshot { HostName = "x", Status = SnapshotHostStatus.Failed } } });
             }
             Assert.Equal(HistorySchema.CurrentVersion, HistoryTestData.Scalar(path, "PRAGMA user_version"));
-            Assert.Equal(6, HistorySchema.CurrentVersion);
+            Assert.Equal(7, HistorySchema.CurrentVersion);
             Assert.Equal(1, HistoryTestData.Scalar(path, "SELECT count(*) FROM snapshot_hosts"));
         }
     }
