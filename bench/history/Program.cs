@@ -144,7 +144,9 @@ namespace HerdPS.Bench.History
                         // Outputs and their hashes are made before the clock starts: a run has them already.
                         var texts = Enumerable.Range(0, 200).Select(h => output(r, h)).ToArray();
                         var byText = new Dictionary<string, string>(StringComparer.Ordinal);
-                        var hashes = texts.Select(t => byText.TryGetValue(t, out var known) ? known : byText[t] = Hash(t)).ToArray();
+                        // The output hash a run records (stdout's and stderr's SHA-256 with the exit code): what packs derive
+                        // again on reading, so they don't store it.
+                        var hashes = texts.Select(t => byText.TryGetValue(t, out var known) ? known : byText[t] = HerdPS.Transport.OutputCapture.HashOf(t, "", 0)).ToArray();
                         raw += texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t));
                         var clock = Stopwatch.StartNew();
                         var run = store.BeginRun("exec", name, "all", DateTime.UtcNow);
@@ -305,7 +307,7 @@ namespace HerdPS.Bench.History
             var target = HistoryTarget.Server(db.Url, db.Credential);
             using (HistoryStore.Open(target, new HistoryStoreOptions { Retention = null, SpoolWhenUnreachable = false })) { }
             clock.Restart();
-            foreach (var statement in ScalePostgres(runs, hostsPerRun, FleetSize, Outputs)) db.Scalar(statement);
+            LoadScalePostgres(db, runs, hostsPerRun, FleetSize, Outputs);
             var pgLoad = clock.Elapsed;
             long pgSize = long.Parse(db.Scalar("SELECT pg_database_size(current_database())"), CultureInfo.InvariantCulture);
             _transactions = () => long.Parse(db.Scalar("SELECT pg_stat_force_next_flush(); SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").Split('\n')[^1], CultureInfo.InvariantCulture);
@@ -473,22 +475,76 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
             COMMIT;
             ANALYZE;";
 
-        private static IEnumerable<string> ScalePostgres(int runs, int hostsPerRun, int fleet, int outputs)
+        /// <summary>
+        /// The same runs and results on the server, as its backend stores them (schema 4): each run's results as packs of
+        /// <see cref="ResultPack.MaxResults"/> (ResultPack.Encode, what the backend writes), the hosts numbered once, and each
+        /// pack's host numbers for the GIN index. The outputs, 100 bytes each, are short enough to be in the pack (as the
+        /// backend would keep them: under BlobContent.InlineLimit), so no run refers to a blob; the output hash is the one
+        /// the outputs give, so it isn't stored. Packs go in by COPY, in slices of runs, each slice a transaction.
+        /// </summary>
+        private static void LoadScalePostgres(PostgresDatabase db, int runs, int hostsPerRun, int fleet, int outputs)
         {
-            yield return $"INSERT INTO herd.blobs (hash, raw_length, stored_length) SELECT sha256(('output ' || g)::bytea), 100, 100 FROM generate_series(1, {outputs}) g";
-            yield return "INSERT INTO herd.blob_chunks (blob_id, seq, encoding, data) SELECT id, 0, 0, convert_to(lpad(id::text, 100, '0'), 'UTF8') FROM herd.blobs";
-            yield return $@"INSERT INTO herd.runs (uuid, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count, controller_machine, controller_user)
+            db.Scalar($@"INSERT INTO herd.runs (uuid, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count, controller_machine, controller_user)
                 SELECT gen_random_uuid(), 'exec', 'command ' || (g % 50), 'group=g' || (g % 10), now() - ({runs} - g) * interval '25 seconds',
                        now() - ({runs} - g) * interval '25 seconds' + interval '3 seconds', {hostsPerRun}, {hostsPerRun}, 0, 'm' || (g % 8), 'u' || (g % 4)
-                FROM generate_series(1, {runs}) g";
-            // In slices, so one transaction doesn't hold ten million rows of WAL.
+                FROM generate_series(1, {runs}) g");
+            db.Scalar($"INSERT INTO herd.hosts (name) SELECT 'h-' || lpad(g::text, 4, '0') FROM generate_series(0, {fleet - 1}) g");
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder
+            {
+                Host = db.Server.Host, Port = db.Server.Port, Database = db.Name, Username = PostgresServer.HerdRole, Password = db.Server.Password,
+                CommandTimeout = 0,
+            };
+            using var connection = new Npgsql.NpgsqlConnection(builder.ConnectionString);
+            connection.Open();
+            var hostIds = new Dictionary<string, int>(StringComparer.Ordinal);
+            var runList = new List<(long Id, DateTime Started)>();
+            using (var select = new Npgsql.NpgsqlCommand("SELECT id, name FROM herd.hosts", connection))
+            using (var reader = select.ExecuteReader())
+                while (reader.Read()) hostIds[reader.GetString(1)] = reader.GetInt32(0);
+            using (var select = new Npgsql.NpgsqlCommand("SELECT id, started_utc FROM herd.runs ORDER BY id", connection))
+            using (var reader = select.ExecuteReader())
+                while (reader.Read()) runList.Add((reader.GetInt64(0), reader.GetFieldValue<DateTime>(1)));
+            var texts = Enumerable.Range(1, outputs).Select(k => k.ToString(CultureInfo.InvariantCulture).PadLeft(100, '0')).ToArray();
+            string[] web = { "web" };
+            // In slices, so one transaction doesn't hold millions of results of WAL; the packs of a slice encoded on every core.
             const int Slice = 10000;
-            for (int from = 0; from < runs; from += Slice)
-                yield return $@"INSERT INTO herd.results (run_id, seq, host, status, exit_code, stdout_blob, duration_ms, output_hash, truncated, error_kind, attempts, start_utc, groups, tags)
-                    SELECT r.id, h, 'h-' || lpad(((r.id * 37 + h) % {fleet})::text, 4, '0'), 'Succeeded', 0,
-                           (SELECT min(id) FROM herd.blobs) + (r.id + h) % {outputs}, 12.5, md5(r.id::text || h) || md5(h::text || r.id), false, 'None', 1, r.started_utc, '[""web""]', '[]'
-                    FROM herd.runs r CROSS JOIN generate_series(0, {hostsPerRun - 1}) h WHERE r.id > {from} AND r.id <= {from + Slice}";
-            yield return "VACUUM ANALYZE";
+            for (int from = 0; from < runList.Count; from += Slice)
+            {
+                var packs = runList.Skip(from).Take(Slice).AsParallel().AsOrdered().SelectMany(run =>
+                {
+                    var list = new List<(long RunId, int First, int Last, int Count, int[] Hosts, byte[] Data)>();
+                    for (int first = 0; first < hostsPerRun; first += ResultPack.MaxResults)
+                    {
+                        var entries = new List<PackedResult>();
+                        for (int h = first; h < Math.Min(hostsPerRun, first + ResultPack.MaxResults); h++)
+                        {
+                            var result = new FleetResult
+                            {
+                                HostName = $"h-{(run.Id * 37 + h) % fleet:D4}", Status = FleetStatus.Succeeded, ExitCode = 0, Duration = TimeSpan.FromMilliseconds(12.5),
+                                ErrorKind = FleetErrorKind.None, Attempts = 1, StartTime = run.Started, Groups = web,
+                            };
+                            entries.Add(new PackedResult(h, result) { StdOutText = texts[(int)((run.Id + h) % outputs)], HashIsDerived = true });
+                        }
+                        list.Add((run.Id, first, first + entries.Count - 1, entries.Count,
+                            entries.Select(e => hostIds[e.Result.HostName]).Distinct().OrderBy(i => i).ToArray(), ResultPack.Encode(entries)));
+                    }
+                    return list;
+                }).ToList();
+                using var copy = connection.BeginBinaryImport(
+                    "COPY herd.result_packs (run_id, first_seq, last_seq, result_count, host_ids, data) FROM STDIN (FORMAT BINARY)");
+                foreach (var p in packs)
+                {
+                    copy.StartRow();
+                    copy.Write(p.RunId, NpgsqlTypes.NpgsqlDbType.Bigint);
+                    copy.Write(p.First, NpgsqlTypes.NpgsqlDbType.Integer);
+                    copy.Write(p.Last, NpgsqlTypes.NpgsqlDbType.Integer);
+                    copy.Write(p.Count, NpgsqlTypes.NpgsqlDbType.Integer);
+                    copy.Write(p.Hosts, NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer);
+                    copy.Write(p.Data, NpgsqlTypes.NpgsqlDbType.Bytea);
+                }
+                copy.Complete();
+            }
+            db.Scalar("VACUUM ANALYZE");
         }
 
         // ---------------------------------------------------------------- helpers
