@@ -262,8 +262,9 @@ namespace HerdPS.Bench.History
                 }
                 clock.Stop();
                 long expected = (long)Processes * Threads * runsPerThread * Hosts;
-                long results = count("SELECT count(*) FROM results");
-                long distinct = count("SELECT count(*) FROM (SELECT DISTINCT run_id, seq FROM results) x");
+                // Every result there once: as many as written, and each run's numbers 0..n-1 with n its results.
+                long results = count("SELECT coalesce(sum(result_count), 0) FROM result_packs");
+                long distinct = count("SELECT coalesce(sum(n), 0) FROM (SELECT max(last_seq) + 1 AS n FROM result_packs GROUP BY run_id HAVING max(last_seq) + 1 = sum(result_count)) x");
                 waits.Sort();
                 double Percentile(double p) => waits.Count == 0 ? double.NaN : waits[Math.Min(waits.Count - 1, (int)Math.Ceiling(p * waits.Count) - 1)];
                 Console.WriteLine($"| {name} | {results} | {clock.Elapsed.TotalSeconds:0.0} s | {results / clock.Elapsed.TotalSeconds:0} | {slowest:0} ms | {slowestWarm:0} ms | " +
@@ -298,7 +299,7 @@ namespace HerdPS.Bench.History
             var file = Path.Combine(_work, "scale.db");
             using (HistoryStore.Open(file, new HistoryStoreOptions { Retention = null })) { }
             var clock = Stopwatch.StartNew();
-            SqliteExec(file, ScaleSqlite(runs, hostsPerRun, FleetSize, Outputs));
+            LoadScaleSqlite(file, runs, hostsPerRun, FleetSize, Outputs);
             var sqliteLoad = clock.Elapsed;
             ScaleRow("SQLite", () => HistoryStore.Open(file, new HistoryStoreOptions { Retention = null }), file, new Dictionary<string, string>(),
                 new FileInfo(file).Length, sqliteLoad);
@@ -455,25 +456,75 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
             return $"{times[times.Count / 2]:0.0} ms (max {times[^1]:0})";
         }
 
-        private static string ScaleSqlite(int runs, int hostsPerRun, int fleet, int outputs) => $@"
-            PRAGMA synchronous = OFF;
-            BEGIN;
-            WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {outputs})
-            INSERT INTO blobs (id, hash, raw_length, stored_length) SELECT i, randomblob(32), 100, 100 FROM g;
-            INSERT INTO blob_chunks (blob_id, seq, encoding, data) SELECT id, 0, 0, CAST(printf('%0100d', id) AS BLOB) FROM blobs;
-            WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {runs})
-            INSERT INTO runs (id, uuid, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count, controller_machine, controller_user)
-            SELECT i, lower(hex(randomblob(16))), 'exec', 'command ' || (i % 50), 'group=g' || (i % 10),
-                   strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now', '-' || (({runs} - i) * 25) || ' seconds'),
-                   strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now', '-' || (({runs} - i) * 25 - 3) || ' seconds'),
-                   {hostsPerRun}, {hostsPerRun}, 0, 'm' || (i % 8), 'u' || (i % 4) FROM g;
-            WITH RECURSIVE h(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM h WHERE j < {hostsPerRun - 1})
-            INSERT INTO results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, truncated, error_kind, attempts, start_utc, groups, tags)
-            SELECT r.id, h.j, 'h-' || printf('%04d', (r.id * 37 + h.j) % {fleet}), 'Succeeded', 0, 1 + (r.id + h.j) % {outputs}, NULL, 12.5,
-                   hex(randomblob(32)), 0, 'None', 1, r.started_utc, '[""web""]', '[]'
-            FROM runs r CROSS JOIN h;
-            COMMIT;
-            ANALYZE;";
+        /// <summary>
+        /// The scale history in a SQLite file, written straight into the tables in one transaction: the runs by SQL, each
+        /// run's results as one pack (ResultPack, as herd writes them) with the per-host index beside it. Outputs are ~100
+        /// bytes, so they are in the packs (as herd keeps them), and the output hashes are the derived ones.
+        /// </summary>
+        private static void LoadScaleSqlite(string file, int runs, int hostsPerRun, int fleet, int outputs)
+        {
+            SqliteExec(file, $@"
+                PRAGMA synchronous = OFF;
+                WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i < {fleet - 1})
+                INSERT INTO hosts (id, name) SELECT i + 1, 'h-' || printf('%04d', i) FROM g;
+                WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {runs})
+                INSERT INTO runs (id, uuid, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count, controller_machine, controller_user)
+                SELECT i, lower(hex(randomblob(16))), 'exec', 'command ' || (i % 50), 'group=g' || (i % 10),
+                       strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now', '-' || (({runs} - i) * 25) || ' seconds'),
+                       strftime('%Y-%m-%dT%H:%M:%f0000Z', 'now', '-' || (({runs} - i) * 25 - 3) || ' seconds'),
+                       {hostsPerRun}, {hostsPerRun}, 0, 'm' || (i % 8), 'u' || (i % 4) FROM g;");
+            using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False;Default Timeout=600");
+            c.Open();
+            using (var off = c.CreateCommand()) { off.CommandText = "PRAGMA synchronous = OFF"; off.ExecuteNonQuery(); }
+            using var transaction = c.BeginTransaction();
+            using var pack = c.CreateCommand();
+            pack.Transaction = transaction;
+            pack.CommandText = "INSERT INTO result_packs (run_id, first_seq, last_seq, result_count, host_ids, data) VALUES ($run, 0, $last, $count, $hosts, $data)";
+            var packRun = pack.Parameters.Add("$run", Microsoft.Data.Sqlite.SqliteType.Integer);
+            pack.Parameters.AddWithValue("$last", hostsPerRun - 1);
+            pack.Parameters.AddWithValue("$count", hostsPerRun);
+            var packHosts = pack.Parameters.Add("$hosts", Microsoft.Data.Sqlite.SqliteType.Blob);
+            var packData = pack.Parameters.Add("$data", Microsoft.Data.Sqlite.SqliteType.Blob);
+            using var index = c.CreateCommand();
+            index.Transaction = transaction;
+            index.CommandText = "INSERT INTO host_runs (host_id, run_id) VALUES ($host, $run)";
+            var indexHost = index.Parameters.Add("$host", Microsoft.Data.Sqlite.SqliteType.Integer);
+            var indexRun = index.Parameters.Add("$run", Microsoft.Data.Sqlite.SqliteType.Integer);
+            var started = DateTime.UtcNow;
+            for (int run = 1; run <= runs; run++)
+            {
+                var (hosts, data) = ScalePack(run, hostsPerRun, fleet, outputs, started.AddSeconds(-(runs - run) * 25.0));
+                (packRun.Value, packHosts.Value, packData.Value) = (run, ResultPack.EncodeIds(hosts.Select(h => (long)h + 1)), data);
+                pack.ExecuteNonQuery();
+                foreach (var h in hosts)
+                {
+                    (indexHost.Value, indexRun.Value) = (h + 1, run);
+                    index.ExecuteNonQuery();
+                }
+            }
+            transaction.Commit();
+            SqliteExec(file, "ANALYZE");
+        }
+
+        /// <summary>One scale run's results as one pack: host numbers (0 .. fleet-1) in result order, and the pack.</summary>
+        private static (int[] hosts, byte[] data) ScalePack(long run, int hostsPerRun, int fleet, int outputs, DateTime started)
+        {
+            var hosts = new int[hostsPerRun];
+            var entries = new List<PackedResult>(hostsPerRun);
+            for (int j = 0; j < hostsPerRun; j++)
+            {
+                hosts[j] = (int)((run * 37 + j) % fleet);
+                var output = ScaleOutput((int)((run + j) % outputs));
+                entries.Add(new PackedResult(j, new FleetResult
+                {
+                    HostName = $"h-{hosts[j]:D4}", Status = FleetStatus.Succeeded, ExitCode = 0, Duration = TimeSpan.FromMilliseconds(12.5),
+                    Attempts = 1, StartTime = started, Groups = new[] { "web" }, Transport = "openssh",
+                }) { StdOutText = output, HashIsDerived = true });
+            }
+            return (hosts, ResultPack.Encode(entries));
+        }
+
+        private static string ScaleOutput(int n) => $"output {n:D4} " + new string((char)('a' + n % 26), 87) + "\n";
 
         /// <summary>
         /// The same runs and results on the server, as its backend stores them (schema 4): each run's results as packs of

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using Microsoft.Data.Sqlite;
+using HerdPS;
 
 namespace HerdPS.History
 {
@@ -156,7 +157,111 @@ namespace HerdPS.History
             new SchemaMigration(6, "short outputs inline in the result row", @"
                 ALTER TABLE results ADD COLUMN stdout_text TEXT;                  -- the output itself when short, else NULL
                 ALTER TABLE results ADD COLUMN stderr_text TEXT;"),
+
+            // Result packs (ResultPack): a batch of a run's results is one compressed record instead of a row per host. A
+            // row cost ~250 bytes whatever the output, so 200 one-line outputs took 4 times their raw size and a watch over
+            // a large fleet wrote mostly row overhead. hosts and host_runs keep `herd history --host` an index lookup;
+            // run_blobs says which blobs a run uses (pruning deletes the blobs no run uses any more). The old rows are
+            // packed by PackResults, between the two halves of this SQL.
+            new SchemaMigration(7, "result packs; per-host index; run blob references", @"
+                CREATE TABLE hosts (
+                    id   INTEGER PRIMARY KEY,
+                    name TEXT    NOT NULL UNIQUE                                      -- in lower case: every host query is case-insensitive
+                );
+                CREATE TABLE host_runs (
+                    host_id INTEGER NOT NULL,
+                    run_id  INTEGER NOT NULL,
+                    PRIMARY KEY (host_id, run_id)
+                ) WITHOUT ROWID;
+                CREATE TABLE result_packs (
+                    id           INTEGER PRIMARY KEY,
+                    run_id       INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                    first_seq    INTEGER NOT NULL,
+                    last_seq     INTEGER NOT NULL,
+                    result_count INTEGER NOT NULL,
+                    host_ids     BLOB    NOT NULL,                                   -- hosts.id of its results (LEB128), to unindex them
+                    data         BLOB    NOT NULL                                    -- ResultPack.Encode
+                );
+                CREATE UNIQUE INDEX result_packs_by_run ON result_packs (run_id, first_seq);
+                CREATE TABLE run_blobs (
+                    run_id  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                    blob_id INTEGER NOT NULL REFERENCES blobs (id),
+                    PRIMARY KEY (run_id, blob_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX run_blobs_by_blob ON run_blobs (blob_id);",
+                PackResults, @"
+                DROP TABLE results;"),
         };
+
+        /// <summary>
+        /// Version 7's data step: every run's results rows become packs of <see cref="ResultPack.MaxResults"/>, in their
+        /// order; a short output in its row stays inline, a blob stays that blob (now referenced through run_blobs). Rows
+        /// are read one at a time and a pack is written as soon as it is full, so a history of any size converts in
+        /// flat memory. Returns whether there were results to pack (the file then has free pages to give back).
+        /// </summary>
+        private static bool PackResults(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            bool any = false;
+            var writer = new SqliteHistoryBackend.PackWriter(connection, transaction);
+            var hashes = new Dictionary<long, byte[]>();
+            byte[] BlobHash(long id)
+            {
+                if (hashes.TryGetValue(id, out var known)) return known;
+                using (var find = Command(connection, transaction, "SELECT hash FROM blobs WHERE id = $id"))
+                {
+                    find.Parameters.AddWithValue("$id", id);
+                    return hashes[id] = find.ExecuteScalar() as byte[] ?? Array.Empty<byte>();
+                }
+            }
+            using (var select = Command(connection, transaction,
+                "SELECT run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, truncated, error_kind, " +
+                "error_message, attempts, start_utc, groups, tags, transport, stdout_text, stderr_text FROM results ORDER BY run_id, seq"))
+            using (var reader = select.ExecuteReader())
+            {
+                long run = -1;
+                var pack = new List<PackedResult>(ResultPack.MaxResults);
+                while (reader.Read())
+                {
+                    any = true;
+                    long runId = reader.GetInt64(0);
+                    if ((runId != run || pack.Count == ResultPack.MaxResults) && pack.Count > 0)
+                    {
+                        writer.Write(run, pack);
+                        pack.Clear();
+                    }
+                    run = runId;
+                    string host = reader.GetString(2);
+                    var result = new FleetResult
+                    {
+                        HostName = host,
+                        ExitCode = reader.IsDBNull(4) ? (int?)null : reader.GetInt32(4),
+                        Duration = ResultFields.Duration(reader.GetDouble(7)),
+                        OutputHash = reader.GetString(8),
+                        Truncated = reader.GetInt64(9) != 0,
+                        ErrorMessage = reader.IsDBNull(11) ? null : reader.GetString(11),
+                        Attempts = reader.GetInt32(12),
+                        StartTime = HistoryTime.Parse(reader.GetString(13)),
+                        Groups = ResultFields.ParseStringList(reader.GetString(14), "groups", runId, host, "the history"),
+                        Tags = ResultFields.ParseStringList(reader.GetString(15), "tags", runId, host, "the history"),
+                        Transport = reader.GetString(16),
+                    };
+                    var entry = new PackedResult(reader.GetInt32(1), result)
+                    {
+                        // Names are kept as they were written, even one this build doesn't know: reading reports it.
+                        StatusName = reader.GetString(3),
+                        ErrorKindName = reader.GetString(10),
+                        StdOutText = reader.IsDBNull(17) ? null : reader.GetString(17),
+                        StdErrText = reader.IsDBNull(18) ? null : reader.GetString(18),
+                        StdOutBlob = reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5),
+                        StdErrBlob = reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6),
+                    };
+                    entry.HashIsDerived = string.Equals(ResultPack.DerivedHash(entry, BlobHash), result.OutputHash, StringComparison.Ordinal);
+                    pack.Add(entry);
+                }
+                if (pack.Count > 0) writer.Write(run, pack);
+            }
+            return any;
+        }
 
         /// <summary>
         /// Version 4's data step: every run and snapshot gets a UUID (and a watch iteration its first iteration's), and
@@ -241,17 +346,21 @@ namespace HerdPS.History
         /// Checks the file is a HerdPS history this build can use, then applies the steps it lacks. Returns true when a
         /// step moved existing data (version 4 moving outputs into blobs), after which the file is worth compacting.
         /// </summary>
-        internal static bool Migrate(SqliteConnection connection, string path)
+        internal static bool Migrate(SqliteConnection connection, string path) => Migrate(connection, path, CurrentVersion);
+
+        /// <summary>Brings the file up to <paramref name="version"/> only: how tests make a file as an older HerdPS left it.</summary>
+        internal static bool Migrate(SqliteConnection connection, string path, int version)
         {
             // The common case, an up-to-date database, needs only a read.
             using (var transaction = new HistoryTransaction(connection, deferred: true))
             {
-                if (CheckUsable(connection, transaction, path) == CurrentVersion) return false;
+                if (CheckUsable(connection, transaction, path) >= version) return false;
             }
 
             bool moved = false;
             foreach (var migration in Migrations)
             {
+                if (migration.Version > version) break;
                 using (var transaction = new HistoryTransaction(connection, deferred: false))
                 {
                     // Read again under the write lock: another process may have migrated while we waited.

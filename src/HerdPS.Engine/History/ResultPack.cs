@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.IO.Compression;
+using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text;
 using HerdPS.Transport;
@@ -20,16 +21,22 @@ namespace HerdPS.History
     /// blob (stored once per content by the backend). The output hash is not stored when it is what the outputs and
     /// exit code give (nearly always): it is computed again on reading.
     /// </para>
-    /// Format: a version byte (1), then a raw deflate stream (RFC 1951) of: the count, and per result its sequence
-    /// number, host, status, exit code, duration, output hash (how it is kept), truncated, error kind and message,
-    /// attempts, start time, groups, tags, transport, stdout and stderr. Numbers are LEB128 (signed ones zig-zag),
-    /// strings their UTF-8 byte count then the bytes. Never change this format: add a version.
+    /// Format: a version byte (1), the CRC-32 of the unpacked bytes (4 bytes, System.IO.Hashing.Crc32's order), then a
+    /// raw deflate stream (RFC 1951) of: the count, then field by field, each for
+    /// every result in order: sequence number (as the difference from the one before), host, status, exit code,
+    /// duration (ticks), output hash (derived, 32 bytes, or text), truncated, error kind, error message, attempts, start
+    /// time (ticks, as the difference from the one before), groups, tags, transport, stderr, stdout. Numbers are LEB128
+    /// (signed ones zig-zag), strings their UTF-8 byte count then the bytes. Never change this format: add a version.
     /// </summary>
     public static class ResultPack
     {
         private const byte Version1 = 1;
         private const byte HashDerived = 0, HashBinary = 1, HashText = 2;
         private const byte OutputNone = 0, OutputText = 1, OutputBlob = 2;
+        private const int CrcLength = 4;
+        // A pack holds at most MaxResults results with outputs of at most InlineLimit bytes each, and their fields: far
+        // under this. More is a damaged or hostile record, not something to unpack into memory.
+        private const int MaxPayload = 64 * 1024 * 1024;
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
         private static readonly byte[] EmptyDigest = Sha256(Array.Empty<byte>());
 
@@ -57,40 +64,54 @@ namespace HerdPS.History
         public static byte[] Encode(IReadOnlyList<PackedResult> entries)
         {
             if (entries == null) throw new ArgumentNullException(nameof(entries));
-            var packed = new MemoryStream();
-            packed.WriteByte(Version1);
-            using (var deflate = new DeflateStream(packed, CompressionLevel.Optimal, leaveOpen: true))
-            using (var w = new BufferedStream(deflate, 16384))
+            var w = new MemoryStream();
             {
+                // Field by field, not result by result: each host's value sits beside the others' values of the same
+                // field, where deflate finds what they share (the outputs of 200 hosts running uptime, last).
                 WriteUnsigned(w, (ulong)entries.Count);
-                long previousStart = 0;
+                int previousSeq = 0;
+                foreach (var e in entries) { WriteSigned(w, (long)e.Seq - previousSeq); previousSeq = e.Seq; }
+                foreach (var e in entries) WriteString(w, e.Result.HostName ?? "");
+                foreach (var e in entries) WriteString(w, e.StatusName.Length > 0 ? e.StatusName : e.Result.Status.ToString());
                 foreach (var e in entries)
                 {
-                    var r = e.Result;
-                    WriteUnsigned(w, (ulong)e.Seq);
-                    WriteString(w, r.HostName ?? "");
-                    WriteString(w, r.Status.ToString());
-                    if (r.ExitCode is int exit) { w.WriteByte(1); WriteSigned(w, exit); } else w.WriteByte(0);
-                    WriteSigned(w, r.Duration.Ticks);
-                    string hash = r.OutputHash ?? "";
+                    if (e.Result.ExitCode is int exit) { w.WriteByte(1); WriteSigned(w, exit); } else w.WriteByte(0);
+                }
+                foreach (var e in entries) WriteSigned(w, e.Result.Duration.Ticks);
+                foreach (var e in entries)
+                {
+                    string hash = e.Result.OutputHash ?? "";
                     if (e.HashIsDerived) w.WriteByte(HashDerived);
                     else if (IsLowerHex64(hash)) { w.WriteByte(HashBinary); var bytes = FromHex(hash); w.Write(bytes, 0, bytes.Length); }
                     else { w.WriteByte(HashText); WriteString(w, hash); }
-                    w.WriteByte(r.Truncated ? (byte)1 : (byte)0);
-                    WriteString(w, r.ErrorKind.ToString());
-                    if (r.ErrorMessage is string message) { w.WriteByte(1); WriteString(w, message); } else w.WriteByte(0);
-                    WriteSigned(w, r.Attempts);
-                    // Start times of one batch are close together: each is stored as its distance from the one before.
-                    long start = HistoryTime.ToUtc(r.StartTime).Ticks;
+                }
+                foreach (var e in entries) w.WriteByte(e.Result.Truncated ? (byte)1 : (byte)0);
+                foreach (var e in entries) WriteString(w, e.ErrorKindName.Length > 0 ? e.ErrorKindName : e.Result.ErrorKind.ToString());
+                foreach (var e in entries)
+                {
+                    if (e.Result.ErrorMessage is string message) { w.WriteByte(1); WriteString(w, message); } else w.WriteByte(0);
+                }
+                foreach (var e in entries) WriteSigned(w, e.Result.Attempts);
+                // Start times of one batch are close together: each is stored as its distance from the one before.
+                long previousStart = 0;
+                foreach (var e in entries)
+                {
+                    long start = HistoryTime.ToUtc(e.Result.StartTime).Ticks;
                     WriteSigned(w, start - previousStart);
                     previousStart = start;
-                    WriteList(w, r.Groups);
-                    WriteList(w, r.Tags);
-                    WriteString(w, r.Transport ?? "");
-                    WriteOutput(w, e.StdOutText, e.StdOutBlob);
-                    WriteOutput(w, e.StdErrText, e.StdErrBlob);
                 }
+                foreach (var e in entries) WriteList(w, e.Result.Groups);
+                foreach (var e in entries) WriteList(w, e.Result.Tags);
+                foreach (var e in entries) WriteString(w, e.Result.Transport ?? "");
+                foreach (var e in entries) WriteOutput(w, e.StdErrText, e.StdErrBlob);
+                foreach (var e in entries) WriteOutput(w, e.StdOutText, e.StdOutBlob);
             }
+            var packed = new MemoryStream((int)(w.Length / 2) + 16);
+            packed.WriteByte(Version1);
+            var crc = Crc32.Hash(new ReadOnlySpan<byte>(w.GetBuffer(), 0, (int)w.Length));
+            packed.Write(crc, 0, crc.Length);
+            using (var deflate = new DeflateStream(packed, CompressionLevel.Optimal, leaveOpen: true))
+                deflate.Write(w.GetBuffer(), 0, (int)w.Length);
             return packed.ToArray();
         }
 
@@ -101,46 +122,61 @@ namespace HerdPS.History
             if (data == null || data.Length == 0) throw new InvalidDataException("the result record is empty");
             if (data[0] != Version1)
                 throw new InvalidDataException($"the result record has format {data[0]}, unknown to this HerdPS; a newer HerdPS recorded it");
+            if (data.Length < 1 + CrcLength) throw new InvalidDataException("the result record ends early");
             try
             {
-                using (var deflate = new DeflateStream(new MemoryStream(data, 1, data.Length - 1, writable: false), CompressionMode.Decompress))
-                using (var r = new BufferedStream(deflate, 16384))
+                using (var r = Inflate(data))
                 {
                     int count = checked((int)ReadUnsigned(r));
-                    var list = new List<PackedResult>(Math.Min(count, MaxResults * 4));
-                    long previousStart = 0;
+                    if (count > MaxResults * 64) throw new InvalidDataException($"the result record says it holds {count} results");
+                    var list = new List<PackedResult>(count);
+                    long seq = 0;
                     for (int i = 0; i < count; i++)
                     {
-                        int seq = checked((int)ReadUnsigned(r));
-                        var result = new FleetResult { HostName = ReadString(r) };
-                        var entry = new PackedResult(seq, result) { StatusName = ReadString(r) };
-                        result.ExitCode = ReadByte(r) != 0 ? checked((int)ReadSigned(r)) : (int?)null;
-                        result.Duration = TimeSpan.FromTicks(ReadSigned(r));
+                        seq = checked(seq + ReadSigned(r));
+                        if (seq < 0 || seq > int.MaxValue) throw new InvalidDataException("a sequence number is out of range");
+                        list.Add(new PackedResult((int)seq, new FleetResult()));
+                    }
+                    foreach (var e in list) e.Result.HostName = ReadString(r);
+                    foreach (var e in list) e.StatusName = ReadString(r);
+                    foreach (var e in list) e.Result.ExitCode = ReadByte(r) != 0 ? checked((int)ReadSigned(r)) : (int?)null;
+                    foreach (var e in list) e.Result.Duration = TimeSpan.FromTicks(ReadSigned(r));
+                    foreach (var e in list)
+                    {
                         switch (ReadByte(r))
                         {
-                            case HashDerived: entry.HashIsDerived = true; break;
-                            case HashBinary: result.OutputHash = OutputCapture.ToHex(ReadBytes(r, 32)); break;
-                            case HashText: result.OutputHash = ReadString(r); break;
+                            case HashDerived: e.HashIsDerived = true; break;
+                            case HashBinary: e.Result.OutputHash = OutputCapture.ToHex(ReadBytes(r, 32)); break;
+                            case HashText: e.Result.OutputHash = ReadString(r); break;
                             default: throw new InvalidDataException("an output hash is of an unknown kind");
                         }
-                        result.Truncated = ReadByte(r) != 0;
-                        entry.ErrorKindName = ReadString(r);
-                        result.ErrorMessage = ReadByte(r) != 0 ? ReadString(r) : null;
-                        result.Attempts = checked((int)ReadSigned(r));
+                    }
+                    foreach (var e in list) e.Result.Truncated = ReadByte(r) != 0;
+                    foreach (var e in list) e.ErrorKindName = ReadString(r);
+                    foreach (var e in list) e.Result.ErrorMessage = ReadByte(r) != 0 ? ReadString(r) : null;
+                    foreach (var e in list) e.Result.Attempts = checked((int)ReadSigned(r));
+                    long previousStart = 0;
+                    foreach (var e in list)
+                    {
                         long start = checked(previousStart + ReadSigned(r));
                         if (start < DateTime.MinValue.Ticks || start > DateTime.MaxValue.Ticks) throw new InvalidDataException("a start time is out of range");
-                        result.StartTime = new DateTime(start, DateTimeKind.Utc);
+                        e.Result.StartTime = new DateTime(start, DateTimeKind.Utc);
                         previousStart = start;
-                        result.Groups = ReadList(r);
-                        result.Tags = ReadList(r);
-                        result.Transport = ReadString(r);
-                        ReadOutput(r, out var outText, out var outBlob);
-                        ReadOutput(r, out var errText, out var errBlob);
-                        entry.StdOutText = outText;
-                        entry.StdOutBlob = outBlob;
-                        entry.StdErrText = errText;
-                        entry.StdErrBlob = errBlob;
-                        list.Add(entry);
+                    }
+                    foreach (var e in list) e.Result.Groups = ReadList(r);
+                    foreach (var e in list) e.Result.Tags = ReadList(r);
+                    foreach (var e in list) e.Result.Transport = ReadString(r);
+                    foreach (var e in list)
+                    {
+                        ReadOutput(r, out var text, out var blob);
+                        e.StdErrText = text;
+                        e.StdErrBlob = blob;
+                    }
+                    foreach (var e in list)
+                    {
+                        ReadOutput(r, out var text, out var blob);
+                        e.StdOutText = text;
+                        e.StdOutBlob = blob;
                     }
                     if (r.ReadByte() != -1) throw new InvalidDataException("the result record goes on after its last result");
                     return list;
@@ -150,6 +186,28 @@ namespace HerdPS.History
             {
                 throw new InvalidDataException($"the result record is damaged ({e.Message})", e);
             }
+        }
+
+        // Deflate alone doesn't notice a record cut short at its end (the data may all be there without the final
+        // block's end) nor every damaged byte in it: the CRC-32 of what was packed does.
+        private static MemoryStream Inflate(byte[] data)
+        {
+            var payload = new MemoryStream();
+            using (var deflate = new DeflateStream(new MemoryStream(data, 1 + CrcLength, data.Length - 1 - CrcLength, writable: false), CompressionMode.Decompress))
+            {
+                var buffer = new byte[16384];
+                int n;
+                while ((n = deflate.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    if (payload.Length + n > MaxPayload) throw new InvalidDataException($"the result record unpacks to more than {MaxPayload} bytes");
+                    payload.Write(buffer, 0, n);
+                }
+            }
+            var crc = Crc32.Hash(new ReadOnlySpan<byte>(payload.GetBuffer(), 0, (int)payload.Length));
+            for (int i = 0; i < CrcLength; i++)
+                if (crc[i] != data[1 + i]) throw new InvalidDataException("the result record is damaged (its checksum doesn't match)");
+            payload.Position = 0;
+            return payload;
         }
 
         /// <summary>
@@ -325,7 +383,9 @@ namespace HerdPS.History
         public long? StdErrBlob { get; set; }
         /// <summary>The output hash is what the outputs and exit code give, so it isn't stored (<see cref="ResultPack.DerivedHash"/>).</summary>
         public bool HashIsDerived { get; set; }
+        /// <summary>The status as stored (read back, or copied from an older row); empty: <see cref="FleetResult.Status"/>'s name.</summary>
         public string StatusName { get; set; } = "";
+        /// <summary>The error kind as stored; empty: <see cref="FleetResult.ErrorKind"/>'s name.</summary>
         public string ErrorKindName { get; set; } = "";
 
         /// <summary>

@@ -178,7 +178,7 @@ namespace HerdPS.History
             {
                 using (var transaction = new HistoryTransaction(connection, deferred: false))
                 {
-                    if (batch.Count > 0) InsertResults(connection, transaction, runId, batch);
+                    if (batch.Count > 0) InsertResults(connection, transaction, runId, batch, Location);
                     using (var update = connection.CreateCommand())
                     {
                         update.Transaction = transaction;
@@ -198,69 +198,161 @@ namespace HerdPS.History
                 }
             });
 
-        /// <summary>Inserts results (skipping sequence numbers the run has), storing each output unless its content is there.</summary>
-        internal static int InsertResults(SqliteConnection connection, SqliteTransaction transaction, long runId, IEnumerable<StoredResult> batch)
+        /// <summary>
+        /// Inserts results as packs (skipping sequence numbers the run has), storing each long output unless its content is
+        /// there; returns how many were new. A recording batch is one pack; a copied run is cut into packs of
+        /// <see cref="ResultPack.MaxResults"/>, read lazily, so a run of any size is copied in bounded memory.
+        /// </summary>
+        internal static int InsertResults(SqliteConnection connection, SqliteTransaction transaction, long runId, IEnumerable<StoredResult> batch, string location)
         {
             var blobs = new BlobWriter(connection, transaction);
+            var packs = new PackWriter(connection, transaction);
+            var pending = new List<StoredResult>(ResultPack.MaxResults);
             int inserted = 0;
-            using (var insert = connection.CreateCommand())
+            foreach (var stored in batch)
             {
-                insert.Transaction = transaction;
-                insert.CommandText =
-                    "INSERT OR IGNORE INTO results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, " +
-                    "truncated, error_kind, error_message, attempts, start_utc, groups, tags, stdout_text, stderr_text, transport) VALUES ($run_id, $seq, $host, " +
-                    "$status, $exit_code, $stdout_blob, $stderr_blob, $duration_ms, $output_hash, $truncated, $error_kind, $error_message, $attempts, " +
-                    "$start_utc, $groups, $tags, $stdout_text, $stderr_text, $transport)";
-                var p = insert.Parameters;
-                p.AddWithValue("$run_id", runId);
-                var seq = p.Add("$seq", SqliteType.Integer);
-                var host = p.Add("$host", SqliteType.Text);
-                var status = p.Add("$status", SqliteType.Text);
-                var exitCode = p.Add("$exit_code", SqliteType.Integer);
-                var stdout = p.Add("$stdout_blob", SqliteType.Integer);
-                var stderr = p.Add("$stderr_blob", SqliteType.Integer);
-                var durationMs = p.Add("$duration_ms", SqliteType.Real);
-                var outputHash = p.Add("$output_hash", SqliteType.Text);
-                var truncated = p.Add("$truncated", SqliteType.Integer);
-                var errorKind = p.Add("$error_kind", SqliteType.Text);
-                var errorMessage = p.Add("$error_message", SqliteType.Text);
-                var attempts = p.Add("$attempts", SqliteType.Integer);
-                var startUtc = p.Add("$start_utc", SqliteType.Text);
-                var groups = p.Add("$groups", SqliteType.Text);
-                var tags = p.Add("$tags", SqliteType.Text);
-                var stdoutText = p.Add("$stdout_text", SqliteType.Text);
-                var stderrText = p.Add("$stderr_text", SqliteType.Text);
-                var transport = p.Add("$transport", SqliteType.Text);
-                insert.Prepare();
-
-                foreach (var stored in batch)
+                pending.Add(stored);
+                if (pending.Count == ResultPack.MaxResults)
                 {
-                    var result = stored.Result;
-                    seq.Value = stored.Seq;
-                    host.Value = result.HostName ?? "";
-                    status.Value = result.Status.ToString();
-                    exitCode.Value = (object?)result.ExitCode ?? DBNull.Value;
-                    // A short output goes in the row itself, a longer one into the blobs once per content.
-                    string? outText = stored.StdOut?.InlineText(), errText = stored.StdErr?.InlineText();
-                    stdout.Value = stored.StdOut == null || outText != null ? DBNull.Value : (object)blobs.IdOf(stored.StdOut);
-                    stderr.Value = stored.StdErr == null || errText != null ? DBNull.Value : (object)blobs.IdOf(stored.StdErr);
-                    stdoutText.Value = (object?)outText ?? DBNull.Value;
-                    stderrText.Value = (object?)errText ?? DBNull.Value;
-                    durationMs.Value = ResultFields.DurationMs(result.Duration);
-                    outputHash.Value = result.OutputHash ?? "";
-                    truncated.Value = result.Truncated ? 1 : 0;
-                    errorKind.Value = result.ErrorKind.ToString();
-                    errorMessage.Value = (object?)result.ErrorMessage ?? DBNull.Value;
-                    attempts.Value = result.Attempts;
-                    startUtc.Value = HistoryTime.ToText(result.StartTime);
-                    groups.Value = ResultFields.StringListJson(result.Groups.ToArray());
-                    tags.Value = ResultFields.StringListJson(result.Tags.ToArray());
-                    transport.Value = result.Transport ?? "";
-                    inserted += insert.ExecuteNonQuery();
+                    inserted += InsertPack(connection, transaction, runId, pending, blobs, packs, location);
+                    pending.Clear();
                 }
             }
+            if (pending.Count > 0) inserted += InsertPack(connection, transaction, runId, pending, blobs, packs, location);
             return inserted;
         }
+
+        private static int InsertPack(SqliteConnection connection, SqliteTransaction transaction, long runId, List<StoredResult> batch,
+            BlobWriter blobs, PackWriter packs, string location)
+        {
+            var seqs = ExistingSeqs(connection, transaction, runId, batch.Min(r => r.Seq), batch.Max(r => r.Seq), location);
+            var fresh = new List<PackedResult>(batch.Count);
+            foreach (var stored in batch)
+                if (seqs.Add(stored.Seq)) fresh.Add(ResultPack.Entry(stored, blobs.IdOf));
+            if (fresh.Count > 0) packs.Write(runId, fresh);
+            return fresh.Count;
+        }
+
+        /// <summary>
+        /// The sequence numbers the run has between <paramref name="low"/> and <paramref name="high"/>: from the packs whose
+        /// range overlaps (none while a run records in order; the pack a lost commit's repeat would repeat).
+        /// </summary>
+        private static HashSet<int> ExistingSeqs(SqliteConnection connection, SqliteTransaction transaction, long runId, int low, int high, string location)
+        {
+            var seqs = new HashSet<int>();
+            using (var select = connection.CreateCommand())
+            {
+                select.Transaction = transaction;
+                select.CommandText = "SELECT data FROM result_packs WHERE run_id = $run AND first_seq <= $high AND last_seq >= $low";
+                select.Parameters.AddWithValue("$run", runId);
+                select.Parameters.AddWithValue("$low", low);
+                select.Parameters.AddWithValue("$high", high);
+                using (var reader = select.ExecuteReader())
+                    while (reader.Read())
+                        foreach (var entry in DecodePack(reader.GetFieldValue<byte[]>(0), runId, location)) seqs.Add(entry.Seq);
+            }
+            return seqs;
+        }
+
+        internal static List<PackedResult> DecodePack(byte[] data, long runId, string location)
+        {
+            try
+            {
+                return ResultPack.Decode(data);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new HistoryException(location, $"run {runId}: a stored batch of results can't be read ({e.Message}).", e);
+            }
+        }
+
+        /// <summary>
+        /// Writes packs inside one write transaction: the pack's row, its hosts' entries in the per-host index (host names
+        /// are keys in lower case, as every host query compares them), and the run's references to the blobs it uses.
+        /// </summary>
+        internal sealed class PackWriter
+        {
+            private readonly SqliteConnection _connection;
+            private readonly SqliteTransaction _transaction;
+            private readonly Dictionary<string, long> _hostIds = new Dictionary<string, long>(StringComparer.Ordinal);
+
+            public PackWriter(SqliteConnection connection, SqliteTransaction transaction)
+            {
+                _connection = connection;
+                _transaction = transaction;
+            }
+
+            public void Write(long runId, IReadOnlyList<PackedResult> entries)
+            {
+                var hostIds = new List<long>();
+                var seen = new HashSet<long>();
+                var blobIds = new HashSet<long>();
+                int first = int.MaxValue, last = int.MinValue;
+                foreach (var e in entries)
+                {
+                    long id = HostId(e.Result.HostName ?? "");
+                    if (seen.Add(id)) hostIds.Add(id);
+                    if (e.StdOutBlob is long o) blobIds.Add(o);
+                    if (e.StdErrBlob is long x) blobIds.Add(x);
+                    first = Math.Min(first, e.Seq);
+                    last = Math.Max(last, e.Seq);
+                }
+                using (var insert = Command("INSERT INTO result_packs (run_id, first_seq, last_seq, result_count, host_ids, data) " +
+                                            "VALUES ($run, $first, $last, $count, $hosts, $data)"))
+                {
+                    insert.Parameters.AddWithValue("$run", runId);
+                    insert.Parameters.AddWithValue("$first", first);
+                    insert.Parameters.AddWithValue("$last", last);
+                    insert.Parameters.AddWithValue("$count", entries.Count);
+                    insert.Parameters.AddWithValue("$hosts", ResultPack.EncodeIds(hostIds));
+                    insert.Parameters.AddWithValue("$data", ResultPack.Encode(entries));
+                    insert.ExecuteNonQuery();
+                }
+                using (var index = Command("INSERT OR IGNORE INTO host_runs (host_id, run_id) VALUES ($host, $run)"))
+                {
+                    var host = index.Parameters.Add("$host", SqliteType.Integer);
+                    index.Parameters.AddWithValue("$run", runId);
+                    foreach (var id in hostIds)
+                    {
+                        host.Value = id;
+                        index.ExecuteNonQuery();
+                    }
+                }
+                if (blobIds.Count == 0) return;
+                using (var uses = Command("INSERT OR IGNORE INTO run_blobs (run_id, blob_id) VALUES ($run, $blob)"))
+                {
+                    uses.Parameters.AddWithValue("$run", runId);
+                    var blob = uses.Parameters.Add("$blob", SqliteType.Integer);
+                    foreach (var id in blobIds)
+                    {
+                        blob.Value = id;
+                        uses.ExecuteNonQuery();
+                    }
+                }
+            }
+
+            private long HostId(string host)
+            {
+                string key = HostKey(host);
+                if (_hostIds.TryGetValue(key, out var id)) return id;
+                using (var upsert = Command("INSERT INTO hosts (name) VALUES ($name) ON CONFLICT (name) DO NOTHING; SELECT id FROM hosts WHERE name = $name"))
+                {
+                    upsert.Parameters.AddWithValue("$name", key);
+                    return _hostIds[key] = (long)upsert.ExecuteScalar()!;
+                }
+            }
+
+            private SqliteCommand Command(string sql)
+            {
+                var command = _connection.CreateCommand();
+                command.Transaction = _transaction;
+                command.CommandText = sql;
+                return command;
+            }
+        }
+
+        /// <summary>A host name as the per-host index keys it: every host query is case-insensitive.</summary>
+        internal static string HostKey(string host) => host.ToLowerInvariant();
 
         /// <summary>
         /// Finds or stores outputs by content hash inside one write transaction. Writers take turns on the file, so a
@@ -377,9 +469,9 @@ namespace HerdPS.History
                     }
                     if (!string.IsNullOrEmpty(query.HostName))
                     {
-                        // Served by results_by_host (host COLLATE NOCASE, run_id): a probe per run, newest first.
-                        where.Add("EXISTS (SELECT 1 FROM results x WHERE x.host = $host COLLATE NOCASE AND x.run_id = runs.id)");
-                        select.Parameters.AddWithValue("$host", query.HostName);
+                        // Served by host_runs' key (host_id, run_id): a probe per run, newest first.
+                        where.Add("EXISTS (SELECT 1 FROM host_runs x WHERE x.host_id = (SELECT h.id FROM hosts h WHERE h.name = $host) AND x.run_id = runs.id)");
+                        select.Parameters.AddWithValue("$host", HostKey(query.HostName!));
                     }
                     var sql = new StringBuilder("SELECT ").Append(RunColumns).Append(" FROM runs");
                     if (where.Count > 0) sql.Append(" WHERE ").Append(string.Join(" AND ", where));
@@ -419,34 +511,72 @@ namespace HerdPS.History
         {
             var cache = new BlobTextCache();
             using (var connection = SqliteRetry.Run(Location, _busyTimeout, () => Connect(Location, _busyTimeout)))
+            {
+                var read = ReadPacks(connection, runId, hostName);
+                if (read == null) yield break;
+                var (command, entries) = read.Value;
+                // Ordered by host name, then as recorded: the packs hold a run in arrival order.
+                entries.Sort((a, b) =>
+                {
+                    int byHost = string.CompareOrdinal(a.Result.HostName, b.Result.HostName);
+                    return byHost != 0 ? byHost : a.Seq.CompareTo(b.Seq);
+                });
+                var hashes = new Dictionary<long, byte[]>();
+                for (int i = 0; i < entries.Count; i++)
+                {
+                    var entry = entries[i];
+                    entries[i] = null!; // handed out: don't keep its outputs
+                    FleetResult result;
+                    try
+                    {
+                        result = entry.Complete(command, runId, Location, id => BlobHash(connection, id, hashes));
+                        result.StdOut = entry.StdOutText ?? (entry.StdOutBlob is long o ? cache.Get(o, id => ReadBlobText(connection, id)) : "");
+                        result.StdErr = entry.StdErrText ?? (entry.StdErrBlob is long e ? cache.Get(e, id => ReadBlobText(connection, id)) : "");
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        throw ResultFields.DamagedOutput(Location, runId, entry.Result.HostName, e);
+                    }
+                    yield return result;
+                }
+            }
+        }
+
+        /// <summary>The run's command and its results' entries (only <paramref name="hostName"/>'s when given), in pack order; null for an unknown run.</summary>
+        private (string command, List<PackedResult> entries)? ReadPacks(SqliteConnection connection, long runId, string? hostName)
+        {
+            string? command;
             using (var select = connection.CreateCommand())
             {
-                select.CommandText =
-                    "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, " +
-                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.stdout_text, x.stderr_text, x.transport AS transport " +
-                    "FROM results x JOIN runs r ON r.id = x.run_id WHERE x.run_id = $run_id" +
-                    (hostName != null ? " AND x.host = $host COLLATE NOCASE" : "") + " ORDER BY x.host, x.seq";
-                select.Parameters.AddWithValue("$run_id", runId);
-                if (hostName != null) select.Parameters.AddWithValue("$host", hostName);
+                select.CommandText = "SELECT command FROM runs WHERE id = $id";
+                select.Parameters.AddWithValue("$id", runId);
+                command = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteScalar()) as string;
+            }
+            if (command == null) return null;
+            var entries = new List<PackedResult>();
+            using (var select = connection.CreateCommand())
+            {
+                select.CommandText = "SELECT data FROM result_packs WHERE run_id = $id ORDER BY first_seq";
+                select.Parameters.AddWithValue("$id", runId);
                 using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteReader()))
-                {
                     while (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
-                    {
-                        var result = ReadResult(reader, runId);
-                        try
-                        {
-                            if (!reader.IsDBNull(15)) result.StdOut = reader.GetString(15);
-                            else if (!reader.IsDBNull(4)) result.StdOut = cache.Get(reader.GetInt64(4), id => ReadBlobText(connection, id));
-                            if (!reader.IsDBNull(16)) result.StdErr = reader.GetString(16);
-                            else if (!reader.IsDBNull(5)) result.StdErr = cache.Get(reader.GetInt64(5), id => ReadBlobText(connection, id));
-                        }
-                        catch (InvalidDataException e)
-                        {
-                            throw ResultFields.DamagedOutput(Location, runId, result.HostName, e);
-                        }
-                        yield return result;
-                    }
-                }
+                        foreach (var entry in DecodePack(reader.GetFieldValue<byte[]>(0), runId, Location))
+                            if (hostName == null || string.Equals(HostKey(entry.Result.HostName), HostKey(hostName), StringComparison.Ordinal))
+                                entries.Add(entry);
+            }
+            return (command, entries);
+        }
+
+        /// <summary>The SHA-256 of a stored output, by blob id (a derived output hash is computed from it).</summary>
+        private byte[] BlobHash(SqliteConnection connection, long blobId, Dictionary<long, byte[]> known)
+        {
+            if (known.TryGetValue(blobId, out var hash)) return hash;
+            using (var select = connection.CreateCommand())
+            {
+                select.CommandText = "SELECT hash FROM blobs WHERE id = $id";
+                select.Parameters.AddWithValue("$id", blobId);
+                return known[blobId] = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteScalar()) as byte[]
+                    ?? throw new InvalidDataException($"output {blobId} is missing");
             }
         }
 
@@ -487,28 +617,6 @@ namespace HerdPS.History
                     while (SqliteRetry.Run(Location, _busyTimeout, () => reader.Read()))
                         yield return new KeyValuePair<byte, byte[]>((byte)reader.GetInt64(0), (byte[])reader.GetValue(1));
             }
-        }
-
-        private FleetResult ReadResult(SqliteDataReader reader, long runId)
-        {
-            string host = reader.GetString(1);
-            return new FleetResult
-            {
-                Command = reader.GetString(0),
-                HostName = host,
-                Status = ResultFields.ParseName<FleetStatus>(reader.GetString(2), "status", runId, host, Location),
-                ExitCode = reader.IsDBNull(3) ? (int?)null : reader.GetInt32(3),
-                Duration = ResultFields.Duration(reader.GetDouble(6)),
-                OutputHash = reader.GetString(7),
-                Truncated = reader.GetInt64(8) != 0,
-                ErrorKind = ResultFields.ParseName<FleetErrorKind>(reader.GetString(9), "error kind", runId, host, Location),
-                ErrorMessage = reader.IsDBNull(10) ? null : reader.GetString(10),
-                Attempts = reader.GetInt32(11),
-                StartTime = HistoryTime.Parse(reader.GetString(12)),
-                Groups = ResultFields.ParseStringList(reader.GetString(13), "groups", runId, host, Location),
-                Tags = ResultFields.ParseStringList(reader.GetString(14), "tags", runId, host, Location),
-                Transport = reader.GetString(reader.GetOrdinal("transport")),
-            };
         }
 
         internal static HistoryRunRecord ReadRun(SqliteDataReader reader) => new HistoryRunRecord
@@ -624,17 +732,40 @@ namespace HerdPS.History
         /// </summary>
         internal static void DeleteRun(SqliteConnection connection, SqliteTransaction transaction, long runId)
         {
+            // The run's entries in the per-host index, by the host ids its packs list (host_runs is keyed by host first).
+            var hostIds = new HashSet<long>();
+            using (var select = connection.CreateCommand())
+            {
+                select.Transaction = transaction;
+                select.CommandText = "SELECT host_ids FROM result_packs WHERE run_id = $id";
+                select.Parameters.AddWithValue("$id", runId);
+                using (var reader = select.ExecuteReader())
+                    while (reader.Read())
+                        foreach (var id in ResultPack.DecodeIds(reader.GetFieldValue<byte[]>(0))) hostIds.Add(id);
+            }
+            using (var unindex = connection.CreateCommand())
+            {
+                unindex.Transaction = transaction;
+                unindex.CommandText = "DELETE FROM host_runs WHERE host_id = $host AND run_id = $id; " +
+                                      "DELETE FROM hosts WHERE id = $host AND NOT EXISTS (SELECT 1 FROM host_runs WHERE host_id = $host)";
+                var host = unindex.Parameters.Add("$host", SqliteType.Integer);
+                unindex.Parameters.AddWithValue("$id", runId);
+                foreach (var id in hostIds)
+                {
+                    host.Value = id;
+                    unindex.ExecuteNonQuery();
+                }
+            }
             using (var delete = connection.CreateCommand())
             {
                 delete.Transaction = transaction;
                 delete.CommandText =
                     "CREATE TEMP TABLE IF NOT EXISTS gone_blobs (id INTEGER PRIMARY KEY); DELETE FROM temp.gone_blobs; " +
-                    "INSERT OR IGNORE INTO temp.gone_blobs SELECT stdout_blob FROM results WHERE run_id = $id AND stdout_blob IS NOT NULL; " +
-                    "INSERT OR IGNORE INTO temp.gone_blobs SELECT stderr_blob FROM results WHERE run_id = $id AND stderr_blob IS NOT NULL; " +
-                    "DELETE FROM results WHERE run_id = $id; " +
+                    "INSERT OR IGNORE INTO temp.gone_blobs SELECT blob_id FROM run_blobs WHERE run_id = $id; " +
+                    "DELETE FROM run_blobs WHERE run_id = $id; " +
+                    "DELETE FROM result_packs WHERE run_id = $id; " +
                     "DELETE FROM runs WHERE id = $id; " +
-                    "DELETE FROM temp.gone_blobs WHERE EXISTS (SELECT 1 FROM results WHERE stdout_blob = gone_blobs.id) " +
-                    "OR EXISTS (SELECT 1 FROM results WHERE stderr_blob = gone_blobs.id); " +
+                    "DELETE FROM temp.gone_blobs WHERE EXISTS (SELECT 1 FROM run_blobs WHERE blob_id = gone_blobs.id); " +
                     "DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM temp.gone_blobs); " +
                     "DELETE FROM blobs WHERE id IN (SELECT id FROM temp.gone_blobs); " +
                     "DELETE FROM temp.gone_blobs;";
@@ -666,7 +797,7 @@ namespace HerdPS.History
                     }
                     bool added = id < 0;
                     if (added) id = InsertRun(connection, transaction, run.Header, recorder: null);
-                    int inserted = InsertResults(connection, transaction, id, run.Results);
+                    int inserted = InsertResults(connection, transaction, id, run.Results, Location);
                     bool moreComplete = run.Counts.Hosts > hostsThere || (run.FinishedUtc.HasValue && !finishedThere);
                     if (added || moreComplete)
                     {
@@ -729,28 +860,41 @@ namespace HerdPS.History
 
         private IEnumerable<StoredResult> ExportResults(SqliteConnection connection, long runId)
         {
-            using (var select = connection.CreateCommand())
+            var read = ReadPacks(connection, runId, hostName: null);
+            if (read == null) yield break;
+            var (command, entries) = read.Value;
+            entries.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+            var hashes = new Dictionary<long, byte[]>();
+            for (int i = 0; i < entries.Count; i++)
             {
-                select.CommandText =
-                    "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, " +
-                    "x.truncated, x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.seq, " +
-                    "so.hash, so.raw_length, se.hash, se.raw_length, x.stdout_text, x.stderr_text, x.transport AS transport " +
-                    "FROM results x JOIN runs r ON r.id = x.run_id LEFT JOIN blobs so ON so.id = x.stdout_blob LEFT JOIN blobs se ON se.id = x.stderr_blob " +
-                    "WHERE x.run_id = $run_id ORDER BY x.seq";
-                select.Parameters.AddWithValue("$run_id", runId);
-                using (var reader = select.ExecuteReader())
+                var entry = entries[i];
+                entries[i] = null!;
+                StoredResult stored;
+                try
                 {
-                    while (reader.Read())
-                    {
-                        var result = ReadResult(reader, runId);
-                        long? outId = reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4), errId = reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5);
-                        BlobContent? stdout = !reader.IsDBNull(20) ? StoredOutput.Of(reader.GetString(20))
-                            : outId is long o ? new CopiedBlob((byte[])reader.GetValue(16), reader.GetInt64(17), () => ReadChunks(connection, o)) : null;
-                        BlobContent? stderr = !reader.IsDBNull(21) ? StoredOutput.Of(reader.GetString(21))
-                            : errId is long e ? new CopiedBlob((byte[])reader.GetValue(18), reader.GetInt64(19), () => ReadChunks(connection, e)) : null;
-                        yield return new StoredResult(reader.GetInt32(15), result, stdout, stderr);
-                    }
+                    var result = entry.Complete(command, runId, Location, id => BlobHash(connection, id, hashes));
+                    stored = new StoredResult(entry.Seq, result, Content(entry.StdOutText, entry.StdOutBlob), Content(entry.StdErrText, entry.StdErrBlob));
                 }
+                catch (InvalidDataException e)
+                {
+                    throw ResultFields.DamagedOutput(Location, runId, entry.Result.HostName, e);
+                }
+                yield return stored;
+            }
+
+            BlobContent? Content(string? text, long? blob)
+            {
+                if (text != null) return StoredOutput.Of(text);
+                if (!(blob is long id)) return null;
+                long length;
+                using (var size = connection.CreateCommand())
+                {
+                    size.CommandText = "SELECT raw_length FROM blobs WHERE id = $id";
+                    size.Parameters.AddWithValue("$id", id);
+                    length = SqliteRetry.Run(Location, _busyTimeout, () => size.ExecuteScalar()) is long l ? l
+                        : throw new InvalidDataException($"output {id} is missing");
+                }
+                return new CopiedBlob(BlobHash(connection, id, hashes), length, () => ReadChunks(connection, id));
             }
         }
 

@@ -69,8 +69,10 @@ namespace HerdPS.Tests.Cli
                 Assert.Equal(hosts.OrderBy(h => h, StringComparer.Ordinal), recorded.Select(r => r.HostName));
                 Assert.All(recorded, r => Assert.True(string.Equals(Expected(r.HostName), r.StdOut, StringComparison.Ordinal), $"{r.HostName}'s output was not recorded whole"));
             }
-            var expectedBytes = Encoding.UTF8.GetByteCount(Expected(hosts[0]));
-            Assert.Equal(expectedBytes, HistoryTestData.Scalar(db, $"SELECT b.raw_length FROM results x JOIN blobs b ON b.id = x.stdout_blob WHERE x.host = '{hosts[0]}'"));
+            // Each host's output is a blob of its own, whole.
+            Assert.Equal(hosts.Length, HistoryTestData.Scalar(db, "SELECT count(*) FROM run_blobs"));
+            Assert.Equal(hosts.Sum(h => (long)Encoding.UTF8.GetByteCount(Expected(h))),
+                HistoryTestData.Scalar(db, "SELECT sum(b.raw_length) FROM run_blobs r JOIN blobs b ON b.id = r.blob_id"));
         }
 
         [Fact]

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using HerdPS.History;
 using HerdPS.Tests.Inventory;
+using HerdPS.Transport;
 using Xunit.Abstractions;
 using static HerdPS.Tests.History.HistoryTestData;
 
@@ -81,11 +82,10 @@ namespace HerdPS.Tests.History
                 Assert.Equal(new[] { "arm64" }, recorded.Tags);
                 Assert.Equal("sshnet", recorded.Transport);
             }
-            Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'transport'"));
-
             Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
-            Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'groups'"));
-            Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM pragma_table_info('results') WHERE name = 'tags'"));
+            // The old rows and the new result are all in packs now; the table of rows is gone.
+            Assert.Equal(3, Scalar(DbPath, "SELECT sum(result_count) FROM result_packs"));
+            Assert.Equal(0, Scalar(DbPath, "SELECT count(*) FROM sqlite_master WHERE name = 'results'"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'runs_by_watch'"));
         }
 
@@ -154,12 +154,78 @@ namespace HerdPS.Tests.History
             }
             Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(3, Scalar(DbPath, "SELECT count(*) FROM blobs"));
-            Assert.Equal(152, Scalar(DbPath, "SELECT count(*) FROM results"));
+            Assert.Equal(152, Scalar(DbPath, "SELECT sum(result_count) FROM result_packs"));
+            Assert.Equal(0, Scalar(DbPath, "SELECT count(*) FROM sqlite_master WHERE name = 'results'"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM runs r JOIN runs w ON w.uuid = r.watch_uuid WHERE r.id = 2 AND w.id = 1"));
             Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM snapshots WHERE uuid IS NOT NULL"));
             long after = new FileInfo(DbPath).Length;
             _output.WriteLine($"version 3 file: {before} bytes; version 4: {after} bytes");
             Assert.True(after < before / 5, $"the file kept {after} of its {before} bytes");
+        }
+
+        /// <summary>
+        /// Version 7 packs the result rows of versions 4-6: every field reads back as it was (a short output kept in its
+        /// row and a blob alike), the output hash whether the outputs give it or it was something else, the per-host query
+        /// finds the runs by host in any case, a status this build doesn't know is still reported rather than guessed, and
+        /// opening again changes nothing.
+        /// </summary>
+        [Fact]
+        public void VersionSixResultRowsBecomePacksThatReadBackTheSame()
+        {
+            using (var raw = RawConnection(DbPath)) HistorySchema.Migrate(raw, DbPath, 6);
+            var longOutput = string.Concat(Enumerable.Range(0, 200).Select(i => $"package-{i} 1.{i}\n"));
+            var longBytes = System.Text.Encoding.UTF8.GetBytes(longOutput);
+            string Hex(byte[] b) => Convert.ToHexString(b);
+            Execute(DbPath, $@"
+                INSERT INTO runs (id, uuid, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count, controller_machine, controller_user)
+                VALUES (1, '6f1c1f43-51a4-4f0e-9d0a-3f1f4f6f0a01', 'exec', 'rpm -qa', 'group=web', '2026-02-27T14:30:00.0000000Z', '2026-02-27T14:30:05.0000000Z', 2, 1, 1, 'ops-01', 'ada'),
+                       (2, '6f1c1f43-51a4-4f0e-9d0a-3f1f4f6f0a02', 'exec', 'rpm -qa', 'group=db', '2026-02-27T14:31:00.0000000Z', '2026-02-27T14:31:05.0000000Z', 1, 1, 0, 'ops-01', 'ada');
+                INSERT INTO blobs (id, hash, raw_length, stored_length, encoding, data)
+                VALUES (5, X'{Hex(System.Security.Cryptography.SHA256.HashData(longBytes))}', {longBytes.Length}, {longBytes.Length}, 0, X'{Hex(longBytes)}');
+                INSERT INTO results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, truncated, error_kind,
+                                     error_message, attempts, start_utc, groups, tags, transport, stdout_text, stderr_text)
+                VALUES (1, 0, 'web-01', 'Succeeded', 0, NULL, NULL, 12.5, '{OutputCapture.HashOf("short\n", "", 0)}', 0, 'None',
+                        NULL, 2, '2026-02-27T14:30:00.1234567Z', '[""web""]', '[""prod"",""eu""]', 'openssh', 'short' || char(10), NULL),
+                       (1, 1, 'WEB-02', 'Failed', 3, 5, NULL, 800, 'not-a-sha', 1, 'None',
+                        'exit 3', 1, '2026-02-27T14:30:00.5000000Z', '[]', '[]', '', NULL, 'boom' || char(10)),
+                       (2, 0, 'db-01', 'Exploded', 0, 5, NULL, 1, '', 0, 'None', NULL, 1, '2026-02-27T14:31:00.0000000Z', '[]', '[]', 'sshnet', NULL, NULL);");
+
+            for (int open = 0; open < 2; open++)
+            {
+                using (var store = HistoryStore.Open(DbPath, new HistoryStoreOptions { Retention = null }))
+                {
+                    var results = store.ReadResults(1).ToList();
+                    Assert.Equal(new[] { "WEB-02", "web-01" }, results.Select(r => r.HostName)); // ordinal, as before
+                    var (failed, ok) = (results[0], results[1]);
+                    Assert.Equal(("rpm -qa", FleetStatus.Succeeded, (int?)0, "short\n", ""), (ok.Command, ok.Status, ok.ExitCode, ok.StdOut, ok.StdErr));
+                    Assert.Equal(OutputCapture.HashOf("short\n", "", 0), ok.OutputHash);
+                    Assert.Equal((TimeSpan.FromMilliseconds(12.5), 2, "openssh"), (ok.Duration, ok.Attempts, ok.Transport));
+                    Assert.Equal(new DateTime(2026, 2, 27, 14, 30, 0, DateTimeKind.Utc).AddTicks(1234567), ok.StartTime);
+                    Assert.Equal(new[] { "web" }, ok.Groups);
+                    Assert.Equal(new[] { "prod", "eu" }, ok.Tags);
+                    Assert.Equal((FleetStatus.Failed, (int?)3, "not-a-sha", true, "exit 3"), (failed.Status, failed.ExitCode, failed.OutputHash, failed.Truncated, failed.ErrorMessage));
+                    Assert.Equal((longOutput, "boom\n"), (failed.StdOut, failed.StdErr));
+                    Assert.Equal(new long[] { 1 }, store.ListRuns(new HistoryQuery { HostName = "web-02" }).Select(r => r.Id));
+                    Assert.Equal(new long[] { 2 }, store.ListRuns(new HistoryQuery { HostName = "DB-01" }).Select(r => r.Id));
+                    var error = Assert.Throws<HistoryException>(() => store.ReadResults(2).ToList());
+                    Assert.Contains("run 2, host 'db-01': status 'Exploded' is unknown to this HerdPS", error.Message);
+                }
+                Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
+                Assert.Equal(2, Scalar(DbPath, "SELECT count(*) FROM result_packs"));
+                Assert.Equal(2, Scalar(DbPath, "SELECT count(*) FROM run_blobs WHERE blob_id = 5"));
+                Assert.Equal(0, Scalar(DbPath, "SELECT count(*) FROM sqlite_master WHERE name = 'results'"));
+            }
+
+            // The blob two runs used goes with the last of them.
+            using (var store = HistoryStore.Open(DbPath, new HistoryStoreOptions { Retention = null }))
+            {
+                Assert.Equal(1, store.Prune(TimeSpan.FromSeconds(30), new DateTime(2026, 2, 27, 14, 31, 0, DateTimeKind.Utc)));
+                Assert.Equal(1, Scalar(DbPath, "SELECT count(*) FROM blobs"));
+                Assert.Equal(1, store.Prune(TimeSpan.FromSeconds(1), new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc)));
+                Assert.Equal(0, Scalar(DbPath, "SELECT count(*) FROM blobs"));
+                Assert.Equal(0, Scalar(DbPath, "SELECT count(*) FROM hosts"));
+                Assert.Equal(0, Scalar(DbPath, "SELECT count(*) FROM host_runs"));
+            }
         }
 
         [Fact]
@@ -168,7 +234,7 @@ namespace HerdPS.Tests.History
             using (HistoryStore.Open(DbPath)) { }
             Assert.Equal(HistorySchema.CurrentVersion, Scalar(DbPath, "PRAGMA user_version"));
             Assert.Equal(0x48657264, Scalar(DbPath, "PRAGMA application_id"));
-            foreach (var index in new[] { "runs_by_started", "runs_by_command_selection", "runs_by_watch", "results_by_host", "runs_by_uuid", "results_by_stdout" })
+            foreach (var index in new[] { "runs_by_started", "runs_by_command_selection", "runs_by_watch", "runs_by_uuid", "result_packs_by_run", "run_blobs_by_blob" })
                 Assert.Equal(1, Scalar(DbPath, $"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{index}'"));
         }
 

@@ -152,27 +152,46 @@ namespace HerdPS.Tests.History
         }
 
         [Fact]
-        public void GroupsAndTagsAreStoredAsJsonArraysAndADamagedOneIsAHistoryError()
+        public void GroupsAndTagsReadBackAsRecordedAndADamagedPackIsAHistoryError()
         {
             using (var store = HistoryStore.Open(DbPath))
             {
                 var r = Result("h1");
-                r.Groups = new[] { "web", "quote\"and\\slash", "ü" };
+                r.Groups = new[] { "web", "quote\"and\\slash", "ü", "" };
                 r.Tags = Array.Empty<string>();
                 var id = Record(store, "tags", "all", Now, results: r);
                 var back = store.ReadResults(id).Single();
                 Assert.Equal(r.Groups, back.Groups);
                 Assert.Empty(back.Tags);
             }
-            // Any JSON writer reads them: the stored text is the plain JSON form.
-            Assert.Equal("[\"web\",\"quote\\u0022and\\\\slash\",\"\\u00FC\"]", HistoryTestData.ScalarText(DbPath, "SELECT groups FROM results"));
-            HistoryTestData.Execute(DbPath, "UPDATE results SET tags = '{\"not\": \"a list\"}'");
+            // A pack with a damaged byte, or cut short (a damaged page, a copy cut off): an error naming the file and the
+            // run, never a guess.
+            var packed = HistoryTestData.Blob(DbPath, "SELECT data FROM result_packs");
+            foreach (var damaged in new[] { Flip(packed, packed.Length / 2), packed.Take(packed.Length / 2).ToArray(), packed.Take(packed.Length - 1).ToArray() })
+            {
+                HistoryTestData.Execute(DbPath, $"UPDATE result_packs SET data = X'{Convert.ToHexString(damaged)}'");
+                using (var store = HistoryStore.Open(DbPath))
+                {
+                    var run = store.ListRuns(new HistoryQuery()).Single().Id;
+                    var error = Assert.Throws<HistoryException>(() => store.ReadResults(run).ToList());
+                    Assert.Contains($"run {run}: a stored batch of results can't be read", error.Message);
+                    Assert.Contains(DbPath, error.Message);
+                }
+            }
+            // One from a newer HerdPS (another format): said so.
+            HistoryTestData.Execute(DbPath, $"UPDATE result_packs SET data = X'09{Convert.ToHexString(packed, 1, packed.Length - 1)}'");
             using (var store = HistoryStore.Open(DbPath))
             {
                 var error = Assert.Throws<HistoryException>(() => store.ReadResults(store.ListRuns(new HistoryQuery()).Single().Id).ToList());
-                Assert.Contains("tags is not a list of names", error.Message);
-                Assert.Contains(DbPath, error.Message);
+                Assert.Contains("format 9, unknown to this HerdPS; a newer HerdPS recorded it", error.Message);
             }
+        }
+
+        private static byte[] Flip(byte[] bytes, int at)
+        {
+            var copy = (byte[])bytes.Clone();
+            copy[at] ^= 0x20;
+            return copy;
         }
 
         [Fact]

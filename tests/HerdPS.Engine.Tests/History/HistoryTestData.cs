@@ -55,6 +55,16 @@ namespace HerdPS.Tests.History
             }
         }
 
+        public static byte[] Blob(string path, string sql)
+        {
+            using (var connection = RawConnection(path))
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = sql;
+                return (byte[])command.ExecuteScalar()!;
+            }
+        }
+
         public static string ScalarText(string path, string sql)
         {
             using (var connection = RawConnection(path))

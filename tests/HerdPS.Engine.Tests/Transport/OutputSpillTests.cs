@@ -207,9 +207,10 @@ namespace HerdPS.Tests.Transport
             }
             run.Complete(DateTime.UtcNow);
             // Stored by content, as any output is: each in its own blob, the same bytes as the text re-encoded.
-            Assert.Equal(Encoding.UTF8.GetByteCount(Replacing.GetString(outBytes)),
-                HistoryTestData.Scalar(path, "SELECT b.raw_length FROM results x JOIN blobs b ON b.id = x.stdout_blob WHERE x.host = 'h001'"));
-            Assert.Equal(3000, HistoryTestData.Scalar(path, "SELECT b.raw_length FROM results x JOIN blobs b ON b.id = x.stderr_blob WHERE x.host = 'h001'"));
+            // (h000's short output is in the run's pack; h001's two are the run's only blobs.)
+            Assert.Equal(2, HistoryTestData.Scalar(path, $"SELECT count(*) FROM run_blobs WHERE run_id = {run.Id}"));
+            Assert.Equal(1, HistoryTestData.Scalar(path, $"SELECT count(*) FROM blobs WHERE raw_length = {Encoding.UTF8.GetByteCount(Replacing.GetString(outBytes))}"));
+            Assert.Equal(1, HistoryTestData.Scalar(path, "SELECT count(*) FROM blobs WHERE raw_length = 3000"));
         }
 
         private static FleetResult Sample() => new FleetResult
