@@ -527,11 +527,10 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
         private static string ScaleOutput(int n) => $"output {n:D4} " + new string((char)('a' + n % 26), 87) + "\n";
 
         /// <summary>
-        /// The same runs and results on the server, as its backend stores them (schema 4): each run's results as packs of
-        /// <see cref="ResultPack.MaxResults"/> (ResultPack.Encode, what the backend writes), the hosts numbered once, and each
-        /// pack's host numbers for the GIN index. The outputs, 100 bytes each, are short enough to be in the pack (as the
-        /// backend would keep them: under BlobContent.InlineLimit), so no run refers to a blob; the output hash is the one
-        /// the outputs give, so it isn't stored. Packs go in by COPY, in slices of runs, each slice a transaction.
+        /// The same runs and results on the server, as its backend stores them (schema 4): each run's results as one pack
+        /// (<see cref="ScalePack"/>, as the SQLite load writes them), the hosts numbered once, and each pack's host numbers
+        /// for the GIN index. The outputs (~100 bytes) are in the packs, so no run refers to a blob, and the output hashes are
+        /// the derived ones. Packs go in by COPY, in slices of runs, each slice a transaction.
         /// </summary>
         private static void LoadScalePostgres(PostgresDatabase db, int runs, int hostsPerRun, int fleet, int outputs)
         {
@@ -555,31 +554,15 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
             using (var select = new Npgsql.NpgsqlCommand("SELECT id, started_utc FROM herd.runs ORDER BY id", connection))
             using (var reader = select.ExecuteReader())
                 while (reader.Read()) runList.Add((reader.GetInt64(0), reader.GetFieldValue<DateTime>(1)));
-            var texts = Enumerable.Range(1, outputs).Select(k => k.ToString(CultureInfo.InvariantCulture).PadLeft(100, '0')).ToArray();
-            string[] web = { "web" };
             // In slices, so one transaction doesn't hold millions of results of WAL; the packs of a slice encoded on every core.
             const int Slice = 10000;
             for (int from = 0; from < runList.Count; from += Slice)
             {
-                var packs = runList.Skip(from).Take(Slice).AsParallel().AsOrdered().SelectMany(run =>
+                // The packs the SQLite load writes (ScalePack: one per run, the same hosts and outputs), with the server's host numbers.
+                var packs = runList.Skip(from).Take(Slice).AsParallel().AsOrdered().Select(run =>
                 {
-                    var list = new List<(long RunId, int First, int Last, int Count, int[] Hosts, byte[] Data)>();
-                    for (int first = 0; first < hostsPerRun; first += ResultPack.MaxResults)
-                    {
-                        var entries = new List<PackedResult>();
-                        for (int h = first; h < Math.Min(hostsPerRun, first + ResultPack.MaxResults); h++)
-                        {
-                            var result = new FleetResult
-                            {
-                                HostName = $"h-{(run.Id * 37 + h) % fleet:D4}", Status = FleetStatus.Succeeded, ExitCode = 0, Duration = TimeSpan.FromMilliseconds(12.5),
-                                ErrorKind = FleetErrorKind.None, Attempts = 1, StartTime = run.Started, Groups = web,
-                            };
-                            entries.Add(new PackedResult(h, result) { StdOutText = texts[(int)((run.Id + h) % outputs)], HashIsDerived = true });
-                        }
-                        list.Add((run.Id, first, first + entries.Count - 1, entries.Count,
-                            entries.Select(e => hostIds[e.Result.HostName]).Distinct().OrderBy(i => i).ToArray(), ResultPack.Encode(entries)));
-                    }
-                    return list;
+                    var (hosts, data) = ScalePack(run.Id, hostsPerRun, fleet, outputs, run.Started);
+                    return (RunId: run.Id, Count: hosts.Length, Hosts: hosts.Select(h => hostIds[$"h-{h:D4}"]).Distinct().OrderBy(i => i).ToArray(), Data: data);
                 }).ToList();
                 using var copy = connection.BeginBinaryImport(
                     "COPY herd.result_packs (run_id, first_seq, last_seq, result_count, host_ids, data) FROM STDIN (FORMAT BINARY)");
@@ -587,8 +570,8 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
                 {
                     copy.StartRow();
                     copy.Write(p.RunId, NpgsqlTypes.NpgsqlDbType.Bigint);
-                    copy.Write(p.First, NpgsqlTypes.NpgsqlDbType.Integer);
-                    copy.Write(p.Last, NpgsqlTypes.NpgsqlDbType.Integer);
+                    copy.Write(0, NpgsqlTypes.NpgsqlDbType.Integer);
+                    copy.Write(p.Count - 1, NpgsqlTypes.NpgsqlDbType.Integer);
                     copy.Write(p.Count, NpgsqlTypes.NpgsqlDbType.Integer);
                     copy.Write(p.Hosts, NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer);
                     copy.Write(p.Data, NpgsqlTypes.NpgsqlDbType.Bytea);

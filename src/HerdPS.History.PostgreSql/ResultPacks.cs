@@ -162,12 +162,10 @@ namespace HerdPS.History.PostgreSql
                         var result = new FleetResult
                         {
                             HostName = host,
-                            Status = ResultFields.ParseName<FleetStatus>(r.GetString(3), "status", runId, host, location),
                             ExitCode = r.IsDBNull(4) ? (int?)null : r.GetInt32(4),
                             Duration = ResultFields.Duration(r.GetDouble(5)),
                             OutputHash = r.GetString(6),
                             Truncated = r.GetBoolean(7),
-                            ErrorKind = ResultFields.ParseName<FleetErrorKind>(r.GetString(8), "error kind", runId, host, location),
                             ErrorMessage = r.IsDBNull(9) ? null : r.GetString(9),
                             Attempts = r.GetInt32(10),
                             StartTime = r.GetFieldValue<DateTime>(11),
@@ -177,6 +175,10 @@ namespace HerdPS.History.PostgreSql
                         };
                         var entry = new PackedResult(r.GetInt32(1), result)
                         {
+                            // The names as stored: one this build doesn't know stays what it was, an error naming the run and
+                            // host on reading, as it was before.
+                            StatusName = r.GetString(3),
+                            ErrorKindName = r.GetString(8),
                             StdOutText = r.IsDBNull(15) ? null : r.GetString(15),
                             StdErrText = r.IsDBNull(16) ? null : r.GetString(16),
                             StdOutBlob = r.IsDBNull(17) ? (long?)null : r.GetInt64(17),

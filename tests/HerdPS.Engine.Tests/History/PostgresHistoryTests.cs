@@ -398,10 +398,11 @@ namespace HerdPS.Tests.History
                              "; SELECT 1");
             _database.Scalar("INSERT INTO herd.runs (id, uuid, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count) VALUES " +
                              $"(1, '{Guid.NewGuid()}', 'exec', 'rpm -qa', 'all', '2026-02-28T09:00:00Z', '2026-02-28T09:01:00Z', 300, 240, 60), " +
-                             $"(2, '{Guid.NewGuid()}', 'exec', 'uptime', 'all', '2026-02-28T10:00:00Z', '2026-02-28T10:00:05Z', 2, 2, 0); SELECT 1");
+                             $"(2, '{Guid.NewGuid()}', 'exec', 'uptime', 'all', '2026-02-28T10:00:00Z', '2026-02-28T10:00:05Z', 2, 2, 0), " +
+                             $"(3, '{Guid.NewGuid()}', 'exec', 'uptime', 'all', '2026-02-28T11:00:00Z', '2026-02-28T11:00:05Z', 1, 0, 1); SELECT 1");
 
             // Run 1: 300 results (more than a pack), every kind of field and output; run 2: a host in another case, an output of run 1.
-            var expected = new Dictionary<long, List<FleetResult>> { [1] = new List<FleetResult>(), [2] = new List<FleetResult>() };
+            var expected = new Dictionary<long, List<FleetResult>> { [1] = new List<FleetResult>(), [2] = new List<FleetResult>(), [3] = new List<FleetResult>() };
             var rows = new List<string>();
             void Row(long run, int seq, FleetResult r, bool hashDerived = true)
             {
@@ -436,11 +437,14 @@ namespace HerdPS.Tests.History
             }
             Row(2, 0, Result("WEB-001", stdout: longOutputs[0]));
             Row(2, 1, Result("db-01", stdout: "up 3 days\n"));
+            // Run 3: a status a newer HerdPS wrote. Packed as it is, it is the error it was before on reading, never a guess.
+            Row(3, 0, Result("db-02"));
+            rows[^1] = rows[^1].Replace("'Succeeded'", "'Paused'");
             foreach (var chunk in rows.Chunk(40))
                 _database.Scalar("INSERT INTO herd.results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, truncated, " +
                                  "error_kind, error_message, attempts, start_utc, groups, tags, transport, stdout_text, stderr_text) VALUES " +
                                  string.Join(", ", chunk) + "; SELECT 1");
-            _database.Scalar("SELECT setval(pg_get_serial_sequence('herd.runs', 'id'), 2)");
+            _database.Scalar("SELECT setval(pg_get_serial_sequence('herd.runs', 'id'), 3)");
 
             string State() => _database.Scalar(
                 "SELECT (SELECT md5(string_agg(run_id || ':' || first_seq || ':' || last_seq || ':' || result_count || ':' || host_ids::text || ':' || md5(data), ',' ORDER BY run_id, first_seq)) FROM herd.result_packs) || " +
@@ -458,11 +462,16 @@ namespace HerdPS.Tests.History
                     }
                 Assert.Equal("t", _database.Scalar("SELECT to_regclass('herd.results') IS NULL"));
                 Assert.Equal("4", _database.Scalar("SELECT value FROM herd.meta WHERE key = 'schema_version'"));
-                Assert.Equal(302, Results());
-                Assert.Equal(3, Count("SELECT count(*) FROM result_packs")); // 256 + 44 for run 1, one for run 2
+                using (var store = HistoryStore.Open(Direct, Reading()))
+                {
+                    var error = Assert.Throws<HistoryException>(() => store.ReadResults(3).ToList());
+                    Assert.Contains("run 3, host 'db-02': status 'Paused' is unknown to this HerdPS", error.Message);
+                }
+                Assert.Equal(303, Results());
+                Assert.Equal(4, Count("SELECT count(*) FROM result_packs")); // 256 + 44 for run 1, one each for runs 2 and 3
                 Assert.Equal(3, Count("SELECT count(*) FROM blobs")); // every output in a blob is still referred to
                 Assert.Equal(4, Count("SELECT count(*) FROM run_blobs")); // run 1 refers to all three, run 2 to one
-                Assert.Equal(301, Count("SELECT count(*) FROM hosts")); // web-001 and WEB-001 are one host
+                Assert.Equal(302, Count("SELECT count(*) FROM hosts")); // web-001 and WEB-001 are one host
                 var state = State();
                 if (before != null) Assert.Equal(before, state); // the second open changed nothing
                 before = state;
