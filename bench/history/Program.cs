@@ -307,7 +307,7 @@ namespace HerdPS.Bench.History
             var target = HistoryTarget.Server(db.Url, db.Credential);
             using (HistoryStore.Open(target, new HistoryStoreOptions { Retention = null, SpoolWhenUnreachable = false })) { }
             clock.Restart();
-            foreach (var statement in ScalePostgres(runs, hostsPerRun, FleetSize, Outputs)) db.Scalar(statement);
+            LoadScalePostgres(db, runs, hostsPerRun, FleetSize, Outputs);
             var pgLoad = clock.Elapsed;
             long pgSize = long.Parse(db.Scalar("SELECT pg_database_size(current_database())"), CultureInfo.InvariantCulture);
             _transactions = () => long.Parse(db.Scalar("SELECT pg_stat_force_next_flush(); SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").Split('\n')[^1], CultureInfo.InvariantCulture);
@@ -525,22 +525,59 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
 
         private static string ScaleOutput(int n) => $"output {n:D4} " + new string((char)('a' + n % 26), 87) + "\n";
 
-        private static IEnumerable<string> ScalePostgres(int runs, int hostsPerRun, int fleet, int outputs)
+        /// <summary>
+        /// The same runs and results on the server, as its backend stores them (schema 4): each run's results as one pack
+        /// (<see cref="ScalePack"/>, as the SQLite load writes them), the hosts numbered once, and each pack's host numbers
+        /// for the GIN index. The outputs (~100 bytes) are in the packs, so no run refers to a blob, and the output hashes are
+        /// the derived ones. Packs go in by COPY, in slices of runs, each slice a transaction.
+        /// </summary>
+        private static void LoadScalePostgres(PostgresDatabase db, int runs, int hostsPerRun, int fleet, int outputs)
         {
-            yield return $"INSERT INTO herd.blobs (hash, raw_length, stored_length) SELECT sha256(('output ' || g)::bytea), 100, 100 FROM generate_series(1, {outputs}) g";
-            yield return "INSERT INTO herd.blob_chunks (blob_id, seq, encoding, data) SELECT id, 0, 0, convert_to(lpad(id::text, 100, '0'), 'UTF8') FROM herd.blobs";
-            yield return $@"INSERT INTO herd.runs (uuid, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count, controller_machine, controller_user)
+            db.Scalar($@"INSERT INTO herd.runs (uuid, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count, controller_machine, controller_user)
                 SELECT gen_random_uuid(), 'exec', 'command ' || (g % 50), 'group=g' || (g % 10), now() - ({runs} - g) * interval '25 seconds',
                        now() - ({runs} - g) * interval '25 seconds' + interval '3 seconds', {hostsPerRun}, {hostsPerRun}, 0, 'm' || (g % 8), 'u' || (g % 4)
-                FROM generate_series(1, {runs}) g";
-            // In slices, so one transaction doesn't hold ten million rows of WAL.
+                FROM generate_series(1, {runs}) g");
+            db.Scalar($"INSERT INTO herd.hosts (name) SELECT 'h-' || lpad(g::text, 4, '0') FROM generate_series(0, {fleet - 1}) g");
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder
+            {
+                Host = db.Server.Host, Port = db.Server.Port, Database = db.Name, Username = PostgresServer.HerdRole, Password = db.Server.Password,
+                CommandTimeout = 0,
+            };
+            using var connection = new Npgsql.NpgsqlConnection(builder.ConnectionString);
+            connection.Open();
+            var hostIds = new Dictionary<string, int>(StringComparer.Ordinal);
+            var runList = new List<(long Id, DateTime Started)>();
+            using (var select = new Npgsql.NpgsqlCommand("SELECT id, name FROM herd.hosts", connection))
+            using (var reader = select.ExecuteReader())
+                while (reader.Read()) hostIds[reader.GetString(1)] = reader.GetInt32(0);
+            using (var select = new Npgsql.NpgsqlCommand("SELECT id, started_utc FROM herd.runs ORDER BY id", connection))
+            using (var reader = select.ExecuteReader())
+                while (reader.Read()) runList.Add((reader.GetInt64(0), reader.GetFieldValue<DateTime>(1)));
+            // In slices, so one transaction doesn't hold millions of results of WAL; the packs of a slice encoded on every core.
             const int Slice = 10000;
-            for (int from = 0; from < runs; from += Slice)
-                yield return $@"INSERT INTO herd.results (run_id, seq, host, status, exit_code, stdout_blob, duration_ms, output_hash, truncated, error_kind, attempts, start_utc, groups, tags)
-                    SELECT r.id, h, 'h-' || lpad(((r.id * 37 + h) % {fleet})::text, 4, '0'), 'Succeeded', 0,
-                           (SELECT min(id) FROM herd.blobs) + (r.id + h) % {outputs}, 12.5, md5(r.id::text || h) || md5(h::text || r.id), false, 'None', 1, r.started_utc, '[""web""]', '[]'
-                    FROM herd.runs r CROSS JOIN generate_series(0, {hostsPerRun - 1}) h WHERE r.id > {from} AND r.id <= {from + Slice}";
-            yield return "VACUUM ANALYZE";
+            for (int from = 0; from < runList.Count; from += Slice)
+            {
+                // The packs the SQLite load writes (ScalePack: one per run, the same hosts and outputs), with the server's host numbers.
+                var packs = runList.Skip(from).Take(Slice).AsParallel().AsOrdered().Select(run =>
+                {
+                    var (hosts, data) = ScalePack(run.Id, hostsPerRun, fleet, outputs, run.Started);
+                    return (RunId: run.Id, Count: hosts.Length, Hosts: hosts.Select(h => hostIds[$"h-{h:D4}"]).Distinct().OrderBy(i => i).ToArray(), Data: data);
+                }).ToList();
+                using var copy = connection.BeginBinaryImport(
+                    "COPY herd.result_packs (run_id, first_seq, last_seq, result_count, host_ids, data) FROM STDIN (FORMAT BINARY)");
+                foreach (var p in packs)
+                {
+                    copy.StartRow();
+                    copy.Write(p.RunId, NpgsqlTypes.NpgsqlDbType.Bigint);
+                    copy.Write(0, NpgsqlTypes.NpgsqlDbType.Integer);
+                    copy.Write(p.Count - 1, NpgsqlTypes.NpgsqlDbType.Integer);
+                    copy.Write(p.Count, NpgsqlTypes.NpgsqlDbType.Integer);
+                    copy.Write(p.Hosts, NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer);
+                    copy.Write(p.Data, NpgsqlTypes.NpgsqlDbType.Bytea);
+                }
+                copy.Complete();
+            }
+            db.Scalar("VACUUM ANALYZE");
         }
 
         // ---------------------------------------------------------------- helpers

@@ -123,7 +123,8 @@ namespace HerdPS.History.PostgreSql
             {
                 using (var transaction = connection.BeginTransaction())
                 {
-                    if (batch.Count > 0) InsertResults(connection, transaction, runId, batch);
+                    // The run's row first: locked until commit, so two writers of one run (a spool upload racing a retry)
+                    // take turns, and the second sees which results the first stored.
                     using (var update = new NpgsqlCommand(
                         "UPDATE herd.runs SET host_count = $2, succeeded_count = $3, failed_count = $4, finished_utc = coalesce($5, finished_utc) WHERE id = $1",
                         connection, transaction))
@@ -136,60 +137,40 @@ namespace HerdPS.History.PostgreSql
                         if (update.ExecuteNonQuery() == 0)
                             throw new HistoryException(Location, $"run {runId} is no longer in the history (it was pruned or deleted while recording).");
                     }
+                    if (batch.Count > 0) InsertResults(connection, transaction, runId, batch);
                     transaction.Commit();
                     return true;
                 }
             }, retry: true);
 
-        /// <summary>Inserts results (skipping sequence numbers the run has), each output stored unless its content is there; returns how many were new.</summary>
-        private static int InsertResults(NpgsqlConnection connection, NpgsqlTransaction transaction, long runId, IReadOnlyList<StoredResult> batch)
+        /// <summary>
+        /// Stores the results whose sequence numbers the run doesn't have yet (the caller holds the run's row locked), as
+        /// packs of at most <see cref="ResultPack.MaxResults"/>, each long output stored unless its content is there;
+        /// returns how many were new.
+        /// </summary>
+        private int InsertResults(NpgsqlConnection connection, NpgsqlTransaction transaction, long runId, IReadOnlyList<StoredResult> batch)
         {
-            // A short output goes in the row itself, a longer one into the blobs once per content.
-            var inline = batch.Select(r => (StdOut: r.StdOut?.InlineText(), StdErr: r.StdErr?.InlineText())).ToArray();
-            var blobIds = BlobIds(connection, transaction, batch.SelectMany((r, i) => new[]
+            var there = ResultPacks.SeqsThere(connection, transaction, runId, batch.Min(r => r.Seq), batch.Max(r => r.Seq), Location);
+            var fresh = batch.Where(r => there.Add(r.Seq)).OrderBy(r => r.Seq).ToList(); // Add: a number twice in the batch counts once
+            if (fresh.Count == 0) return 0;
+            // Hosts first, then outputs, in every writer: each in one order, so writers never wait for each other in a circle.
+            var hosts = ResultPacks.HostIds(connection, transaction, fresh.Select(r => r.Result.HostName ?? ""));
+            // A short output goes in the pack itself, a longer one into the blobs once per content: the pack refers to its id.
+            var longOutputs = new List<BlobContent>();
+            var entries = fresh.Select(r => ResultPack.Entry(r, content => { longOutputs.Add(content); return PendingBlob; })).ToList();
+            var blobIds = BlobIds(connection, transaction, longOutputs);
+            for (int i = 0; i < entries.Count; i++)
             {
-                inline[i].StdOut == null ? r.StdOut : null,
-                inline[i].StdErr == null ? r.StdErr : null,
-            }).Where(b => b != null).Select(b => b!));
-            int inserted = 0;
-            using (var commands = new NpgsqlBatch(connection, transaction))
-            {
-                for (int i = 0; i < batch.Count; i++)
-                {
-                    var stored = batch[i];
-                    var r = stored.Result;
-                    var (outText, errText) = inline[i];
-                    var insert = new NpgsqlBatchCommand(
-                        "INSERT INTO herd.results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, truncated, " +
-                        "error_kind, error_message, attempts, start_utc, groups, tags, stdout_text, stderr_text, transport) " +
-                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (run_id, seq) DO NOTHING");
-                    var p = insert.Parameters;
-                    p.Add(new NpgsqlParameter { Value = runId });
-                    p.Add(new NpgsqlParameter { Value = stored.Seq });
-                    p.Add(new NpgsqlParameter { Value = r.HostName ?? "" });
-                    p.Add(new NpgsqlParameter { Value = r.Status.ToString() });
-                    p.Add(new NpgsqlParameter { Value = (object?)r.ExitCode ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
-                    p.Add(new NpgsqlParameter { Value = stored.StdOut == null || outText != null ? DBNull.Value : blobIds[Key(stored.StdOut.Hash)], NpgsqlDbType = NpgsqlDbType.Bigint });
-                    p.Add(new NpgsqlParameter { Value = stored.StdErr == null || errText != null ? DBNull.Value : blobIds[Key(stored.StdErr.Hash)], NpgsqlDbType = NpgsqlDbType.Bigint });
-                    p.Add(new NpgsqlParameter { Value = ResultFields.DurationMs(r.Duration) });
-                    p.Add(new NpgsqlParameter { Value = r.OutputHash ?? "" });
-                    p.Add(new NpgsqlParameter { Value = r.Truncated });
-                    p.Add(new NpgsqlParameter { Value = r.ErrorKind.ToString() });
-                    p.Add(new NpgsqlParameter { Value = (object?)r.ErrorMessage ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-                    p.Add(new NpgsqlParameter { Value = r.Attempts });
-                    p.Add(Utc(r.StartTime));
-                    p.Add(new NpgsqlParameter { Value = ResultFields.StringListJson(r.Groups.ToArray()) });
-                    p.Add(new NpgsqlParameter { Value = ResultFields.StringListJson(r.Tags.ToArray()) });
-                    p.Add(new NpgsqlParameter { Value = (object?)outText ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-                    p.Add(new NpgsqlParameter { Value = (object?)errText ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-                    p.Add(new NpgsqlParameter { Value = r.Transport ?? "" });
-                    commands.BatchCommands.Add(insert);
-                }
-                commands.ExecuteNonQuery();
-                foreach (var c in commands.BatchCommands) inserted += c.RecordsAffected;
+                if (entries[i].StdOutBlob == PendingBlob) entries[i].StdOutBlob = blobIds[Key(fresh[i].StdOut!.Hash)];
+                if (entries[i].StdErrBlob == PendingBlob) entries[i].StdErrBlob = blobIds[Key(fresh[i].StdErr!.Hash)];
             }
-            return inserted;
+            for (int from = 0; from < entries.Count; from += ResultPack.MaxResults)
+                ResultPacks.Insert(connection, transaction, runId, entries.GetRange(from, Math.Min(ResultPack.MaxResults, entries.Count - from)), hosts);
+            return fresh.Count;
         }
+
+        /// <summary>A long output's place in its entry until the outputs of the whole batch are stored (ids are positive).</summary>
+        private const long PendingBlob = -1;
 
         /// <summary>
         /// The ids of these outputs, storing those the server doesn't have. Existing ones are locked FOR KEY SHARE (a
@@ -342,7 +323,12 @@ namespace HerdPS.History.PostgreSql
                     if (!string.IsNullOrEmpty(query.Controller))
                         Param("(lower(controller_machine) = lower({p}) OR lower(controller_user) = lower({p}) OR lower(controller_user || '@' || controller_machine) = lower({p}))", query.Controller!);
                     if (!string.IsNullOrEmpty(query.HostName))
-                        Param("EXISTS (SELECT 1 FROM herd.results x WHERE lower(x.host) = lower({p}) AND x.run_id = runs.id)", query.HostName!);
+                    {
+                        // The host's number first, as a value: planned with it, the GIN index's statistics tell a host in
+                        // every run (walk the newest runs) from one in a few (look them up in the index).
+                        if (!(HostId(connection, query.HostName!) is int hostId)) return new List<HistoryRunRecord>();
+                        Param("EXISTS (SELECT 1 FROM herd.result_packs p WHERE p.run_id = runs.id AND p.host_ids @> ARRAY[{p}::integer])", hostId);
+                    }
                     var sql = new StringBuilder("SELECT ").Append(RunColumns).Append(" FROM herd.runs");
                     if (where.Count > 0) sql.Append(" WHERE ").Append(string.Join(" AND ", where));
                     sql.Append(" ORDER BY started_utc DESC, id DESC");
@@ -381,27 +367,75 @@ namespace HerdPS.History.PostgreSql
 
         private IEnumerable<FleetResult> ReadResultsInBatches(long runId, string? hostName)
         {
-            // Rows first (no outputs: a few hundred bytes a host, with each output's size), then the distinct outputs the
-            // next results need, a bounded batch per round trip (OutputBatches), decoded as the results are handed out.
+            // The run's packs first (with a host, only those that have it), decoded one by one as they arrive, keeping the
+            // results asked for; then the stored outputs the next results need, a bounded batch per round trip
+            // (OutputBatches), decoded as the results are handed out.
             var rows = Run("reading a run", connection =>
             {
+                var list = new List<PendingResult>();
+                string command;
+                using (var select = new NpgsqlCommand("SELECT command FROM herd.runs WHERE id = $1", connection))
+                {
+                    select.Parameters.Add(new NpgsqlParameter { Value = runId });
+                    if (!(select.ExecuteScalar() is string c)) return list;
+                    command = c;
+                }
+                var kept = new List<PackedResult>();
                 using (var select = new NpgsqlCommand(
-                    "SELECT r.command, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, x.truncated, " +
-                    "x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.stdout_text, x.stderr_text, x.transport, " +
-                    "so.raw_length, se.raw_length " +
-                    "FROM herd.results x JOIN herd.runs r ON r.id = x.run_id " +
-                    "LEFT JOIN herd.blobs so ON so.id = x.stdout_blob LEFT JOIN herd.blobs se ON se.id = x.stderr_blob " +
-                    "WHERE x.run_id = $1" + (hostName != null ? " AND lower(x.host) = lower($2)" : "") + " ORDER BY x.host COLLATE \"C\", x.seq", connection))
+                    "SELECT first_seq, last_seq, data FROM herd.result_packs WHERE run_id = $1" +
+                    (hostName != null ? " AND (SELECT h.id FROM herd.hosts h WHERE lower(h.name) = lower($2)) = ANY (host_ids)" : "") +
+                    " ORDER BY first_seq", connection))
                 {
                     select.Parameters.Add(new NpgsqlParameter { Value = runId });
                     if (hostName != null) select.Parameters.Add(new NpgsqlParameter { Value = hostName });
-                    var list = new List<PendingResult>();
                     using (var reader = select.ExecuteReader())
-                        while (reader.Read()) list.Add(ReadRow(reader, runId));
-                    return list;
+                        while (reader.Read())
+                            foreach (var entry in ResultPacks.Decode((byte[])reader.GetValue(2), runId, reader.GetInt32(0), reader.GetInt32(1), hostName, Location))
+                                if (hostName == null || string.Equals(entry.Result.HostName, hostName, StringComparison.OrdinalIgnoreCase))
+                                    kept.Add(entry);
                 }
+                kept.Sort((a, b) =>
+                {
+                    int byHost = string.CompareOrdinal(a.Result.HostName, b.Result.HostName);
+                    return byHost != 0 ? byHost : a.Seq.CompareTo(b.Seq);
+                });
+                // The outputs' sizes (to bound each read) and hashes (the output hash of a result is derived from them).
+                var blobs = new Dictionary<long, (long Length, byte[] Hash)>();
+                var ids = kept.SelectMany(e => new[] { e.StdOutBlob, e.StdErrBlob }).Where(id => id != null).Select(id => id!.Value).Distinct().ToArray();
+                if (ids.Length > 0)
+                    using (var select = new NpgsqlCommand("SELECT id, raw_length, hash FROM herd.blobs WHERE id = ANY($1)", connection))
+                    {
+                        select.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+                        using (var reader = select.ExecuteReader())
+                            while (reader.Read()) blobs[reader.GetInt64(0)] = (reader.GetInt64(1), (byte[])reader.GetValue(2));
+                    }
+                foreach (var entry in kept)
+                {
+                    var result = entry.Result;
+                    foreach (var id in new[] { entry.StdOutBlob, entry.StdErrBlob })
+                        if (id is long blob && !blobs.ContainsKey(blob))
+                            throw ResultFields.DamagedOutput(Location, runId, result.HostName, new InvalidDataException($"output {blob} is missing"));
+                    entry.Complete(command, runId, Location, blob => blobs[blob].Hash);
+                    // Short outputs are in the pack; the others are read from their blobs afterwards.
+                    result.StdOut = entry.StdOutText ?? "";
+                    result.StdErr = entry.StdErrText ?? "";
+                    list.Add(new PendingResult(result,
+                        entry.StdOutBlob, entry.StdOutBlob is long o ? blobs[o].Length : 0,
+                        entry.StdErrBlob, entry.StdErrBlob is long e ? blobs[e].Length : 0));
+                }
+                return list;
             });
             return OutputBatches.Read(rows, ReadOutputs, (result, e) => ResultFields.DamagedOutput(Location, runId, result.HostName, e));
+        }
+
+        /// <summary>The number of a host name (any case), or null when no run has had it.</summary>
+        private static int? HostId(NpgsqlConnection connection, string hostName)
+        {
+            using (var select = new NpgsqlCommand("SELECT id FROM herd.hosts WHERE lower(name) = lower($1)", connection))
+            {
+                select.Parameters.Add(new NpgsqlParameter { Value = hostName });
+                return select.ExecuteScalar() is int id ? id : (int?)null;
+            }
         }
 
         /// <summary>The stored chunks of these outputs, in one round trip: inline ones from their blobs rows, the others from blob_chunks.</summary>
@@ -432,33 +466,6 @@ namespace HerdPS.History.PostgreSql
             }
             return true;
         }, retryBroken: true);
-
-        private PendingResult ReadRow(NpgsqlDataReader reader, long runId)
-        {
-            string host = reader.GetString(1);
-            return new PendingResult(new FleetResult
-                {
-                    Command = reader.GetString(0),
-                    HostName = host,
-                    Status = ResultFields.ParseName<FleetStatus>(reader.GetString(2), "status", runId, host, Location),
-                    ExitCode = reader.IsDBNull(3) ? (int?)null : reader.GetInt32(3),
-                    Duration = ResultFields.Duration(reader.GetDouble(6)),
-                    OutputHash = reader.GetString(7),
-                    Truncated = reader.GetBoolean(8),
-                    ErrorKind = ResultFields.ParseName<FleetErrorKind>(reader.GetString(9), "error kind", runId, host, Location),
-                    ErrorMessage = reader.IsDBNull(10) ? null : reader.GetString(10),
-                    Attempts = reader.GetInt32(11),
-                    StartTime = reader.GetFieldValue<DateTime>(12),
-                    Groups = ResultFields.ParseStringList(reader.GetString(13), "groups", runId, host, Location),
-                    Tags = ResultFields.ParseStringList(reader.GetString(14), "tags", runId, host, Location),
-                    // Short outputs are in the row; the others are read from their blobs afterwards.
-                    StdOut = reader.IsDBNull(15) ? "" : reader.GetString(15),
-                    StdErr = reader.IsDBNull(16) ? "" : reader.GetString(16),
-                    Transport = reader.GetString(17),
-                },
-                reader.IsDBNull(4) ? (long?)null : reader.GetInt64(4), reader.IsDBNull(18) ? 0 : reader.GetInt64(18),
-                reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5), reader.IsDBNull(19) ? 0 : reader.GetInt64(19));
-        }
 
         private HistoryRunRecord ReadRun(NpgsqlDataReader reader) => new HistoryRunRecord
         {
@@ -532,20 +539,20 @@ namespace HerdPS.History.PostgreSql
             }
             Execute("CREATE TEMP TABLE IF NOT EXISTS herd_gone_blobs (id bigint PRIMARY KEY) ON COMMIT DELETE ROWS", withCutoff: false);
             Execute("CREATE TEMP TABLE IF NOT EXISTS herd_locked_blobs (id bigint PRIMARY KEY) ON COMMIT DELETE ROWS", withCutoff: false);
-            // The results of the old runs, noting the outputs they referred to: the only ones that may now be unused.
-            Execute("WITH gone AS (DELETE FROM herd.results x USING herd.runs r WHERE r.id = x.run_id AND r.started_utc < $1 RETURNING x.stdout_blob, x.stderr_blob) " +
-                    "INSERT INTO herd_gone_blobs SELECT b FROM (SELECT stdout_blob b FROM gone UNION SELECT stderr_blob FROM gone) q WHERE b IS NOT NULL ON CONFLICT DO NOTHING");
+            // The old runs' references to outputs, noting the outputs: the only ones that may now be unused.
+            Execute("WITH gone AS (DELETE FROM herd.run_blobs x USING herd.runs r WHERE r.id = x.run_id AND r.started_utc < $1 RETURNING x.blob_id) " +
+                    "INSERT INTO herd_gone_blobs SELECT DISTINCT blob_id FROM gone ON CONFLICT DO NOTHING");
             int deleted;
-            using (var runs = new NpgsqlCommand("DELETE FROM herd.runs WHERE started_utc < $1", connection, transaction))
+            using (var runs = new NpgsqlCommand("DELETE FROM herd.runs WHERE started_utc < $1", connection, transaction)) // their packs with them
             {
                 runs.Parameters.Add(Utc(cutoffUtc));
                 deleted = runs.ExecuteNonQuery();
             }
-            // Outputs no result refers to any more. Lock first, skipping any a writer holds (it is about to use it); then
+            // Outputs no run refers to any more. Lock first, skipping any a writer holds (it is about to use it); then
             // look with a fresh snapshot: a writer that committed meanwhile is seen, and its output kept.
             Execute("INSERT INTO herd_locked_blobs SELECT b.id FROM herd.blobs b JOIN herd_gone_blobs g ON g.id = b.id FOR UPDATE OF b SKIP LOCKED", withCutoff: false);
-            Execute("DELETE FROM herd.blobs b USING herd_locked_blobs l WHERE b.id = l.id " +
-                    "AND NOT EXISTS (SELECT 1 FROM herd.results x WHERE x.stdout_blob = b.id) AND NOT EXISTS (SELECT 1 FROM herd.results x WHERE x.stderr_blob = b.id)", withCutoff: false);
+            Execute("DELETE FROM herd.blobs b USING herd_locked_blobs l WHERE b.id = l.id AND NOT EXISTS (SELECT 1 FROM herd.run_blobs x WHERE x.blob_id = b.id)",
+                withCutoff: false);
             return deleted;
         }
 

@@ -47,6 +47,10 @@ namespace HerdPS.Tests.History
 
         private long Count(string sql) => _database.Count("SET search_path = herd; " + sql);
 
+        /// <summary>How many results the server holds (in their packs), all or one run's.</summary>
+        private long Results(long? runId = null) =>
+            Count("SELECT coalesce(sum(result_count), 0) FROM result_packs" + (runId is long id ? $" WHERE run_id = {id}" : ""));
+
         [Fact]
         public void AServerThatCantBeReachedKeepsRunsInTheSpoolWarnsOnceAndTheNextOpenUploadsThemOnce()
         {
@@ -82,7 +86,7 @@ namespace HerdPS.Tests.History
                 Assert.Equal((2, 2, true), (runs[1].HostCount, runs[1].SucceededCount, runs[1].IsComplete));
             }
             Assert.Equal(2, Count("SELECT count(*) FROM runs"));
-            Assert.Equal(3, Count("SELECT count(*) FROM results"));
+            Assert.Equal(3, Results());
             using (var spool = SqliteHistoryBackend.Open(SpoolPath, TimeSpan.FromSeconds(10)))
                 Assert.Equal((0L, 0L), spool.Count());
         }
@@ -97,14 +101,14 @@ namespace HerdPS.Tests.History
                 var run = store.BeginRun("exec", "rpm -qa", "group=web", Now);
                 id = run.Id;
                 for (int h = 0; h < 40; h++) run.Add(Result($"web-{h:D2}", Packages(h % 3))); // one batch of 32 on the server
-                Assert.Equal(32, Count($"SELECT count(*) FROM results WHERE run_id = {id}"));
+                Assert.Equal(32, Results(id));
                 proxy.Cut(); // the network goes away in the middle of the run
                 for (int h = 40; h < 200; h++) run.Add(Result($"web-{h:D3}", Packages(h % 3)));
                 run.Complete(Now.AddSeconds(9));
                 Assert.Equal(200, run.WrittenCount); // every result is on disk somewhere
             }
             Assert.Single(_notices);
-            Assert.Equal(32, Count($"SELECT count(*) FROM results WHERE run_id = {id}"));
+            Assert.Equal(32, Results(id));
 
             proxy.Restore();
             using (var store = HistoryStore.Open(Through(proxy), Reading()))
@@ -113,8 +117,10 @@ namespace HerdPS.Tests.History
                 Assert.Equal((200, true), (run.HostCount, run.IsComplete));
                 Assert.Equal(200, store.ReadResults(id).Count());
             }
-            Assert.Equal(200, Count($"SELECT count(DISTINCT seq) FROM results WHERE run_id = {id}"));
-            Assert.Equal(200, Count($"SELECT count(*) FROM results WHERE run_id = {id}"));
+            // Every number from 0 to 199 once: 200 results in packs whose ranges don't overlap, within 0..199.
+            Assert.Equal(200, Results(id));
+            Assert.Equal("0 199", _database.Scalar($"SELECT min(first_seq) || ' ' || max(last_seq) FROM herd.result_packs WHERE run_id = {id}"));
+            Assert.Equal(0, Count($"SELECT count(*) FROM result_packs a JOIN result_packs b ON a.run_id = b.run_id AND a.first_seq < b.first_seq AND a.last_seq >= b.first_seq WHERE a.run_id = {id}"));
             Assert.Equal(3, Count("SELECT count(*) FROM blobs"));
         }
 
@@ -175,7 +181,7 @@ namespace HerdPS.Tests.History
                 Assert.All(runs, r => Assert.Equal((80, 80, true), (r.HostCount, r.SucceededCount, r.IsComplete)));
                 Assert.All(runs, r => Assert.Equal(80, store.ReadResults(r.Id).Count()));
             }
-            Assert.Equal(240, Count("SELECT count(*) FROM results"));
+            Assert.Equal(240, Results());
             Assert.Equal(3, Count("SELECT count(*) FROM blobs"));
         }
 
@@ -208,7 +214,7 @@ namespace HerdPS.Tests.History
         }
 
         /// <summary>An output longer than <see cref="BlobContent.InlineLimit"/>: stored as a blob, once per content.</summary>
-        private static string Packages(int kind) => string.Concat(Enumerable.Repeat($"pkgs {kind} libc6 openssl coreutils\n", 8));
+        private static string Packages(int kind) => string.Concat(Enumerable.Repeat($"pkgs {kind} libc6 openssl coreutils\n", BlobContent.InlineLimit / 16)); // ~2 KiB
 
         /// <summary>
         /// A batch whose commit reached the server but whose answer never came back is also in the spool: the upload
@@ -238,7 +244,7 @@ namespace HerdPS.Tests.History
                 var run = store.GetRun(id)!;
                 Assert.Equal((50, true), (run.HostCount, run.IsComplete));
             }
-            Assert.Equal(50, Count($"SELECT count(*) FROM results WHERE run_id = {id}"));
+            Assert.Equal(50, Results(id));
             Assert.Equal(1, Count("SELECT count(*) FROM runs"));
         }
 
@@ -355,7 +361,7 @@ namespace HerdPS.Tests.History
             var again = FleetHistory.Migrate(HistoryTarget.File(file), Direct);
             Assert.Equal((0, 0, 4, 0, 1), (again.RunsAdded, again.RunsCompleted, again.RunsAlreadyThere, again.SnapshotsAdded, again.SnapshotsAlreadyThere));
             Assert.Equal(4, Count("SELECT count(*) FROM runs"));
-            Assert.Equal(5, Count("SELECT count(*) FROM results"));
+            Assert.Equal(5, Results());
 
             using (var local = HistoryStore.Open(file, Reading()))
             using (var server = HistoryStore.Open(Direct, Reading()))
@@ -372,5 +378,122 @@ namespace HerdPS.Tests.History
                 Assert.Equal("6.1", server.GetSnapshot(server.ListSnapshots().Single().Id)!.Hosts.Single().Kernel);
             }
         }
+
+        /// <summary>
+        /// A server history of schema 3 (a row per result, short outputs in the row, longer ones in blobs) is packed on the
+        /// first open by this HerdPS: every result reads back with the same fields, outputs and output hash (kept where
+        /// the outputs don't give it), the outputs in blobs stay and are referred to by their runs, the old table goes, and
+        /// opening again changes nothing.
+        /// </summary>
+        [Fact]
+        public void AServerHistoryOfSchemaThreeIsPackedOnceAndEveryResultReadsBackTheSame()
+        {
+            // The schema as steps 1 to 3 made it, owned by the role herd logs in as (as its migrations would have left it).
+            var steps = string.Join(";\n", Enumerable.Range(1, 3).Select(HerdPS.History.PostgreSql.PostgresSchema.StepSql));
+            _database.Scalar($"SET ROLE {PostgresServer.HerdRole}; CREATE SCHEMA herd; {steps};\n" +
+                             "INSERT INTO herd.meta (key, value) VALUES ('schema_version', '3'); SELECT 1");
+            var longOutputs = Enumerable.Range(0, 3).Select(k => HistoryBackendContract.PackageList(1500 + 100 * k, seed: 30 + k)).ToArray();
+            _database.Scalar("INSERT INTO herd.blobs (hash, raw_length, stored_length, encoding, data) VALUES " +
+                             string.Join(", ", longOutputs.Select(t => $"('\\x{Hex(Sha256(t))}', {Utf8(t).Length}, {Utf8(t).Length}, 0, '\\x{Convert.ToHexString(Utf8(t))}')")) +
+                             "; SELECT 1");
+            _database.Scalar("INSERT INTO herd.runs (id, uuid, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count) VALUES " +
+                             $"(1, '{Guid.NewGuid()}', 'exec', 'rpm -qa', 'all', '2026-02-28T09:00:00Z', '2026-02-28T09:01:00Z', 300, 240, 60), " +
+                             $"(2, '{Guid.NewGuid()}', 'exec', 'uptime', 'all', '2026-02-28T10:00:00Z', '2026-02-28T10:00:05Z', 2, 2, 0), " +
+                             $"(3, '{Guid.NewGuid()}', 'exec', 'uptime', 'all', '2026-02-28T11:00:00Z', '2026-02-28T11:00:05Z', 1, 0, 1); SELECT 1");
+
+            // Run 1: 300 results (more than a pack), every kind of field and output; run 2: a host in another case, an output of run 1.
+            var expected = new Dictionary<long, List<FleetResult>> { [1] = new List<FleetResult>(), [2] = new List<FleetResult>(), [3] = new List<FleetResult>() };
+            var rows = new List<string>();
+            void Row(long run, int seq, FleetResult r, bool hashDerived = true)
+            {
+                r.Command = run == 1 ? "rpm -qa" : "uptime";
+                r.OutputHash = hashDerived ? HerdPS.Transport.OutputCapture.HashOf(r.StdOut, r.StdErr, r.ExitCode) : "a hash from an older HerdPS";
+                expected[run].Add(r);
+                // Schema 3 kept an output of up to 96 bytes in the row, a longer one in a blob (empty: neither).
+                (string Blob, string Text) Output(string text) => text.Length == 0 ? ("NULL", "NULL")
+                    : Utf8(text).Length > 96 ? ($"(SELECT id FROM herd.blobs WHERE hash = '\\x{Hex(Sha256(text))}')", "NULL") : ("NULL", Literal(text));
+                var (outBlob, outText) = Output(r.StdOut);
+                var (errBlob, errText) = Output(r.StdErr);
+                rows.Add($"({run}, {seq}, {Literal(r.HostName)}, '{r.Status}', {(r.ExitCode is int c ? c.ToString(System.Globalization.CultureInfo.InvariantCulture) : "NULL")}, " +
+                         $"{outBlob}, {errBlob}, {ResultFields.DurationMs(r.Duration).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, {Literal(r.OutputHash)}, " +
+                         $"{(r.Truncated ? "true" : "false")}, '{r.ErrorKind}', {(r.ErrorMessage is string m ? Literal(m) : "NULL")}, {r.Attempts}, " +
+                         $"'{r.StartTime:yyyy-MM-ddTHH:mm:ss.ffffff}Z', {Literal(ResultFields.StringListJson(r.Groups.ToArray()))}, " +
+                         $"{Literal(ResultFields.StringListJson(r.Tags.ToArray()))}, {Literal(r.Transport)}, {outText}, {errText})");
+            }
+            for (int i = 0; i < 300; i++)
+            {
+                var r = Result($"web-{(i * 7) % 300:D3}", stdout: (i % 5) switch { 0 => longOutputs[i % 3], 2 => "", _ => $"{i} ok\n" },
+                    stderr: (i % 5) switch { 1 => "warning: übel\n", 3 => longOutputs[(i + 1) % 3], _ => "" },
+                    status: i % 5 == 2 ? FleetStatus.Unreachable : FleetStatus.Succeeded, exitCode: i % 5 == 2 ? null : i % 7);
+                r.StartTime = Now.AddTicks(i * 12_340L);
+                r.Duration = TimeSpan.FromTicks(1_234_560L + i * 10);
+                r.Attempts = 1 + i % 3;
+                r.Truncated = i % 11 == 0;
+                r.Transport = i % 4 == 0 ? "" : "openssh";
+                r.Groups = i % 2 == 0 ? new[] { "web", "ü \"quoted\"" } : Array.Empty<string>();
+                r.Tags = i % 3 == 0 ? new[] { "role:db" } : Array.Empty<string>();
+                if (i % 5 == 2) (r.ErrorKind, r.ErrorMessage) = (FleetErrorKind.ConnectionRefused, "connect to port 22: refused");
+                Row(1, i, r, hashDerived: i % 5 != 4);
+            }
+            Row(2, 0, Result("WEB-001", stdout: longOutputs[0]));
+            Row(2, 1, Result("db-01", stdout: "up 3 days\n"));
+            // Run 3: a status a newer HerdPS wrote. Packed as it is, it is the error it was before on reading, never a guess.
+            Row(3, 0, Result("db-02"));
+            rows[^1] = rows[^1].Replace("'Succeeded'", "'Paused'");
+            foreach (var chunk in rows.Chunk(40))
+                _database.Scalar("INSERT INTO herd.results (run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, truncated, " +
+                                 "error_kind, error_message, attempts, start_utc, groups, tags, transport, stdout_text, stderr_text) VALUES " +
+                                 string.Join(", ", chunk) + "; SELECT 1");
+            _database.Scalar("SELECT setval(pg_get_serial_sequence('herd.runs', 'id'), 3)");
+
+            string State() => _database.Scalar(
+                "SELECT (SELECT md5(string_agg(run_id || ':' || first_seq || ':' || last_seq || ':' || result_count || ':' || host_ids::text || ':' || md5(data), ',' ORDER BY run_id, first_seq)) FROM herd.result_packs) || " +
+                "(SELECT md5(string_agg(run_id || ':' || blob_id, ',' ORDER BY run_id, blob_id)) FROM herd.run_blobs) || " +
+                "(SELECT md5(string_agg(id || ':' || name, ',' ORDER BY id)) FROM herd.hosts) || (SELECT count(*) FROM herd.blobs)");
+            string? before = null;
+            for (int open = 0; open < 2; open++)
+            {
+                using (var store = HistoryStore.Open(Direct, Reading()))
+                    foreach (var run in new long[] { 1, 2 })
+                    {
+                        var read = store.ReadResults(run).ToList();
+                        var want = expected[run].OrderBy(r => r.HostName, StringComparer.Ordinal).ToList();
+                        Assert.Equal(want.Select(Fields), read.Select(Fields));
+                    }
+                Assert.Equal("t", _database.Scalar("SELECT to_regclass('herd.results') IS NULL"));
+                Assert.Equal("4", _database.Scalar("SELECT value FROM herd.meta WHERE key = 'schema_version'"));
+                using (var store = HistoryStore.Open(Direct, Reading()))
+                {
+                    var error = Assert.Throws<HistoryException>(() => store.ReadResults(3).ToList());
+                    Assert.Contains("run 3, host 'db-02': status 'Paused' is unknown to this HerdPS", error.Message);
+                }
+                Assert.Equal(303, Results());
+                Assert.Equal(4, Count("SELECT count(*) FROM result_packs")); // 256 + 44 for run 1, one each for runs 2 and 3
+                Assert.Equal(3, Count("SELECT count(*) FROM blobs")); // every output in a blob is still referred to
+                Assert.Equal(4, Count("SELECT count(*) FROM run_blobs")); // run 1 refers to all three, run 2 to one
+                Assert.Equal(302, Count("SELECT count(*) FROM hosts")); // web-001 and WEB-001 are one host
+                var state = State();
+                if (before != null) Assert.Equal(before, state); // the second open changed nothing
+                before = state;
+            }
+            using (var store = HistoryStore.Open(Direct, Reading()))
+            {
+                Assert.Equal(new long[] { 2, 1 }, store.ListRuns(new HistoryQuery { HostName = "web-001" }).Select(r => r.Id));
+                Assert.Equal(new[] { "WEB-001", "web-001" }, store.ReadResults(2, "Web-001").Concat(store.ReadResults(1, "Web-001")).Select(r => r.HostName));
+                // Run 1 pruned: the outputs only it used go; the one run 2 shares stays.
+                Assert.Equal(1, store.Prune(TimeSpan.FromMinutes(30), new DateTime(2026, 2, 28, 10, 0, 0, DateTimeKind.Utc)));
+                Assert.Equal(1, Count("SELECT count(*) FROM blobs"));
+                Assert.Equal(longOutputs[0], store.ReadResults(2, "web-001").Single().StdOut);
+            }
+
+            static (string, string, string, FleetStatus, int?, TimeSpan, string, bool, FleetErrorKind, string?, int, DateTime, string, string, string) Fields(FleetResult r)
+                => (r.HostName, r.Command, r.Transport, r.Status, r.ExitCode, r.Duration, r.OutputHash, r.Truncated, r.ErrorKind, r.ErrorMessage, r.Attempts,
+                    r.StartTime.ToUniversalTime(), string.Join("|", r.Groups) + "/" + string.Join("|", r.Tags), r.StdOut, r.StdErr);
+        }
+
+        private static byte[] Utf8(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+        private static byte[] Sha256(string text) => System.Security.Cryptography.SHA256.HashData(Utf8(text));
+        private static string Hex(byte[] bytes) => Convert.ToHexString(bytes).ToLowerInvariant();
+        private static string Literal(string text) => "'" + text.Replace("'", "''") + "'";
     }
 }
