@@ -7,7 +7,7 @@ namespace HerdPS.History.PostgreSql
 {
     /// <summary>
     /// The history's tables on a PostgreSQL server, in a schema of their own (<c>herd</c>), so they never meet another
-    /// application's <c>runs</c>. The same concepts as the SQLite file : runs with a UUID and their controller, results
+    /// application's <c>runs</c>. The same concepts as the SQLite file: runs with a UUID and their controller, results
     /// numbered within their run and stored a batch per compressed record (<see cref="ResultPack"/>, short outputs inside),
     /// longer outputs stored once per SHA-256 in compressed chunks, snapshots with a UUID. The version lives in <c>herd.meta</c>; steps run under an advisory lock in one transaction
     /// each (DDL is transactional here; a step may add a data step in C#, <see cref="DataSteps"/>), so servers used by many herds at once migrate exactly once.
@@ -139,7 +139,7 @@ namespace HerdPS.History.PostgreSql
                 last_seq     integer   NOT NULL,
                 result_count integer   NOT NULL,
                 host_ids     integer[] NOT NULL,   -- hosts.id of the pack's results, for herd history --host
-                data         bytea     NOT NULL,   -- ResultPack: a version byte, then raw deflate
+                data         bytea     NOT NULL,   -- ResultPack: a version byte, a check, then raw deflate
                 PRIMARY KEY (run_id, first_seq)
             );
             -- Already compressed: TOAST's own compression would only spend time.
