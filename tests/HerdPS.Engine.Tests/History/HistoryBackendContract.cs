@@ -244,6 +244,13 @@ namespace HerdPS.Tests.History
                 // --host: the runs that have a result for it, in any case.
                 Assert.Equal(new[] { watch, oldUname }, Ids(store.ListRuns(new HistoryQuery { HostName = "web-01" })));
                 Assert.Equal(new[] { watch }, Ids(store.ListRuns(new HistoryQuery { HostName = "web-01", Controller = "svc_herd", Last = 5 })));
+                // With a limit the host has as many runs as (found among the newest runs) or fewer (looked up in full).
+                Assert.Equal(new[] { watch }, Ids(store.ListRuns(new HistoryQuery { HostName = "web-01", Last = 1 })));
+                Assert.Equal(new[] { watch, oldUname }, Ids(store.ListRuns(new HistoryQuery { HostName = "WEB-01", Last = 3 })));
+                Assert.Equal(new[] { df, oldUname }, Ids(store.ListRuns(new HistoryQuery { HostName = "web-02", Kind = "exec", Last = 2 })));
+                Assert.Equal(new[] { df }, Ids(store.ListRuns(new HistoryQuery { HostName = "web-02", Since = Now.AddDays(-2), Last = 2 })));
+                Assert.Empty(store.ListRuns(new HistoryQuery { HostName = "web-02", Since = Now.AddHours(-1), Last = 2 }));
+                Assert.Empty(store.ListRuns(new HistoryQuery { HostName = "never-seen", Last = 2 }));
                 var narrowed = FleetHistory.GetRunsWithResults(store, new HistoryQuery { HostName = "web-02", Last = 1 }).Single();
                 Assert.Equal(df, narrowed.Id);
                 Assert.Equal(new[] { "web-02" }, narrowed.Results.Select(r => r.HostName));
