@@ -282,7 +282,7 @@ namespace HerdPS.Bench.History
 
         private static void Scale(int runs, int hostsPerRun)
         {
-            const int FleetSize = 2000, Outputs = 1000;
+            const int Outputs = 1000;
             long results = (long)runs * hostsPerRun;
             Console.WriteLine($"### Queries at {runs:N0} runs and {results:N0} host results");
             Console.WriteLine();
@@ -346,7 +346,10 @@ namespace HerdPS.Bench.History
             var cliLast = _herd.Length > 0 ? Time(() => Herd(location, env, "history", "--last", "20"), 10) : "-";
             var cliHost = _herd.Length > 0 ? Time(() => Herd(location, env, "history", "--host", "h-0042"), 10) : "-";
             var cliHelp = _herd.Length > 0 ? Time(() => Herd(location, env, "--help"), 10) : "-";
+            var rare = Time(() => store.ListRuns(new HistoryQuery { Last = 20, HostName = $"h-{FleetSize:D4}" }).Count);
+            var cliRare = _herd.Length > 0 ? Time(() => Herd(location, env, "history", "--host", $"h-{FleetSize:D4}"), 10) : "-";
             Console.WriteLine($"| {name} | {Bytes(size)} | {load.TotalSeconds:0} s | {last} | {host} | {hostResults} | {cliLast} | {cliHost} | {cliHelp} |");
+            Console.Error.WriteLine($"{name}: a host in one run of all, `--host h-{FleetSize:D4}` last 20: engine {rare}, herd history {cliRare}");
             Console.Error.WriteLine($"{name}: `--last 20` with its results (engine, open store) {lastResults}; a store opened per call {lastResultsCall}; transactions per call {trips}; `--last 20` alone in a store opened per call {lastCall}");
             if (_pwsh.Length > 0) Console.Error.WriteLine($"{name}: the module in one PowerShell session: {Module(location, env)}");
             _transactions = null;
@@ -464,7 +467,7 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
         {
             SqliteExec(file, $@"
                 PRAGMA synchronous = OFF;
-                WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i < {fleet - 1})
+                WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i < {fleet})
                 INSERT INTO hosts (id, name) SELECT i + 1, 'h-' || printf('%04d', i) FROM g;
                 WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {runs})
                 INSERT INTO runs (id, uuid, kind, command, selection, started_utc, finished_utc, host_count, succeeded_count, failed_count, controller_machine, controller_user)
@@ -512,7 +515,8 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
             var entries = new List<PackedResult>(hostsPerRun);
             for (int j = 0; j < hostsPerRun; j++)
             {
-                hosts[j] = (int)((run * 37 + j) % fleet);
+                // One host is in one old run only (h-2000 in a fleet of 2000): a per-host query must find it fast too.
+                hosts[j] = run == RareHostRun && j == 0 ? fleet : (int)((run * 37 + j) % fleet);
                 var output = ScaleOutput((int)((run + j) % outputs));
                 entries.Add(new PackedResult(j, new FleetResult
                 {
@@ -522,6 +526,10 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
             }
             return (hosts, ResultPack.Encode(entries));
         }
+
+        // The scale fleet: 2000 hosts, and one more (h-2000) in one run only.
+        private const int FleetSize = 2000;
+        private const long RareHostRun = 17;
 
         private static string ScaleOutput(int n) => $"output {n:D4} " + new string((char)('a' + n % 26), 87) + "\n";
 
@@ -537,7 +545,7 @@ $hostRuns = 1..10 | ForEach-Object {{ T {{ Get-FleetHistory {where} $env:BENCH_H
                 SELECT gen_random_uuid(), 'exec', 'command ' || (g % 50), 'group=g' || (g % 10), now() - ({runs} - g) * interval '25 seconds',
                        now() - ({runs} - g) * interval '25 seconds' + interval '3 seconds', {hostsPerRun}, {hostsPerRun}, 0, 'm' || (g % 8), 'u' || (g % 4)
                 FROM generate_series(1, {runs}) g");
-            db.Scalar($"INSERT INTO herd.hosts (name) SELECT 'h-' || lpad(g::text, 4, '0') FROM generate_series(0, {fleet - 1}) g");
+            db.Scalar($"INSERT INTO herd.hosts (name) SELECT 'h-' || lpad(g::text, 4, '0') FROM generate_series(0, {fleet}) g");
             var builder = new Npgsql.NpgsqlConnectionStringBuilder
             {
                 Host = db.Server.Host, Port = db.Server.Port, Database = db.Name, Username = PostgresServer.HerdRole, Password = db.Server.Password,

@@ -20,12 +20,12 @@ namespace HerdPS.History
     /// blob (stored once per content by the backend). The output hash is not stored when it is what the outputs and
     /// exit code give (nearly always): it is computed again on reading.
     /// </para>
-    /// Format: a version byte (1), the first 4 bytes of the SHA-256 of the unpacked bytes (a check), then a raw deflate
-    /// stream (RFC 1951) of: the count, then field by field, each for
-    /// every result in order: sequence number (as the difference from the one before), host, status, exit code,
-    /// duration (ticks), output hash (derived, 32 bytes, or text), truncated, error kind, error message, attempts, start
-    /// time (ticks, as the difference from the one before), groups, tags, transport, stderr, stdout. Numbers are LEB128
-    /// (signed ones zig-zag), strings their UTF-8 byte count then the bytes. Never change this format: add a version.
+    /// Format (docs/history.md has it byte by byte): a version byte (1), the first 4 bytes of the SHA-256 of the unpacked
+    /// bytes (a check), then a raw deflate stream (RFC 1951) of: the count, then field by field, each for every result in
+    /// order: sequence number (as the difference from the one before), host, status, exit code, duration (ticks), output
+    /// hash (derived, 32 bytes, or text), truncated, error kind, error message, attempts, start time (ticks, as the
+    /// difference from the one before), groups, tags, transport, stderr, stdout. Numbers are LEB128 (signed ones
+    /// zig-zag), strings their UTF-8 byte count then the bytes. Never change this format: add a version.
     /// </summary>
     public static class ResultPack
     {
@@ -64,47 +64,45 @@ namespace HerdPS.History
         {
             if (entries == null) throw new ArgumentNullException(nameof(entries));
             var w = new MemoryStream();
+            // Field by field, not result by result: each host's value sits beside the others' values of the same
+            // field, where deflate finds what they share (the outputs of 200 hosts running uptime, last).
+            WriteUnsigned(w, (ulong)entries.Count);
+            int previousSeq = 0;
+            foreach (var e in entries) { WriteSigned(w, (long)e.Seq - previousSeq); previousSeq = e.Seq; }
+            foreach (var e in entries) WriteString(w, e.Result.HostName ?? "");
+            foreach (var e in entries) WriteString(w, e.StatusName.Length > 0 ? e.StatusName : e.Result.Status.ToString());
+            foreach (var e in entries)
             {
-                // Field by field, not result by result: each host's value sits beside the others' values of the same
-                // field, where deflate finds what they share (the outputs of 200 hosts running uptime, last).
-                WriteUnsigned(w, (ulong)entries.Count);
-                int previousSeq = 0;
-                foreach (var e in entries) { WriteSigned(w, (long)e.Seq - previousSeq); previousSeq = e.Seq; }
-                foreach (var e in entries) WriteString(w, e.Result.HostName ?? "");
-                foreach (var e in entries) WriteString(w, e.StatusName.Length > 0 ? e.StatusName : e.Result.Status.ToString());
-                foreach (var e in entries)
-                {
-                    if (e.Result.ExitCode is int exit) { w.WriteByte(1); WriteSigned(w, exit); } else w.WriteByte(0);
-                }
-                foreach (var e in entries) WriteSigned(w, e.Result.Duration.Ticks);
-                foreach (var e in entries)
-                {
-                    string hash = e.Result.OutputHash ?? "";
-                    if (e.HashIsDerived) w.WriteByte(HashDerived);
-                    else if (IsLowerHex64(hash)) { w.WriteByte(HashBinary); var bytes = FromHex(hash); w.Write(bytes, 0, bytes.Length); }
-                    else { w.WriteByte(HashText); WriteString(w, hash); }
-                }
-                foreach (var e in entries) w.WriteByte(e.Result.Truncated ? (byte)1 : (byte)0);
-                foreach (var e in entries) WriteString(w, e.ErrorKindName.Length > 0 ? e.ErrorKindName : e.Result.ErrorKind.ToString());
-                foreach (var e in entries)
-                {
-                    if (e.Result.ErrorMessage is string message) { w.WriteByte(1); WriteString(w, message); } else w.WriteByte(0);
-                }
-                foreach (var e in entries) WriteSigned(w, e.Result.Attempts);
-                // Start times of one batch are close together: each is stored as its distance from the one before.
-                long previousStart = 0;
-                foreach (var e in entries)
-                {
-                    long start = HistoryTime.ToUtc(e.Result.StartTime).Ticks;
-                    WriteSigned(w, start - previousStart);
-                    previousStart = start;
-                }
-                foreach (var e in entries) WriteList(w, e.Result.Groups);
-                foreach (var e in entries) WriteList(w, e.Result.Tags);
-                foreach (var e in entries) WriteString(w, e.Result.Transport ?? "");
-                foreach (var e in entries) WriteOutput(w, e.StdErrText, e.StdErrBlob);
-                foreach (var e in entries) WriteOutput(w, e.StdOutText, e.StdOutBlob);
+                if (e.Result.ExitCode is int exit) { w.WriteByte(1); WriteSigned(w, exit); } else w.WriteByte(0);
             }
+            foreach (var e in entries) WriteSigned(w, e.Result.Duration.Ticks);
+            foreach (var e in entries)
+            {
+                string hash = e.Result.OutputHash ?? "";
+                if (e.HashIsDerived) w.WriteByte(HashDerived);
+                else if (IsLowerHex64(hash)) { w.WriteByte(HashBinary); var bytes = FromHex(hash); w.Write(bytes, 0, bytes.Length); }
+                else { w.WriteByte(HashText); WriteString(w, hash); }
+            }
+            foreach (var e in entries) w.WriteByte(e.Result.Truncated ? (byte)1 : (byte)0);
+            foreach (var e in entries) WriteString(w, e.ErrorKindName.Length > 0 ? e.ErrorKindName : e.Result.ErrorKind.ToString());
+            foreach (var e in entries)
+            {
+                if (e.Result.ErrorMessage is string message) { w.WriteByte(1); WriteString(w, message); } else w.WriteByte(0);
+            }
+            foreach (var e in entries) WriteSigned(w, e.Result.Attempts);
+            // Start times of one batch are close together: each is stored as its distance from the one before.
+            long previousStart = 0;
+            foreach (var e in entries)
+            {
+                long start = HistoryTime.ToUtc(e.Result.StartTime).Ticks;
+                WriteSigned(w, start - previousStart);
+                previousStart = start;
+            }
+            foreach (var e in entries) WriteList(w, e.Result.Groups);
+            foreach (var e in entries) WriteList(w, e.Result.Tags);
+            foreach (var e in entries) WriteString(w, e.Result.Transport ?? "");
+            foreach (var e in entries) WriteOutput(w, e.StdErrText, e.StdErrBlob);
+            foreach (var e in entries) WriteOutput(w, e.StdOutText, e.StdOutBlob);
             var packed = new MemoryStream((int)(w.Length / 2) + 16);
             packed.WriteByte(Version1);
             packed.Write(Check(w.GetBuffer(), (int)w.Length), 0, CheckLength);
