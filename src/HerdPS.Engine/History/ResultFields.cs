@@ -6,9 +6,10 @@ using HerdPS.Display;
 namespace HerdPS.History
 {
     /// <summary>
-    /// How a result's fields are written to and read from a history row, the same way by every backend: names of enums,
-    /// groups and tags as JSON arrays of strings, durations in milliseconds. A value this build can't read is a
-    /// <see cref="HistoryException"/> naming the run and host, never a guess.
+    /// A result's fields as history rows held them before result packs (SQLite schema 6, server schema 3; read by the
+    /// migrations that pack them, and written by the tests that make such rows): names of enums, groups and tags as JSON
+    /// arrays of strings, durations in milliseconds. Packs keep enum names too (<see cref="ParseName{TEnum}"/>). A value
+    /// this build can't read is a <see cref="HistoryException"/> naming the run and host, never a guess.
     /// </summary>
     public static class ResultFields
     {
