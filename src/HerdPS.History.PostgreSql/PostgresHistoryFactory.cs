@@ -29,15 +29,20 @@ namespace HerdPS.History.PostgreSql
                 }
                 if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = "herd";
                 // The history uses only PostgreSQL's built-in types: reading the server's type catalog on the first
-                // connection of every herd process is time spent for nothing.
-                if (builder.ServerCompatibilityMode == ServerCompatibilityMode.None) builder.ServerCompatibilityMode = ServerCompatibilityMode.NoTypeLoading;
+                // connection of every herd process is time spent for nothing. Set on the data source (the connection
+                // string's Server Compatibility Mode is obsolete), unless the connection string names a mode itself.
+#pragma warning disable CS0618 // read only to honour a mode the user's connection string sets
+                bool userMode = builder.ServerCompatibilityMode != ServerCompatibilityMode.None;
+#pragma warning restore CS0618
                 // Never hand the password back through the connection's ConnectionString once it is open.
                 builder.PersistSecurityInfo = false;
                 // One pool per connection per process: a PowerShell session's cmdlet calls reuse its logged-in connections.
                 dataSource = SharedDataSources.Acquire(builder.ConnectionString, connectionString =>
                 {
                     TrustStoreWarmup.StartIfTls(builder);
-                    return new NpgsqlDataSourceBuilder(connectionString).Build();
+                    var source = new NpgsqlDataSourceBuilder(connectionString);
+                    if (!userMode) source.ConfigureTypeLoading(types => types.EnableTypeLoading(false));
+                    return source.Build();
                 });
             }
             catch (ArgumentException e)
