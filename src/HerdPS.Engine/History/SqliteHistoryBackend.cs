@@ -561,7 +561,7 @@ namespace HerdPS.History
                     int byHost = string.CompareOrdinal(a.Result.HostName, b.Result.HostName);
                     return byHost != 0 ? byHost : a.Seq.CompareTo(b.Seq);
                 });
-                var hashes = new Dictionary<long, byte[]>();
+                var blobs = new Dictionary<long, (byte[] Hash, long Length)>();
                 for (int i = 0; i < entries.Count; i++)
                 {
                     var entry = entries[i];
@@ -569,9 +569,9 @@ namespace HerdPS.History
                     FleetResult result;
                     try
                     {
-                        result = entry.Complete(command, runId, Location, id => BlobHash(connection, id, hashes));
-                        result.StdOut = entry.StdOutText ?? (entry.StdOutBlob is long o ? cache.Get(o, id => ReadBlobText(connection, id)) : "");
-                        result.StdErr = entry.StdErrText ?? (entry.StdErrBlob is long e ? cache.Get(e, id => ReadBlobText(connection, id)) : "");
+                        result = entry.Complete(command, runId, Location, id => Blob(connection, id, blobs).Hash);
+                        result.StdOut = entry.StdOutText ?? (entry.StdOutBlob is long o ? cache.Get(o, id => ReadBlobText(connection, id, blobs)) : "");
+                        result.StdErr = entry.StdErrText ?? (entry.StdErrBlob is long e ? cache.Get(e, id => ReadBlobText(connection, id, blobs)) : "");
                     }
                     catch (InvalidDataException e)
                     {
@@ -595,12 +595,13 @@ namespace HerdPS.History
             if (command == null) return null;
             // One host's results: only the packs that list its id are unpacked (a run of 10,000 hosts is ~300 packs).
             long? hostId = null;
-            if (hostName != null)
+            string? hostKey = hostName == null ? null : HostKey(hostName);
+            if (hostKey != null)
             {
                 using (var select = connection.CreateCommand())
                 {
                     select.CommandText = "SELECT id FROM hosts WHERE name = $name";
-                    select.Parameters.AddWithValue("$name", HostKey(hostName));
+                    select.Parameters.AddWithValue("$name", hostKey);
                     if (!(SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteScalar()) is long id)) return (command, new List<PackedResult>());
                     hostId = id;
                 }
@@ -615,7 +616,7 @@ namespace HerdPS.History
                     {
                         if (hostId is long wanted && !ListsHost(reader.GetFieldValue<byte[]>(0), wanted)) continue;
                         foreach (var entry in DecodePack(reader.GetFieldValue<byte[]>(1), runId, Location))
-                            if (hostName == null || string.Equals(HostKey(entry.Result.HostName), HostKey(hostName), StringComparison.Ordinal))
+                            if (hostKey == null || string.Equals(HostKey(entry.Result.HostName), hostKey, StringComparison.Ordinal))
                                 entries.Add(entry);
                     }
             }
@@ -635,31 +636,27 @@ namespace HerdPS.History
             }
         }
 
-        /// <summary>The SHA-256 of a stored output, by blob id (a derived output hash is computed from it).</summary>
-        private byte[] BlobHash(SqliteConnection connection, long blobId, Dictionary<long, byte[]> known)
+        /// <summary>
+        /// A stored output's SHA-256 (a derived output hash is computed from it) and length, by blob id: read once per
+        /// blob of the run being read, into <paramref name="known"/>.
+        /// </summary>
+        private (byte[] Hash, long Length) Blob(SqliteConnection connection, long blobId, Dictionary<long, (byte[] Hash, long Length)> known)
         {
-            if (known.TryGetValue(blobId, out var hash)) return hash;
+            if (known.TryGetValue(blobId, out var blob)) return blob;
             using (var select = connection.CreateCommand())
             {
-                select.CommandText = "SELECT hash FROM blobs WHERE id = $id";
+                select.CommandText = "SELECT hash, raw_length FROM blobs WHERE id = $id";
                 select.Parameters.AddWithValue("$id", blobId);
-                return known[blobId] = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteScalar()) as byte[]
-                    ?? throw new InvalidDataException($"output {blobId} is missing");
+                using (var reader = SqliteRetry.Run(Location, _busyTimeout, () => select.ExecuteReader()))
+                {
+                    if (!SqliteRetry.Run(Location, _busyTimeout, () => reader.Read())) throw new InvalidDataException($"output {blobId} is missing");
+                    return known[blobId] = (reader.GetFieldValue<byte[]>(0), reader.GetInt64(1));
+                }
             }
         }
 
-        private string ReadBlobText(SqliteConnection connection, long blobId)
-        {
-            long length;
-            using (var size = connection.CreateCommand())
-            {
-                size.CommandText = "SELECT raw_length FROM blobs WHERE id = $id";
-                size.Parameters.AddWithValue("$id", blobId);
-                length = SqliteRetry.Run(Location, _busyTimeout, () => size.ExecuteScalar()) is long l ? l
-                    : throw new InvalidDataException($"output {blobId} is missing");
-            }
-            return OutputChunks.Decode(ReadChunks(connection, blobId), length);
-        }
+        private string ReadBlobText(SqliteConnection connection, long blobId, Dictionary<long, (byte[] Hash, long Length)> known)
+            => OutputChunks.Decode(ReadChunks(connection, blobId), Blob(connection, blobId, known).Length);
 
         /// <summary>A blob's stored chunks, in order: its inline one, or its rows of blob_chunks.</summary>
         private IEnumerable<KeyValuePair<byte, byte[]>> ReadChunks(SqliteConnection connection, long blobId)
@@ -954,7 +951,7 @@ namespace HerdPS.History
             if (read == null) yield break;
             var (command, entries) = read.Value;
             entries.Sort((a, b) => a.Seq.CompareTo(b.Seq));
-            var hashes = new Dictionary<long, byte[]>();
+            var blobs = new Dictionary<long, (byte[] Hash, long Length)>();
             for (int i = 0; i < entries.Count; i++)
             {
                 var entry = entries[i];
@@ -962,7 +959,7 @@ namespace HerdPS.History
                 StoredResult stored;
                 try
                 {
-                    var result = entry.Complete(command, runId, Location, id => BlobHash(connection, id, hashes));
+                    var result = entry.Complete(command, runId, Location, id => Blob(connection, id, blobs).Hash);
                     stored = new StoredResult(entry.Seq, result, Content(entry.StdOutText, entry.StdOutBlob), Content(entry.StdErrText, entry.StdErrBlob));
                 }
                 catch (InvalidDataException e)
@@ -976,15 +973,8 @@ namespace HerdPS.History
             {
                 if (text != null) return StoredOutput.Of(text);
                 if (!(blob is long id)) return null;
-                long length;
-                using (var size = connection.CreateCommand())
-                {
-                    size.CommandText = "SELECT raw_length FROM blobs WHERE id = $id";
-                    size.Parameters.AddWithValue("$id", id);
-                    length = SqliteRetry.Run(Location, _busyTimeout, () => size.ExecuteScalar()) is long l ? l
-                        : throw new InvalidDataException($"output {id} is missing");
-                }
-                return new CopiedBlob(BlobHash(connection, id, hashes), length, () => ReadChunks(connection, id));
+                var (hash, length) = Blob(connection, id, blobs);
+                return new CopiedBlob(hash, length, () => ReadChunks(connection, id));
             }
         }
 
