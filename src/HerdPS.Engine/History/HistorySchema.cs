@@ -203,19 +203,11 @@ namespace HerdPS.History
         {
             bool any = false;
             var writer = new SqliteHistoryBackend.PackWriter(connection, transaction);
-            var hashes = new Dictionary<long, byte[]>();
-            byte[] BlobHash(long id)
-            {
-                if (hashes.TryGetValue(id, out var known)) return known;
-                using (var find = Command(connection, transaction, "SELECT hash FROM blobs WHERE id = $id"))
-                {
-                    find.Parameters.AddWithValue("$id", id);
-                    return hashes[id] = find.ExecuteScalar() as byte[] ?? Array.Empty<byte>();
-                }
-            }
+            // Each row comes with its blobs' hashes (a derived output hash is computed from them).
             using (var select = Command(connection, transaction,
-                "SELECT run_id, seq, host, status, exit_code, stdout_blob, stderr_blob, duration_ms, output_hash, truncated, error_kind, " +
-                "error_message, attempts, start_utc, groups, tags, transport, stdout_text, stderr_text FROM results ORDER BY run_id, seq"))
+                "SELECT x.run_id, x.seq, x.host, x.status, x.exit_code, x.stdout_blob, x.stderr_blob, x.duration_ms, x.output_hash, x.truncated, " +
+                "x.error_kind, x.error_message, x.attempts, x.start_utc, x.groups, x.tags, x.transport, x.stdout_text, x.stderr_text, so.hash, se.hash " +
+                "FROM results x LEFT JOIN blobs so ON so.id = x.stdout_blob LEFT JOIN blobs se ON se.id = x.stderr_blob ORDER BY x.run_id, x.seq"))
             using (var reader = select.ExecuteReader())
             {
                 long run = -1;
@@ -255,6 +247,8 @@ namespace HerdPS.History
                         StdOutBlob = reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5),
                         StdErrBlob = reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6),
                     };
+                    byte[]? stdoutHash = reader.GetValue(19) as byte[], stderrHash = reader.GetValue(20) as byte[];
+                    byte[] BlobHash(long id) => (id == entry.StdOutBlob ? stdoutHash : stderrHash) ?? Array.Empty<byte>(); // a missing blob: not derived
                     entry.HashIsDerived = string.Equals(ResultPack.DerivedHash(entry, BlobHash), result.OutputHash, StringComparison.Ordinal);
                     pack.Add(entry);
                 }
