@@ -37,7 +37,7 @@ namespace HerdPS.History
         // under this. More is a damaged or hostile record, not something to unpack into memory.
         private const int MaxPayload = 64 * 1024 * 1024;
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
-        private static readonly byte[] EmptyDigest = Sha256(Array.Empty<byte>());
+        private static readonly byte[] EmptyDigest = Sha256(Array.Empty<byte>(), 0);
 
         /// <summary>The results a backend stores in one pack at most: a recording batch is smaller; a copied run is cut into packs of this many.</summary>
         public const int MaxResults = 256;
@@ -105,7 +105,7 @@ namespace HerdPS.History
             foreach (var e in entries) WriteOutput(w, e.StdOutText, e.StdOutBlob);
             var packed = new MemoryStream((int)(w.Length / 2) + 16);
             packed.WriteByte(Version1);
-            packed.Write(Check(w.GetBuffer(), (int)w.Length), 0, CheckLength);
+            packed.Write(Sha256(w.GetBuffer(), (int)w.Length), 0, CheckLength);
             using (var deflate = new DeflateStream(packed, CompressionLevel.Optimal, leaveOpen: true))
                 deflate.Write(w.GetBuffer(), 0, (int)w.Length);
             return packed.ToArray();
@@ -200,7 +200,7 @@ namespace HerdPS.History
                     payload.Write(buffer, 0, n);
                 }
             }
-            var check = Check(payload.GetBuffer(), (int)payload.Length);
+            var check = Sha256(payload.GetBuffer(), (int)payload.Length);
             for (int i = 0; i < CheckLength; i++)
                 if (check[i] != data[1 + i]) throw new InvalidDataException("the result record is damaged (its check doesn't match)");
             payload.Position = 0;
@@ -214,7 +214,12 @@ namespace HerdPS.History
         public static string DerivedHash(PackedResult entry, Func<long, byte[]> blobHash)
         {
             byte[] Digest(string? text, long? blob)
-                => blob is long id ? blobHash(id) : text is string t ? Sha256(Encoding.UTF8.GetBytes(t)) : EmptyDigest;
+            {
+                if (blob is long id) return blobHash(id);
+                if (text == null) return EmptyDigest;
+                var bytes = Encoding.UTF8.GetBytes(text);
+                return Sha256(bytes, bytes.Length);
+            }
             return OutputCapture.CombineHash(Digest(entry.StdOutText, entry.StdOutBlob), Digest(entry.StdErrText, entry.StdErrBlob), entry.Result.ExitCode);
         }
 
@@ -360,12 +365,7 @@ namespace HerdPS.History
 
         private static int HexValue(char c) => c <= '9' ? c - '0' : c - 'a' + 10;
 
-        private static byte[] Sha256(byte[] bytes)
-        {
-            using (var sha = SHA256.Create()) return sha.ComputeHash(bytes);
-        }
-
-        private static byte[] Check(byte[] buffer, int count)
+        private static byte[] Sha256(byte[] buffer, int count)
         {
             using (var sha = SHA256.Create()) return sha.ComputeHash(buffer, 0, count);
         }
